@@ -1,0 +1,178 @@
+// Demo resource server for the hybrid-flow demo. NOT FOR PRODUCTION.
+// Accepts `Authorization: Bearer <JWT access token>` issued by the dev OP for
+// audience DEMO_API_AUDIENCE, on any path and method. Never logs tokens.
+
+import http from 'node:http';
+
+import {
+  createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify,
+} from 'jose';
+
+const env = (name, fallback) => {
+  const v = process.env[name];
+  return v === undefined || v === '' ? fallback : v;
+};
+
+const PORT = Number(env('DEMO_API_PORT', '4001'));
+const HOST = env('DEMO_API_HOST', '127.0.0.1');
+const ISSUER = env('OP_ISSUER', 'http://127.0.0.1:9090');
+const AUDIENCE = env('DEMO_API_AUDIENCE', 'urn:demo-api');
+const ALGORITHMS = ['RS256', 'PS256', 'ES256'];
+
+// ---------------------------------------------------------------------------
+// OP discovery (retried until the OP is up) -> remote JWKS
+// ---------------------------------------------------------------------------
+let jwks; // set once discovery succeeded
+let discovering; // in-flight discovery promise
+
+async function discoverOnce() {
+  const url = `${ISSUER.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  if (!res.ok) throw new Error(`discovery returned HTTP ${res.status}`);
+  const meta = await res.json();
+  if (meta.issuer !== ISSUER) throw new Error(`discovery issuer ${meta.issuer} does not match OP_ISSUER ${ISSUER}`);
+  if (typeof meta.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
+  jwks = createRemoteJWKSet(new URL(meta.jwks_uri), { timeoutDuration: 3000, cooldownDuration: 5000 });
+  console.log(`demo API: using JWKS ${meta.jwks_uri}`);
+}
+
+function discover() {
+  if (jwks) return Promise.resolve();
+  discovering ||= discoverOnce().finally(() => { discovering = undefined; });
+  return discovering;
+}
+
+// Background retry loop at start so the API is ready when the OP comes up.
+(async function retryDiscovery() {
+  for (let delay = 250; !jwks; delay = Math.min(delay * 2, 5000)) {
+    try {
+      await discover();
+    } catch (err) {
+      console.error(`demo API: OP discovery failed (${err.message}); retrying in ${delay} ms`);
+      await new Promise((r) => { setTimeout(r, delay).unref(); });
+    }
+  }
+})();
+
+// ---------------------------------------------------------------------------
+// HTTP
+// ---------------------------------------------------------------------------
+function sendJson(res, status, body, headers = {}) {
+  const data = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(data),
+    ...headers,
+  });
+  res.end(data);
+}
+
+function unauthorized(res, message) {
+  sendJson(res, 401, { error: 'invalid_token', message }, {
+    'www-authenticate': 'Bearer error="invalid_token"',
+  });
+}
+
+function describe(err) {
+  if (err instanceof errors.JWTExpired) return 'the access token has expired';
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    switch (err.claim) {
+      case 'aud': return 'the access token is not meant for this API (wrong audience)';
+      case 'iss': return 'the access token was not issued by the expected OpenID Provider';
+      case 'typ': return 'the token is not an access token (typ must be at+jwt)';
+      case 'nbf': return 'the access token is not valid yet';
+      default: return `the access token has an unacceptable "${err.claim}" claim`;
+    }
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'the access token signature is not valid';
+  if (err instanceof errors.JWKSNoMatchingKey) return 'the access token is signed with an unknown key';
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'the access token uses a signing algorithm this API does not accept';
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return 'the access token is not a valid signed JWT';
+  return 'the access token could not be verified';
+}
+
+const server = http.createServer(async (req, res) => {
+  req.resume(); // the body is not used
+  const path = new URL(req.url, 'http://demo-api').pathname;
+
+  try {
+    const auth = req.headers.authorization || '';
+    const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(auth);
+    if (!m) {
+      unauthorized(res, auth ? 'the Authorization header is not a Bearer token' : 'a Bearer access token is required');
+      return;
+    }
+
+    try {
+      decodeProtectedHeader(m[1]); // reject non-JWTs without needing the OP
+      if (m[1].split('.').length !== 3) throw new Error('not a JWS');
+    } catch {
+      unauthorized(res, 'the access token is not a valid signed JWT');
+      return;
+    }
+
+    try {
+      decodeProtectedHeader(m[1]); // reject non-JWTs without needing the OP
+      if (m[1].split('.').length !== 3) throw new Error('not a JWS');
+    } catch {
+      unauthorized(res, 'the access token is not a valid signed JWT');
+      return;
+    }
+
+    try {
+      await discover();
+    } catch (err) {
+      sendJson(res, 503, { error: 'temporarily_unavailable', message: `cannot reach the OpenID Provider: ${err.message}` }, { 'retry-after': '1' });
+      return;
+    }
+
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(m[1], jwks, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ALGORITHMS,
+        typ: 'at+jwt',
+        requiredClaims: ['exp', 'sub'],
+        clockTolerance: 5,
+      }));
+    } catch (err) {
+      if (err instanceof errors.JWKSTimeout) {
+        sendJson(res, 503, { error: 'temporarily_unavailable', message: 'the OpenID Provider key set did not answer in time' }, { 'retry-after': '1' });
+        return;
+      }
+      unauthorized(res, describe(err));
+      return;
+    }
+
+    sendJson(res, 200, {
+      sub: payload.sub,
+      scope: payload.scope ?? '',
+      client_id: payload.client_id ?? null,
+      method: req.method,
+      path,
+      message: 'hello from the demo API',
+    });
+  } catch (err) {
+    console.error(`demo API: internal error: ${err.message}`);
+    if (!res.headersSent) sendJson(res, 500, { error: 'server_error', message: 'internal error' });
+  }
+});
+
+server.on('error', (err) => {
+  console.error(`demo API: cannot listen on ${HOST}:${PORT}: ${err.message}`);
+  process.exit(1);
+});
+
+server.listen(PORT, HOST, () => {
+  console.log(`demo API listening on http://${HOST}:${PORT}`);
+});
+
+function shutdown() {
+  server.close(() => process.exit(0));
+  server.closeAllConnections?.();
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);

@@ -1,0 +1,78 @@
+//! What the SPA and the BFF say to each other over `/bff`: one definition, so both sides agree by construction.
+
+use crate::jose::alg::Alg;
+use crate::response_type::ResponseType;
+use crate::verify::id_token::IdTokenRules;
+use serde::{Deserialize, Serialize};
+
+/// The static anti-CSRF header every state-changing `/bff` call and every `/api` call carries. A cross-site form
+/// cannot set it, and a cross-site `fetch` with it needs a CORS preflight the BFF never grants.
+pub const CSRF_HEADER: &str = "x-csrf";
+/// The value of [`CSRF_HEADER`].
+pub const CSRF_VALUE: &str = "1";
+
+/// The user as shown by the SPA and kept in the session: display claims only, never tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct User {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+}
+
+impl User {
+    /// The best human-readable name available, falling back to the subject identifier.
+    pub fn display_name(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.preferred_username.as_deref())
+            .or(self.email.as_deref())
+            .unwrap_or(&self.sub)
+    }
+}
+
+/// Answer to `POST /bff/login`: where to send the browser, and what the SPA needs to check the response itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginStarted {
+    pub authorization_url: String,
+    pub pending: PendingLogin,
+}
+
+/// The public half of a login transaction (the PKCE verifier stays in the BFF). The SPA keeps it in
+/// `sessionStorage` across the trip to the OP; it holds no token and nothing that grants access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub state: String,
+    pub response_type: ResponseType,
+    pub rules: IdTokenRules,
+    pub jwks_uri: String,
+    pub allowed_algs: Vec<Alg>,
+    /// When the BFF will forget this transaction (seconds since the epoch).
+    pub expires_at: i64,
+}
+
+/// Answer to `POST /bff/session` and `GET /bff/user`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub user: User,
+    /// When the session ends at the latest (seconds since the epoch).
+    pub expires_at: i64,
+}
+
+/// Answer to `POST /bff/logout`: the OP's end-session URL for RP-initiated logout, if the OP has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedOut {
+    pub end_session_url: Option<String>,
+}
+
+/// Every BFF error body: a stable machine `error` code and a `message` in plain words for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}

@@ -1,0 +1,118 @@
+//! The hybrid response types this product supports, compared as sets of words (OPs differ in word order:
+//! glewlwyd says `code token id_token`).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A hybrid `response_type`. Plain `code` and implicit types are deliberately absent: the product exists to
+/// show the user from a front-channel response *and* keep the API tokens on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(try_from = "String", into = "String")]
+pub enum ResponseType {
+    /// `code id_token`: the default; no access token in the front channel (RFC 9700 2.1.2).
+    #[default]
+    CodeIdToken,
+    /// `code token`: no front-channel ID token; the user is known only after the code exchange.
+    CodeToken,
+    /// `code id_token token`: the front-channel access token is checked (at_hash) and then discarded.
+    CodeIdTokenToken,
+}
+
+impl ResponseType {
+    /// All supported types, in the order they are documented.
+    pub const ALL: [ResponseType; 3] = [Self::CodeIdToken, Self::CodeToken, Self::CodeIdTokenToken];
+
+    /// The canonical spelling sent to the OP.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CodeIdToken => "code id_token",
+            Self::CodeToken => "code token",
+            Self::CodeIdTokenToken => "code id_token token",
+        }
+    }
+
+    /// Whether the front channel carries an ID token (so the user can be shown before the exchange).
+    pub fn has_id_token(self) -> bool {
+        !matches!(self, Self::CodeToken)
+    }
+
+    /// Whether the front channel carries an access token (which is only ever checked, never used).
+    pub fn has_access_token(self) -> bool {
+        !matches!(self, Self::CodeIdToken)
+    }
+
+    /// Whether this type appears in a discovery document's `response_types_supported` (compared as word sets).
+    pub fn is_listed_in(self, supported: &[String]) -> bool {
+        supported.iter().any(|s| s.parse::<ResponseType>() == Ok(self))
+    }
+}
+
+impl fmt::Display for ResponseType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A response type that is not one of the three hybrid types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("response type `{0}` is not supported: use `code id_token`, `code token` or `code id_token token`")]
+pub struct UnsupportedResponseType(pub String);
+
+impl FromStr for ResponseType {
+    type Err = UnsupportedResponseType;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut words: Vec<&str> = s.split_whitespace().collect();
+        words.sort_unstable();
+        let before = words.len();
+        words.dedup();
+        if words.len() != before {
+            return Err(UnsupportedResponseType(s.to_owned()));
+        }
+        match words.as_slice() {
+            ["code", "id_token"] => Ok(Self::CodeIdToken),
+            ["code", "token"] => Ok(Self::CodeToken),
+            ["code", "id_token", "token"] => Ok(Self::CodeIdTokenToken),
+            _ => Err(UnsupportedResponseType(s.to_owned())),
+        }
+    }
+}
+
+impl TryFrom<String> for ResponseType {
+    type Error = UnsupportedResponseType;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<ResponseType> for String {
+    fn from(r: ResponseType) -> String {
+        r.as_str().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_order_does_not_matter() {
+        assert_eq!("token id_token code".parse(), Ok(ResponseType::CodeIdTokenToken));
+        assert_eq!("id_token  code".parse(), Ok(ResponseType::CodeIdToken));
+    }
+
+    #[test]
+    fn non_hybrid_types_are_refused() {
+        for bad in ["code", "id_token", "token", "", "code code id_token", "code id_token none"] {
+            assert!(bad.parse::<ResponseType>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn listed_in_discovery_as_sets() {
+        let listed = vec!["code".to_owned(), "code token id_token".to_owned()];
+        assert!(ResponseType::CodeIdTokenToken.is_listed_in(&listed));
+        assert!(!ResponseType::CodeToken.is_listed_in(&listed));
+    }
+}

@@ -1,0 +1,83 @@
+//! The front-channel authorization response, validated as a whole (Core 3.3.2.8 and the presence rules of
+//! 3.3.2.11, per response type). The SPA runs this before showing the user; the BFF runs it again before it
+//! spends the code, because it cannot trust what the browser posts.
+
+use super::error::ValidationError;
+use super::hashes::{constant_time_eq, hash_matches};
+use super::id_token::IdTokenRules;
+use super::{verify_id_token, Keys, SignatureVerifier, VerifiedIdToken};
+use crate::fragment::AuthorizationResponse;
+use crate::response_type::ResponseType;
+
+/// What the RP remembers about the sign-in it started, to hold the response against.
+#[derive(Debug, Clone)]
+pub struct Expected<'a> {
+    pub state: &'a str,
+    pub response_type: ResponseType,
+    pub rules: &'a IdTokenRules,
+}
+
+/// A response that passed every rule. The front-channel access token is deliberately absent: it was checked
+/// (at_hash) and is never used; the BFF's token from the token endpoint is what calls APIs (Core 3.3.3.8).
+#[derive(Debug, Clone)]
+pub struct ValidatedResponse {
+    pub code: String,
+    /// Present for the response types with an ID token.
+    pub id_token: Option<VerifiedIdToken>,
+}
+
+/// Validates a parsed authorization response. On any error the code must not be sent anywhere.
+pub async fn validate_response<V: SignatureVerifier>(
+    response: &AuthorizationResponse,
+    expected: &Expected<'_>,
+    keys: Keys<'_>,
+    now: i64,
+    verifier: &V,
+) -> Result<ValidatedResponse, ValidationError> {
+    check_state(response.state.as_deref(), expected.state)?;
+    check_iss_parameter(response.iss.as_deref(), &expected.rules.issuer)?;
+    let code = response.code.clone().ok_or(ValidationError::CodeMissing)?;
+    let access_token = if expected.response_type.has_access_token() {
+        let token = response.access_token.as_deref().ok_or(ValidationError::AccessTokenMissing)?;
+        check_token_type(response.token_type.as_deref())?;
+        Some(token)
+    } else {
+        None
+    };
+    if !expected.response_type.has_id_token() {
+        return Ok(ValidatedResponse { code, id_token: None });
+    }
+    let raw = response.id_token.as_deref().ok_or(ValidationError::IdTokenMissing)?;
+    let id_token = verify_id_token(raw, keys, expected.rules, now, verifier).await?;
+    // c_hash is required whenever a code comes with an ID token (Core 3.3.2.11).
+    let c_hash = id_token.claims.c_hash.as_deref().ok_or(ValidationError::CHashMissing)?;
+    if !hash_matches(id_token.alg, &code, c_hash) {
+        return Err(ValidationError::CHashMismatch);
+    }
+    if let Some(token) = access_token {
+        let at_hash = id_token.claims.at_hash.as_deref().ok_or(ValidationError::AtHashMissing)?;
+        if !hash_matches(id_token.alg, token, at_hash) {
+            return Err(ValidationError::AtHashMismatch);
+        }
+    }
+    Ok(ValidatedResponse { code, id_token: Some(id_token) })
+}
+
+/// `state` is present and equals the one this browser's sign-in sent (CSRF defence).
+pub fn check_state(got: Option<&str>, expected: &str) -> Result<(), ValidationError> {
+    let got = got.ok_or(ValidationError::StateMissing)?;
+    constant_time_eq(got.as_bytes(), expected.as_bytes()).then_some(()).ok_or(ValidationError::StateMismatch)
+}
+
+/// RFC 9207: when the OP names itself in the response, it must be the OP this sign-in went to (mix-up defence).
+pub fn check_iss_parameter(got: Option<&str>, issuer: &str) -> Result<(), ValidationError> {
+    match got {
+        Some(iss) if iss != issuer => Err(ValidationError::IssParameterMismatch),
+        _ => Ok(()),
+    }
+}
+
+/// A front-channel access token must be a Bearer token (RFC 6749 7.1; case-insensitive, glewlwyd says `bearer`).
+pub fn check_token_type(token_type: Option<&str>) -> Result<(), ValidationError> {
+    token_type.filter(|t| t.eq_ignore_ascii_case("bearer")).map(|_| ()).ok_or(ValidationError::TokenTypeInvalid)
+}

@@ -1,0 +1,169 @@
+//! One typed error per validation rule.
+//!
+//! Each variant names the rule it enforces (`rule()`, stable, for logs, metrics and tests) and explains it in
+//! plain words (`Display`, shown to the user). No variant ever carries token contents, so an error can be
+//! logged as is.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a response, a token or a key set was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum ValidationError {
+    // --- the authorization response (fragment) ---
+    /// The OP answered with an OAuth error instead of a code (Core 3.3.2.6).
+    #[error("The sign-in was not completed: {}", description.as_deref().unwrap_or(error))]
+    OpError { error: String, description: Option<String> },
+    /// The redirect carried nothing this app can read.
+    #[error("The sign-in response could not be read ({reason}).")]
+    MalformedResponse { reason: String },
+    /// A parameter appeared twice; which one counts is ambiguous, so neither does (RFC 6749 3.1).
+    #[error("The sign-in response is ambiguous: the parameter `{param}` appears more than once.")]
+    DuplicateParameter { param: String },
+    /// The response is larger than any honest response.
+    #[error("The sign-in response is too large to be genuine.")]
+    TooLarge,
+    #[error("The sign-in response has no state, so it cannot be matched to a sign-in started here (state missing).")]
+    StateMissing,
+    /// CSRF defence: the response belongs to another sign-in (RFC 9700 2.1).
+    #[error("The sign-in response does not belong to the sign-in started in this browser (state mismatch).")]
+    StateMismatch,
+    /// No sign-in was started in this browser, or it was already used or expired.
+    #[error("No sign-in is waiting in this browser (it was already completed or has expired). Please sign in again.")]
+    NoPendingLogin,
+    /// Mix-up defence: the RFC 9207 `iss` parameter names another OP.
+    #[error("The sign-in response came from an unexpected identity provider (iss parameter mismatch).")]
+    IssParameterMismatch,
+    #[error("The sign-in response has no authorization code (code missing).")]
+    CodeMissing,
+    #[error("The sign-in response has no ID token (id_token missing).")]
+    IdTokenMissing,
+    #[error("The sign-in response has no access token (access_token missing).")]
+    AccessTokenMissing,
+    #[error("The sign-in response has an access token of an unexpected type (token_type must be Bearer).")]
+    TokenTypeInvalid,
+
+    // --- the JWS itself ---
+    /// Not a compact JWS: wrong number of parts, bad base64url, bad JSON.
+    #[error("The ID token is not a well-formed signed token ({reason}).")]
+    MalformedToken { reason: String },
+    /// `alg: none`: an unsigned token is never accepted.
+    #[error("The ID token is unsigned (alg none), so it cannot be trusted.")]
+    AlgNone,
+    /// HMAC algorithms would let anyone holding the OP's *public* key forge tokens.
+    #[error("The ID token uses a shared-secret algorithm ({alg}) that is not accepted here.")]
+    HmacRejected { alg: String },
+    #[error("The ID token is signed with an algorithm that is not allowed ({alg}).")]
+    AlgNotAllowed { alg: String },
+    /// A critical header extension this implementation does not understand (RFC 7515 4.1.11).
+    #[error("The ID token requires an extension this app does not understand (crit header).")]
+    CritUnsupported,
+    /// No key in the OP's key set has this kid (even after fetching the set again).
+    #[error("The ID token is signed with a key the identity provider does not publish (unknown kid).")]
+    UnknownKid,
+    #[error("The identity provider publishes no key that can check this ID token (no usable key).")]
+    NoUsableKey,
+    #[error("The ID token's signature is not valid: it was not issued by the identity provider or was altered (bad signature).")]
+    BadSignature,
+    /// The key set itself could not be used.
+    #[error("The identity provider's key set could not be read ({reason}).")]
+    BadJwks { reason: String },
+
+    // --- the claims (Core 3.1.3.7) ---
+    #[error("The ID token's contents could not be read ({reason}).")]
+    MalformedClaims { reason: String },
+    #[error("The ID token was issued by another identity provider (iss mismatch).")]
+    IssuerMismatch,
+    #[error("The ID token names no user (sub missing).")]
+    SubMissing,
+    #[error("The ID token is not meant for this app (aud does not contain the client id).")]
+    AudienceMismatch,
+    #[error("The ID token is also meant for an audience this app does not trust (untrusted aud).")]
+    UntrustedAudience,
+    #[error("The ID token was issued to another app (azp mismatch).")]
+    AzpMismatch,
+    #[error("The ID token has no expiry (exp missing).")]
+    ExpMissing,
+    #[error("The ID token has expired (exp). Check that this device's clock is right, then sign in again.")]
+    Expired,
+    #[error("The ID token has no issue time (iat missing).")]
+    IatMissing,
+    #[error("The ID token claims to be issued in the future (iat in the future). Check this device's clock.")]
+    IatInFuture,
+    #[error("The ID token has no nonce, so it cannot be tied to this sign-in (nonce missing).")]
+    NonceMissing,
+    /// Replay defence: the token was minted for another sign-in.
+    #[error("The ID token belongs to another sign-in (nonce mismatch).")]
+    NonceMismatch,
+    #[error("The ID token does not vouch for the authorization code (c_hash missing).")]
+    CHashMissing,
+    #[error("The authorization code does not match the ID token: it may have been swapped (c_hash mismatch).")]
+    CHashMismatch,
+    #[error("The ID token does not vouch for the access token (at_hash missing).")]
+    AtHashMissing,
+    #[error("The access token does not match the ID token: it may have been swapped (at_hash mismatch).")]
+    AtHashMismatch,
+
+    // --- the token endpoint and later tokens (Core 3.3.3.6, 12.2, 5.3.2) ---
+    /// The token-endpoint ID token names another OP than the front-channel one.
+    #[error("The identity provider's token response names another issuer than the sign-in response (iss changed).")]
+    IssuerChanged,
+    /// The token-endpoint (or refreshed) ID token is about another user.
+    #[error("The identity provider's token response is about another user than the sign-in response (sub changed).")]
+    SubjectChanged,
+    #[error("The user information is about another user than the ID token (userinfo sub mismatch).")]
+    UserinfoSubMismatch,
+    #[error("The identity provider's token response could not be read ({reason}).")]
+    MalformedTokenResponse { reason: String },
+}
+
+impl ValidationError {
+    /// A stable, machine-readable name of the rule that failed (e.g. `c_hash_mismatch`), for logs, metrics,
+    /// the BFF's JSON `error` field and tests. Never contains token material.
+    pub fn rule(&self) -> &'static str {
+        use ValidationError::*;
+        match self {
+            OpError { .. } => "op_error",
+            MalformedResponse { .. } => "malformed_response",
+            DuplicateParameter { .. } => "duplicate_parameter",
+            TooLarge => "too_large",
+            StateMissing => "state_missing",
+            StateMismatch => "state_mismatch",
+            NoPendingLogin => "no_pending_login",
+            IssParameterMismatch => "iss_parameter_mismatch",
+            CodeMissing => "code_missing",
+            IdTokenMissing => "id_token_missing",
+            AccessTokenMissing => "access_token_missing",
+            TokenTypeInvalid => "token_type_invalid",
+            MalformedToken { .. } => "malformed_token",
+            AlgNone => "alg_none",
+            HmacRejected { .. } => "alg_hmac_rejected",
+            AlgNotAllowed { .. } => "alg_not_allowed",
+            CritUnsupported => "crit_unsupported",
+            UnknownKid => "unknown_kid",
+            NoUsableKey => "no_usable_key",
+            BadSignature => "bad_signature",
+            BadJwks { .. } => "bad_jwks",
+            MalformedClaims { .. } => "malformed_claims",
+            IssuerMismatch => "iss_mismatch",
+            SubMissing => "sub_missing",
+            AudienceMismatch => "aud_mismatch",
+            UntrustedAudience => "aud_untrusted",
+            AzpMismatch => "azp_mismatch",
+            ExpMissing => "exp_missing",
+            Expired => "expired",
+            IatMissing => "iat_missing",
+            IatInFuture => "iat_in_future",
+            NonceMissing => "nonce_missing",
+            NonceMismatch => "nonce_mismatch",
+            CHashMissing => "c_hash_missing",
+            CHashMismatch => "c_hash_mismatch",
+            AtHashMissing => "at_hash_missing",
+            AtHashMismatch => "at_hash_mismatch",
+            IssuerChanged => "iss_changed",
+            SubjectChanged => "sub_changed",
+            UserinfoSubMismatch => "userinfo_sub_mismatch",
+            MalformedTokenResponse { .. } => "malformed_token_response",
+        }
+    }
+}

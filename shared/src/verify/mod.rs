@@ -1,0 +1,74 @@
+//! Validation: the signature (through a tier-specific [`SignatureVerifier`]), the claim rules, and their
+//! composition for the front-channel response ([`authorization`]) and the token endpoint ([`token_endpoint`]).
+//!
+//! Each rule is one function with one error in [`error::ValidationError`]; the composed checks are the only
+//! entry points the tiers use, so the SPA and the BFF cannot drift apart.
+
+pub mod authorization;
+pub mod claims;
+pub mod error;
+pub mod hashes;
+pub mod id_token;
+pub mod token_endpoint;
+
+use crate::jose::alg::{Alg, AlgPolicy};
+use crate::jose::jwks::{Jwk, JwkSet};
+use crate::jose::jws::CompactJws;
+use claims::IdTokenClaims;
+use error::ValidationError;
+use id_token::IdTokenRules;
+
+/// Checks one signature with one public key. The browser implements it with WebCrypto (small and native), the
+/// BFF with jsonwebtoken. Returns `false` for a wrong signature *and* for a key the platform cannot import, so
+/// that the next candidate key is tried.
+// `async fn` in a public trait is deliberate: WebCrypto futures are not `Send`, and no caller needs `Send`.
+#[allow(async_fn_in_trait)]
+pub trait SignatureVerifier {
+    async fn verify(&self, alg: Alg, key: &Jwk, signing_input: &[u8], signature: &[u8]) -> bool;
+}
+
+/// Where the OP's keys come from and which algorithms are acceptable.
+#[derive(Debug, Clone, Copy)]
+pub struct Keys<'a> {
+    pub jwks: &'a JwkSet,
+    pub policy: &'a AlgPolicy,
+}
+
+/// An ID token whose signature and claims passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedIdToken {
+    /// The signing algorithm, which fixes the hash for c_hash/at_hash.
+    pub alg: Alg,
+    pub claims: IdTokenClaims,
+}
+
+/// Verifies the JWS signature against the key set and returns the now-trusted payload bytes.
+pub async fn verify_signature<V: SignatureVerifier>(
+    jws: &CompactJws,
+    keys: Keys<'_>,
+    verifier: &V,
+) -> Result<Vec<u8>, ValidationError> {
+    let alg = keys.policy.check(jws.header().alg)?;
+    for key in keys.jwks.candidates(jws.header())? {
+        if verifier.verify(alg, key, jws.signing_input(), jws.signature()).await {
+            return Ok(jws.payload_unverified().to_vec());
+        }
+    }
+    Err(ValidationError::BadSignature)
+}
+
+/// Parses and verifies an ID token: signature first (nothing in an unsigned payload is worth reading), then
+/// every claim rule.
+pub async fn verify_id_token<V: SignatureVerifier>(
+    raw: &str,
+    keys: Keys<'_>,
+    rules: &IdTokenRules,
+    now: i64,
+    verifier: &V,
+) -> Result<VerifiedIdToken, ValidationError> {
+    let jws = CompactJws::parse(raw)?;
+    let payload = verify_signature(&jws, keys, verifier).await?;
+    let claims = IdTokenClaims::from_json(&payload)?;
+    rules.check(&claims, now)?;
+    Ok(VerifiedIdToken { alg: jws.header().alg, claims })
+}
