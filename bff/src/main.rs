@@ -1,1 +1,65 @@
-fn main() {}
+//! `hybrid-bff [CONFIG.toml]`: loads the configuration (path also from `BFF_CONFIG`), then serves until
+//! SIGINT/SIGTERM, finishing in-flight requests.
+
+use bff::config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,hyper=warn,reqwest=warn".into()),
+        )
+        .init();
+    let path = std::env::args()
+        .nth(1)
+        .or_else(|| std::env::var("BFF_CONFIG").ok())
+        .map_or_else(|| PathBuf::from("bff/config/dev.toml"), PathBuf::from);
+    let config = match Config::load(&path, std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hybrid-bff: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listen = config.listen;
+    let (state, discovery) = bff::start(config);
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("hybrid-bff: cannot listen on {listen}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing::info!(%listen, "BFF listening");
+    let server =
+        axum::serve(listener, bff::app::router(state)).with_graceful_shutdown(shutdown_signal());
+    tokio::select! {
+        result = server => match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => { eprintln!("hybrid-bff: {e}"); ExitCode::FAILURE }
+        },
+        Ok(Err(e)) = discovery => {
+            eprintln!("hybrid-bff: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

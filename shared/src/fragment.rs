@@ -44,7 +44,9 @@ pub fn parse_fragment(fragment: &str) -> Result<AuthorizationResponse, Validatio
         return Err(ValidationError::TooLarge);
     }
     if fragment.is_empty() {
-        return Err(ValidationError::MalformedResponse { reason: "the response is empty".into() });
+        return Err(ValidationError::MalformedResponse {
+            reason: "the response is empty".into(),
+        });
     }
     let mut params: BTreeMap<String, String> = BTreeMap::new();
     for (count, (key, value)) in form_urlencoded::parse(fragment.as_bytes()).enumerate() {
@@ -52,7 +54,9 @@ pub fn parse_fragment(fragment: &str) -> Result<AuthorizationResponse, Validatio
             return Err(ValidationError::TooLarge);
         }
         if params.insert(key.to_string(), value.into_owned()).is_some() {
-            return Err(ValidationError::DuplicateParameter { param: printable_name(&key) });
+            return Err(ValidationError::DuplicateParameter {
+                param: printable_name(&key),
+            });
         }
     }
     if let Some(error) = params.remove("error") {
@@ -83,16 +87,28 @@ pub fn looks_like_authorization_response(fragment: &str) -> bool {
     let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
     form_urlencoded::parse(fragment.as_bytes())
         .take(MAX_PARAMS)
-        .any(|(k, _)| matches!(k.as_ref(), "code" | "id_token" | "access_token" | "error" | "state"))
+        .any(|(k, _)| {
+            matches!(
+                k.as_ref(),
+                "code" | "id_token" | "access_token" | "error" | "state"
+            )
+        })
 }
 
 fn clip(text: &str) -> String {
-    let cleaned: String = text.chars().filter(|c| !c.is_control()).take(MAX_ERROR_TEXT).collect();
+    let cleaned: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_ERROR_TEXT)
+        .collect();
     cleaned
 }
 
 fn printable_name(name: &str) -> String {
-    name.chars().filter(|c| c.is_ascii_graphic()).take(40).collect()
+    name.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(40)
+        .collect()
 }
 
 #[cfg(test)]
@@ -110,10 +126,14 @@ mod tests {
 
     #[test]
     fn op_error_carries_the_description() {
-        let e = parse_fragment("error=access_denied&error_description=User+said+no&state=s").unwrap_err();
+        let e = parse_fragment("error=access_denied&error_description=User+said+no&state=s")
+            .unwrap_err();
         assert_eq!(
             e,
-            ValidationError::OpError { error: "access_denied".into(), description: Some("User said no".into()) }
+            ValidationError::OpError {
+                error: "access_denied".into(),
+                description: Some("User said no".into())
+            }
         );
         assert!(e.to_string().contains("User said no"));
     }
@@ -126,9 +146,18 @@ mod tests {
 
     #[test]
     fn oversized_and_empty_are_refused() {
-        assert_eq!(parse_fragment(&"a".repeat(MAX_FRAGMENT_BYTES + 1)), Err(ValidationError::TooLarge));
-        assert_eq!(parse_fragment("#").unwrap_err().rule(), "malformed_response");
-        assert_eq!(parse_fragment("foo=bar").unwrap_err().rule(), "malformed_response");
+        assert_eq!(
+            parse_fragment(&"a".repeat(MAX_FRAGMENT_BYTES + 1)),
+            Err(ValidationError::TooLarge)
+        );
+        assert_eq!(
+            parse_fragment("#").unwrap_err().rule(),
+            "malformed_response"
+        );
+        assert_eq!(
+            parse_fragment("foo=bar").unwrap_err().rule(),
+            "malformed_response"
+        );
     }
 
     #[test]

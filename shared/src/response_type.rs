@@ -44,7 +44,9 @@ impl ResponseType {
 
     /// Whether this type appears in a discovery document's `response_types_supported` (compared as word sets).
     pub fn is_listed_in(self, supported: &[String]) -> bool {
-        supported.iter().any(|s| s.parse::<ResponseType>() == Ok(self))
+        supported
+            .iter()
+            .any(|s| s.parse::<ResponseType>() == Ok(self))
     }
 }
 
@@ -98,13 +100,23 @@ mod tests {
 
     #[test]
     fn word_order_does_not_matter() {
-        assert_eq!("token id_token code".parse(), Ok(ResponseType::CodeIdTokenToken));
+        assert_eq!(
+            "token id_token code".parse(),
+            Ok(ResponseType::CodeIdTokenToken)
+        );
         assert_eq!("id_token  code".parse(), Ok(ResponseType::CodeIdToken));
     }
 
     #[test]
     fn non_hybrid_types_are_refused() {
-        for bad in ["code", "id_token", "token", "", "code code id_token", "code id_token none"] {
+        for bad in [
+            "code",
+            "id_token",
+            "token",
+            "",
+            "code code id_token",
+            "code id_token none",
+        ] {
             assert!(bad.parse::<ResponseType>().is_err(), "{bad}");
         }
     }

@@ -22,7 +22,10 @@ pub struct TokenResponse {
 pub enum TokenEndpointError {
     /// An OAuth error answer, e.g. `invalid_grant` for a used or expired code.
     #[error("The identity provider refused the sign-in ({error}{}).", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
-    OAuth { error: String, description: Option<String> },
+    OAuth {
+        error: String,
+        description: Option<String>,
+    },
     /// Anything that is not a well-formed answer: HTML error pages, wrong JSON types.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
@@ -52,7 +55,9 @@ struct Failure {
 impl TokenResponse {
     /// Reads a token endpoint answer from its status class and body.
     pub fn parse(success_status: bool, body: &[u8]) -> Result<TokenResponse, TokenEndpointError> {
-        let malformed = |reason: &str| ValidationError::MalformedTokenResponse { reason: reason.to_owned() };
+        let malformed = |reason: &str| ValidationError::MalformedTokenResponse {
+            reason: reason.to_owned(),
+        };
         if body.len() > MAX_TOKEN_RESPONSE_BYTES {
             return Err(malformed("it is too large").into());
         }
@@ -62,11 +67,16 @@ impl TokenResponse {
                     error: f.error.chars().take(64).collect(),
                     description: f.error_description.map(|d| d.chars().take(300).collect()),
                 }),
-                Err(_) => Err(malformed("the identity provider answered with an error that is not JSON").into()),
+                Err(_) => Err(malformed(
+                    "the identity provider answered with an error that is not JSON",
+                )
+                .into()),
             };
         }
-        let ok: Success = serde_json::from_slice(body).map_err(|_| malformed("it is not the expected JSON"))?;
-        check_token_type(Some(&ok.token_type)).map_err(|_| malformed("token_type is not Bearer"))?;
+        let ok: Success =
+            serde_json::from_slice(body).map_err(|_| malformed("it is not the expected JSON"))?;
+        check_token_type(Some(&ok.token_type))
+            .map_err(|_| malformed("token_type is not Bearer"))?;
         if ok.access_token.is_empty() {
             return Err(malformed("the access token is empty").into());
         }
@@ -74,7 +84,10 @@ impl TokenResponse {
             access_token: ok.access_token,
             id_token: ok.id_token.filter(|t| !t.is_empty()),
             refresh_token: ok.refresh_token.filter(|t| !t.is_empty()),
-            expires_in: ok.expires_in.filter(|e| e.is_finite() && *e >= 0.0).map(|e| e as i64),
+            expires_in: ok
+                .expires_in
+                .filter(|e| e.is_finite() && *e >= 0.0)
+                .map(|e| e as i64),
             scope: ok.scope,
         })
     }
@@ -86,14 +99,25 @@ mod tests {
 
     #[test]
     fn reads_success_and_errors() {
-        let ok = TokenResponse::parse(true, br#"{"access_token":"a","token_type":"bearer","expires_in":60,"id_token":"x"}"#)
-            .unwrap();
+        let ok = TokenResponse::parse(
+            true,
+            br#"{"access_token":"a","token_type":"bearer","expires_in":60,"id_token":"x"}"#,
+        )
+        .unwrap();
         assert_eq!(ok.expires_in, Some(60));
-        let e = TokenResponse::parse(false, br#"{"error":"invalid_grant","error_description":"used"}"#).unwrap_err();
-        assert!(matches!(e, TokenEndpointError::OAuth { ref error, .. } if error == "invalid_grant"));
+        let e = TokenResponse::parse(
+            false,
+            br#"{"error":"invalid_grant","error_description":"used"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, TokenEndpointError::OAuth { ref error, .. } if error == "invalid_grant")
+        );
         assert!(TokenResponse::parse(false, b"<html>500</html>").is_err());
         assert!(TokenResponse::parse(true, b"<html>").is_err());
-        assert!(TokenResponse::parse(true, br#"{"access_token":1,"token_type":"Bearer"}"#).is_err());
+        assert!(
+            TokenResponse::parse(true, br#"{"access_token":1,"token_type":"Bearer"}"#).is_err()
+        );
         assert!(TokenResponse::parse(true, br#"{"access_token":"a","token_type":"mac"}"#).is_err());
     }
 }

@@ -47,7 +47,8 @@ impl Alg {
         match name {
             "none" | "None" | "NONE" => Err(ValidationError::AlgNone),
             hs if hs.starts_with("HS") => Err(ValidationError::HmacRejected { alg: clip(hs) }),
-            other => Alg::from_name(other).ok_or_else(|| ValidationError::AlgNotAllowed { alg: clip(other) }),
+            other => Alg::from_name(other)
+                .ok_or_else(|| ValidationError::AlgNotAllowed { alg: clip(other) }),
         }
     }
 
@@ -88,7 +89,10 @@ impl fmt::Display for Alg {
 }
 
 fn clip(name: &str) -> String {
-    name.chars().filter(|c| c.is_ascii_graphic()).take(20).collect()
+    name.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(20)
+        .collect()
 }
 
 /// The algorithms accepted for ID tokens: the OP's `id_token_signing_alg_values_supported` intersected with
@@ -105,14 +109,25 @@ impl AlgPolicy {
         let advertised: Vec<Alg> = if advertised.is_empty() {
             vec![Alg::RS256]
         } else {
-            advertised.iter().filter_map(|n| Alg::from_name(n)).collect()
+            advertised
+                .iter()
+                .filter_map(|n| Alg::from_name(n))
+                .collect()
         };
-        AlgPolicy { allowed: configured.iter().copied().filter(|a| advertised.contains(a)).collect() }
+        AlgPolicy {
+            allowed: configured
+                .iter()
+                .copied()
+                .filter(|a| advertised.contains(a))
+                .collect(),
+        }
     }
 
     /// A policy allowing exactly these algorithms (tests, or an operator's explicit list).
     pub fn only(allowed: &[Alg]) -> AlgPolicy {
-        AlgPolicy { allowed: allowed.to_vec() }
+        AlgPolicy {
+            allowed: allowed.to_vec(),
+        }
     }
 
     /// Whether `alg` may be used.
@@ -130,14 +145,18 @@ impl AlgPolicy {
         if self.allows(alg) {
             Ok(alg)
         } else {
-            Err(ValidationError::AlgNotAllowed { alg: alg.name().to_owned() })
+            Err(ValidationError::AlgNotAllowed {
+                alg: alg.name().to_owned(),
+            })
         }
     }
 }
 
 impl Default for AlgPolicy {
     fn default() -> Self {
-        AlgPolicy { allowed: Alg::ALL.to_vec() }
+        AlgPolicy {
+            allowed: Alg::ALL.to_vec(),
+        }
     }
 }
 
@@ -148,13 +167,22 @@ mod tests {
     #[test]
     fn none_and_hmac_are_attacks() {
         assert_eq!(Alg::from_header("none"), Err(ValidationError::AlgNone));
-        assert_eq!(Alg::from_header("HS256").unwrap_err().rule(), "alg_hmac_rejected");
-        assert_eq!(Alg::from_header("ES256K").unwrap_err().rule(), "alg_not_allowed");
+        assert_eq!(
+            Alg::from_header("HS256").unwrap_err().rule(),
+            "alg_hmac_rejected"
+        );
+        assert_eq!(
+            Alg::from_header("ES256K").unwrap_err().rule(),
+            "alg_not_allowed"
+        );
     }
 
     #[test]
     fn policy_is_an_intersection() {
-        let p = AlgPolicy::intersect(&["RS256".into(), "ES256".into(), "HS256".into()], &[Alg::ES256, Alg::PS256]);
+        let p = AlgPolicy::intersect(
+            &["RS256".into(), "ES256".into(), "HS256".into()],
+            &[Alg::ES256, Alg::PS256],
+        );
         assert_eq!(p.allowed(), &[Alg::ES256]);
         let p = AlgPolicy::intersect(&[], &Alg::ALL);
         assert_eq!(p.allowed(), &[Alg::RS256]);

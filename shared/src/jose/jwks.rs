@@ -46,7 +46,10 @@ impl Jwk {
     /// members, is meant for signatures, and names no other algorithm.
     pub fn fits(&self, alg: Alg) -> bool {
         let for_signing = self.use_.as_deref().is_none_or(|u| u == "sig")
-            && self.key_ops.as_ref().is_none_or(|ops| ops.iter().any(|o| o == "verify"));
+            && self
+                .key_ops
+                .as_ref()
+                .is_none_or(|ops| ops.iter().any(|o| o == "verify"));
         let alg_matches = self.alg.as_deref().is_none_or(|a| a == alg.name());
         let shape = match alg {
             Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512 => {
@@ -54,13 +57,18 @@ impl Jwk {
             }
             Alg::ES256 => self.is_ec("P-256"),
             Alg::ES384 => self.is_ec("P-384"),
-            Alg::EdDSA => self.kty == "OKP" && self.crv.as_deref() == Some("Ed25519") && self.x.is_some(),
+            Alg::EdDSA => {
+                self.kty == "OKP" && self.crv.as_deref() == Some("Ed25519") && self.x.is_some()
+            }
         };
         for_signing && alg_matches && shape
     }
 
     fn is_ec(&self, curve: &str) -> bool {
-        self.kty == "EC" && self.crv.as_deref() == Some(curve) && self.x.is_some() && self.y.is_some()
+        self.kty == "EC"
+            && self.crv.as_deref() == Some(curve)
+            && self.x.is_some()
+            && self.y.is_some()
     }
 }
 
@@ -74,7 +82,9 @@ pub struct JwkSet {
 impl JwkSet {
     /// Parses a `jwks_uri` response body.
     pub fn parse(body: &[u8]) -> Result<JwkSet, ValidationError> {
-        let bad = |reason: &str| ValidationError::BadJwks { reason: reason.to_owned() };
+        let bad = |reason: &str| ValidationError::BadJwks {
+            reason: reason.to_owned(),
+        };
         if body.len() > MAX_JWKS_BYTES {
             return Err(bad("it is too large"));
         }
@@ -103,7 +113,9 @@ impl JwkSet {
                 if !self.has_kid(kid) {
                     return Err(ValidationError::UnknownKid);
                 }
-                fitting.filter(|k| k.kid.as_deref() == Some(kid.as_str())).collect()
+                fitting
+                    .filter(|k| k.kid.as_deref() == Some(kid.as_str()))
+                    .collect()
             }
             None => fitting.collect(),
         };
@@ -119,7 +131,11 @@ mod tests {
     use super::*;
 
     fn header(alg: Alg, kid: Option<&str>) -> JwsHeader {
-        JwsHeader { alg, kid: kid.map(str::to_owned), typ: None }
+        JwsHeader {
+            alg,
+            kid: kid.map(str::to_owned),
+            typ: None,
+        }
     }
 
     const SET: &str = r#"{"keys":[
@@ -135,26 +151,53 @@ mod tests {
         let set = JwkSet::parse(SET.as_bytes()).unwrap();
         let c = set.candidates(&header(Alg::RS256, Some("r1"))).unwrap();
         assert_eq!(c.len(), 1);
-        assert_eq!(set.candidates(&header(Alg::RS256, Some("nope"))), Err(ValidationError::UnknownKid));
-        assert_eq!(set.candidates(&header(Alg::RS256, Some("e1"))), Err(ValidationError::NoUsableKey));
-        assert_eq!(set.candidates(&header(Alg::RS256, Some("enc"))), Err(ValidationError::NoUsableKey));
+        assert_eq!(
+            set.candidates(&header(Alg::RS256, Some("nope"))),
+            Err(ValidationError::UnknownKid)
+        );
+        assert_eq!(
+            set.candidates(&header(Alg::RS256, Some("e1"))),
+            Err(ValidationError::NoUsableKey)
+        );
+        assert_eq!(
+            set.candidates(&header(Alg::RS256, Some("enc"))),
+            Err(ValidationError::NoUsableKey)
+        );
     }
 
     #[test]
     fn no_kid_tries_every_fitting_key() {
         let set = JwkSet::parse(SET.as_bytes()).unwrap();
         let c = set.candidates(&header(Alg::RS256, None)).unwrap();
-        assert_eq!(c.iter().map(|k| k.kid.as_deref().unwrap()).collect::<Vec<_>>(), vec!["r1"]);
+        assert_eq!(
+            c.iter()
+                .map(|k| k.kid.as_deref().unwrap())
+                .collect::<Vec<_>>(),
+            vec!["r1"]
+        );
         let c = set.candidates(&header(Alg::PS256, None)).unwrap();
         assert_eq!(c.len(), 2);
-        assert_eq!(set.candidates(&header(Alg::EdDSA, None)), Err(ValidationError::NoUsableKey));
+        assert_eq!(
+            set.candidates(&header(Alg::EdDSA, None)),
+            Err(ValidationError::NoUsableKey)
+        );
     }
 
     #[test]
     fn refuses_non_key_sets() {
         for bad in ["", "[]", "{}", r#"{"keys":{}}"#, "null"] {
-            assert_eq!(JwkSet::parse(bad.as_bytes()).unwrap_err().rule(), "bad_jwks", "{bad}");
+            assert_eq!(
+                JwkSet::parse(bad.as_bytes()).unwrap_err().rule(),
+                "bad_jwks",
+                "{bad}"
+            );
         }
-        assert_eq!(JwkSet::parse(br#"{"keys":[1,"x",null]}"#).unwrap().keys.len(), 0);
+        assert_eq!(
+            JwkSet::parse(br#"{"keys":[1,"x",null]}"#)
+                .unwrap()
+                .keys
+                .len(),
+            0
+        );
     }
 }

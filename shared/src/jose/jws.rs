@@ -30,24 +30,35 @@ impl CompactJws {
     /// Parses `header.payload.signature`. Refuses `alg: none`, HMAC, unknown algs and any `crit` header
     /// (this product understands no JWS extension, so RFC 7515 4.1.11 says reject).
     pub fn parse(token: &str) -> Result<CompactJws, ValidationError> {
-        let malformed = |reason: &str| ValidationError::MalformedToken { reason: reason.to_owned() };
+        let malformed = |reason: &str| ValidationError::MalformedToken {
+            reason: reason.to_owned(),
+        };
         if token.len() > MAX_JWS_BYTES {
             return Err(malformed("it is too large"));
         }
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(malformed("it does not have three parts"));
         };
-        let header_bytes = b64url_decode(h).ok_or_else(|| malformed("its header is not base64url"))?;
-        let header: Map<String, Value> =
-            serde_json::from_slice(&header_bytes).map_err(|_| malformed("its header is not a JSON object"))?;
+        let header_bytes =
+            b64url_decode(h).ok_or_else(|| malformed("its header is not base64url"))?;
+        let header: Map<String, Value> = serde_json::from_slice(&header_bytes)
+            .map_err(|_| malformed("its header is not a JSON object"))?;
         let header = read_header(&header)?;
         let payload = b64url_decode(p).ok_or_else(|| malformed("its payload is not base64url"))?;
-        let signature = b64url_decode(s).ok_or_else(|| malformed("its signature is not base64url"))?;
+        let signature =
+            b64url_decode(s).ok_or_else(|| malformed("its signature is not base64url"))?;
         if signature.is_empty() {
             return Err(ValidationError::BadSignature);
         }
-        Ok(CompactJws { header, signing_input: format!("{h}.{p}"), payload, signature })
+        Ok(CompactJws {
+            header,
+            signing_input: format!("{h}.{p}"),
+            payload,
+            signature,
+        })
     }
 
     /// The protected header.
@@ -72,7 +83,9 @@ impl CompactJws {
 }
 
 fn read_header(header: &Map<String, Value>) -> Result<JwsHeader, ValidationError> {
-    let malformed = |reason: &str| ValidationError::MalformedToken { reason: reason.to_owned() };
+    let malformed = |reason: &str| ValidationError::MalformedToken {
+        reason: reason.to_owned(),
+    };
     if header.contains_key("crit") {
         return Err(ValidationError::CritUnsupported);
     }
@@ -86,7 +99,11 @@ fn read_header(header: &Map<String, Value>) -> Result<JwsHeader, ValidationError
         Some(Value::String(v)) => Ok(Some(v.clone())),
         Some(_) => Err(malformed(&format!("its {name} is not a string"))),
     };
-    Ok(JwsHeader { alg, kid: optional_string("kid")?, typ: optional_string("typ")? })
+    Ok(JwsHeader {
+        alg,
+        kid: optional_string("kid")?,
+        typ: optional_string("typ")?,
+    })
 }
 
 #[cfg(test)]
@@ -95,7 +112,11 @@ mod tests {
     use crate::jose::b64url_encode;
 
     fn token(header: &str, payload: &str) -> String {
-        format!("{}.{}.c2ln", b64url_encode(header.as_bytes()), b64url_encode(payload.as_bytes()))
+        format!(
+            "{}.{}.c2ln",
+            b64url_encode(header.as_bytes()),
+            b64url_encode(payload.as_bytes())
+        )
     }
 
     #[test]
@@ -111,12 +132,29 @@ mod tests {
         for bad in ["", "a", "a.b", "a.b.c.d", "!!.e30.c2ln", "e30.e30.c2ln"] {
             assert!(CompactJws::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(CompactJws::parse(&token(r#"{"alg":5}"#, "{}")).unwrap_err().rule(), "malformed_token");
-        assert_eq!(CompactJws::parse(&token(r#"{"alg":"none"}"#, "{}")).unwrap_err().rule(), "alg_none");
         assert_eq!(
-            CompactJws::parse(&token(r#"{"alg":"RS256","crit":["exp"]}"#, "{}")).unwrap_err().rule(),
+            CompactJws::parse(&token(r#"{"alg":5}"#, "{}"))
+                .unwrap_err()
+                .rule(),
+            "malformed_token"
+        );
+        assert_eq!(
+            CompactJws::parse(&token(r#"{"alg":"none"}"#, "{}"))
+                .unwrap_err()
+                .rule(),
+            "alg_none"
+        );
+        assert_eq!(
+            CompactJws::parse(&token(r#"{"alg":"RS256","crit":["exp"]}"#, "{}"))
+                .unwrap_err()
+                .rule(),
             "crit_unsupported"
         );
-        assert_eq!(CompactJws::parse(&token(r#"{"alg":"RS256","kid":1}"#, "{}")).unwrap_err().rule(), "malformed_token");
+        assert_eq!(
+            CompactJws::parse(&token(r#"{"alg":"RS256","kid":1}"#, "{}"))
+                .unwrap_err()
+                .rule(),
+            "malformed_token"
+        );
     }
 }

@@ -38,35 +38,57 @@ pub async fn validate_response<V: SignatureVerifier>(
     check_iss_parameter(response.iss.as_deref(), &expected.rules.issuer)?;
     let code = response.code.clone().ok_or(ValidationError::CodeMissing)?;
     let access_token = if expected.response_type.has_access_token() {
-        let token = response.access_token.as_deref().ok_or(ValidationError::AccessTokenMissing)?;
+        let token = response
+            .access_token
+            .as_deref()
+            .ok_or(ValidationError::AccessTokenMissing)?;
         check_token_type(response.token_type.as_deref())?;
         Some(token)
     } else {
         None
     };
     if !expected.response_type.has_id_token() {
-        return Ok(ValidatedResponse { code, id_token: None });
+        return Ok(ValidatedResponse {
+            code,
+            id_token: None,
+        });
     }
-    let raw = response.id_token.as_deref().ok_or(ValidationError::IdTokenMissing)?;
+    let raw = response
+        .id_token
+        .as_deref()
+        .ok_or(ValidationError::IdTokenMissing)?;
     let id_token = verify_id_token(raw, keys, expected.rules, now, verifier).await?;
     // c_hash is required whenever a code comes with an ID token (Core 3.3.2.11).
-    let c_hash = id_token.claims.c_hash.as_deref().ok_or(ValidationError::CHashMissing)?;
+    let c_hash = id_token
+        .claims
+        .c_hash
+        .as_deref()
+        .ok_or(ValidationError::CHashMissing)?;
     if !hash_matches(id_token.alg, &code, c_hash) {
         return Err(ValidationError::CHashMismatch);
     }
     if let Some(token) = access_token {
-        let at_hash = id_token.claims.at_hash.as_deref().ok_or(ValidationError::AtHashMissing)?;
+        let at_hash = id_token
+            .claims
+            .at_hash
+            .as_deref()
+            .ok_or(ValidationError::AtHashMissing)?;
         if !hash_matches(id_token.alg, token, at_hash) {
             return Err(ValidationError::AtHashMismatch);
         }
     }
-    Ok(ValidatedResponse { code, id_token: Some(id_token) })
+    Ok(ValidatedResponse {
+        code,
+        id_token: Some(id_token),
+    })
 }
 
 /// `state` is present and equals the one this browser's sign-in sent (CSRF defence).
 pub fn check_state(got: Option<&str>, expected: &str) -> Result<(), ValidationError> {
     let got = got.ok_or(ValidationError::StateMissing)?;
-    constant_time_eq(got.as_bytes(), expected.as_bytes()).then_some(()).ok_or(ValidationError::StateMismatch)
+    constant_time_eq(got.as_bytes(), expected.as_bytes())
+        .then_some(())
+        .ok_or(ValidationError::StateMismatch)
 }
 
 /// RFC 9207: when the OP names itself in the response, it must be the OP this sign-in went to (mix-up defence).
@@ -79,5 +101,8 @@ pub fn check_iss_parameter(got: Option<&str>, issuer: &str) -> Result<(), Valida
 
 /// A front-channel access token must be a Bearer token (RFC 6749 7.1; case-insensitive, glewlwyd says `bearer`).
 pub fn check_token_type(token_type: Option<&str>) -> Result<(), ValidationError> {
-    token_type.filter(|t| t.eq_ignore_ascii_case("bearer")).map(|_| ()).ok_or(ValidationError::TokenTypeInvalid)
+    token_type
+        .filter(|t| t.eq_ignore_ascii_case("bearer"))
+        .map(|_| ())
+        .ok_or(ValidationError::TokenTypeInvalid)
 }

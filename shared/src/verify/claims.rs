@@ -33,8 +33,10 @@ pub struct IdTokenClaims {
 impl IdTokenClaims {
     /// Reads a JWS payload as claims.
     pub fn from_json(payload: &[u8]) -> Result<IdTokenClaims, ValidationError> {
-        let obj: Map<String, Value> = serde_json::from_slice(payload)
-            .map_err(|_| ValidationError::MalformedClaims { reason: "the payload is not a JSON object".into() })?;
+        let obj: Map<String, Value> =
+            serde_json::from_slice(payload).map_err(|_| ValidationError::MalformedClaims {
+                reason: "the payload is not a JSON object".into(),
+            })?;
         let r = Reader(&obj);
         Ok(IdTokenClaims {
             iss: r.string("iss")?,
@@ -73,7 +75,9 @@ struct Reader<'a>(&'a Map<String, Value>);
 
 impl Reader<'_> {
     fn wrong(name: &str, expected: &str) -> ValidationError {
-        ValidationError::MalformedClaims { reason: format!("`{name}` is not {expected}") }
+        ValidationError::MalformedClaims {
+            reason: format!("`{name}` is not {expected}"),
+        }
     }
 
     fn string(&self, name: &str) -> Result<Option<String>, ValidationError> {
@@ -98,7 +102,9 @@ impl Reader<'_> {
     fn time(&self, name: &str) -> Result<Option<i64>, ValidationError> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => match n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+            Some(Value::Number(n)) => match n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
             {
                 Some(t) => Ok(Some(t)),
                 None => Err(Self::wrong(name, "a time")),
@@ -113,7 +119,11 @@ impl Reader<'_> {
             Some(Value::String(s)) => Ok(vec![s.clone()]),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| Self::wrong("aud", "a list of strings")))
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| Self::wrong("aud", "a list of strings"))
+                })
                 .collect(),
             Some(_) => Err(Self::wrong("aud", "a string or a list of strings")),
         }
@@ -126,7 +136,10 @@ mod tests {
 
     #[test]
     fn reads_claims_and_normalises_aud() {
-        let c = IdTokenClaims::from_json(br#"{"iss":"i","sub":"s","aud":"a","exp":10,"iat":1.5,"name":"N"}"#).unwrap();
+        let c = IdTokenClaims::from_json(
+            br#"{"iss":"i","sub":"s","aud":"a","exp":10,"iat":1.5,"name":"N"}"#,
+        )
+        .unwrap();
         assert_eq!(c.aud, vec!["a"]);
         assert_eq!(c.iat, Some(1));
         assert_eq!(c.user().name.as_deref(), Some("N"));

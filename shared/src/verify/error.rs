@@ -13,7 +13,10 @@ pub enum ValidationError {
     // --- the authorization response (fragment) ---
     /// The OP answered with an OAuth error instead of a code (Core 3.3.2.6).
     #[error("The sign-in was not completed: {}", description.as_deref().unwrap_or(error))]
-    OpError { error: String, description: Option<String> },
+    OpError {
+        error: String,
+        description: Option<String>,
+    },
     /// The redirect carried nothing this app can read.
     #[error("The sign-in response could not be read ({reason}).")]
     MalformedResponse { reason: String },
@@ -32,7 +35,9 @@ pub enum ValidationError {
     #[error("No sign-in is waiting in this browser (it was already completed or has expired). Please sign in again.")]
     NoPendingLogin,
     /// Mix-up defence: the RFC 9207 `iss` parameter names another OP.
-    #[error("The sign-in response came from an unexpected identity provider (iss parameter mismatch).")]
+    #[error(
+        "The sign-in response came from an unexpected identity provider (iss parameter mismatch)."
+    )]
     IssParameterMismatch,
     #[error("The sign-in response has no authorization code (code missing).")]
     CodeMissing,
@@ -59,9 +64,13 @@ pub enum ValidationError {
     #[error("The ID token requires an extension this app does not understand (crit header).")]
     CritUnsupported,
     /// No key in the OP's key set has this kid (even after fetching the set again).
-    #[error("The ID token is signed with a key the identity provider does not publish (unknown kid).")]
+    #[error(
+        "The ID token is signed with a key the identity provider does not publish (unknown kid)."
+    )]
     UnknownKid,
-    #[error("The identity provider publishes no key that can check this ID token (no usable key).")]
+    #[error(
+        "The identity provider publishes no key that can check this ID token (no usable key)."
+    )]
     NoUsableKey,
     #[error("The ID token's signature is not valid: it was not issued by the identity provider or was altered (bad signature).")]
     BadSignature,
@@ -111,7 +120,9 @@ pub enum ValidationError {
     /// The token-endpoint (or refreshed) ID token is about another user.
     #[error("The identity provider's token response is about another user than the sign-in response (sub changed).")]
     SubjectChanged,
-    #[error("The user information is about another user than the ID token (userinfo sub mismatch).")]
+    #[error(
+        "The user information is about another user than the ID token (userinfo sub mismatch)."
+    )]
     UserinfoSubMismatch,
     #[error("The identity provider's token response could not be read ({reason}).")]
     MalformedTokenResponse { reason: String },

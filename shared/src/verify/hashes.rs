@@ -36,8 +36,16 @@ mod tests {
         assert_eq!(left_half_hash(Alg::ES256, "x").len(), 22);
         assert_eq!(left_half_hash(Alg::PS384, "x").len(), 32);
         assert_eq!(left_half_hash(Alg::EdDSA, "x").len(), 43);
-        assert!(hash_matches(Alg::RS512, "code", &left_half_hash(Alg::RS512, "code")));
-        assert!(!hash_matches(Alg::RS256, "code", &left_half_hash(Alg::RS512, "code")));
+        assert!(hash_matches(
+            Alg::RS512,
+            "code",
+            &left_half_hash(Alg::RS512, "code")
+        ));
+        assert!(!hash_matches(
+            Alg::RS256,
+            "code",
+            &left_half_hash(Alg::RS512, "code")
+        ));
     }
 }
 
@@ -49,7 +57,10 @@ mod spec_vectors {
     #[test]
     fn c_hash_vector() {
         assert_eq!(
-            left_half_hash(Alg::RS256, "Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk"),
+            left_half_hash(
+                Alg::RS256,
+                "Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk"
+            ),
             "LDktKdoQak3Pk0cnXxCltA"
         );
     }

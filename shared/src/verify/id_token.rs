@@ -44,20 +44,35 @@ impl IdTokenRules {
 
 /// `iss` equals the configured issuer exactly.
 pub fn check_iss(claims: &IdTokenClaims, issuer: &str) -> Result<(), ValidationError> {
-    (claims.iss.as_deref() == Some(issuer)).then_some(()).ok_or(ValidationError::IssuerMismatch)
+    (claims.iss.as_deref() == Some(issuer))
+        .then_some(())
+        .ok_or(ValidationError::IssuerMismatch)
 }
 
 /// `sub` is present and non-empty.
 pub fn check_sub(claims: &IdTokenClaims) -> Result<(), ValidationError> {
-    claims.sub.as_deref().filter(|s| !s.is_empty()).map(|_| ()).ok_or(ValidationError::SubMissing)
+    claims
+        .sub
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|_| ())
+        .ok_or(ValidationError::SubMissing)
 }
 
 /// `aud` contains the client id, and nothing the client does not trust.
-pub fn check_aud(claims: &IdTokenClaims, client_id: &str, trusted: &[String]) -> Result<(), ValidationError> {
+pub fn check_aud(
+    claims: &IdTokenClaims,
+    client_id: &str,
+    trusted: &[String],
+) -> Result<(), ValidationError> {
     if !claims.aud.iter().any(|a| a == client_id) {
         return Err(ValidationError::AudienceMismatch);
     }
-    if claims.aud.iter().any(|a| a != client_id && !trusted.contains(a)) {
+    if claims
+        .aud
+        .iter()
+        .any(|a| a != client_id && !trusted.contains(a))
+    {
         return Err(ValidationError::UntrustedAudience);
     }
     Ok(())
@@ -91,13 +106,21 @@ pub fn check_iat(claims: &IdTokenClaims, now: i64, leeway: i64) -> Result<(), Va
 
 /// `nonce` is present and equal to the one sent (compared in constant time).
 pub fn check_nonce(claims: &IdTokenClaims, nonce: &str) -> Result<(), ValidationError> {
-    let got = claims.nonce.as_deref().ok_or(ValidationError::NonceMissing)?;
-    constant_time_eq(got.as_bytes(), nonce.as_bytes()).then_some(()).ok_or(ValidationError::NonceMismatch)
+    let got = claims
+        .nonce
+        .as_deref()
+        .ok_or(ValidationError::NonceMissing)?;
+    constant_time_eq(got.as_bytes(), nonce.as_bytes())
+        .then_some(())
+        .ok_or(ValidationError::NonceMismatch)
 }
 
 /// Core 3.3.3.6 and 12.2: a second ID token for the same sign-in (token endpoint, refresh) must keep the
 /// issuer and the subject of the first.
-pub fn check_same_subject(first: &IdTokenClaims, second: &IdTokenClaims) -> Result<(), ValidationError> {
+pub fn check_same_subject(
+    first: &IdTokenClaims,
+    second: &IdTokenClaims,
+) -> Result<(), ValidationError> {
     if first.iss != second.iss {
         return Err(ValidationError::IssuerChanged);
     }
@@ -108,7 +131,10 @@ pub fn check_same_subject(first: &IdTokenClaims, second: &IdTokenClaims) -> Resu
 }
 
 /// Core 5.3.2: the userinfo response's `sub` must be the ID token's.
-pub fn check_userinfo_sub(id_token: &IdTokenClaims, userinfo_sub: Option<&str>) -> Result<(), ValidationError> {
+pub fn check_userinfo_sub(
+    id_token: &IdTokenClaims,
+    userinfo_sub: Option<&str>,
+) -> Result<(), ValidationError> {
     (userinfo_sub.is_some() && userinfo_sub == id_token.sub.as_deref())
         .then_some(())
         .ok_or(ValidationError::UserinfoSubMismatch)
@@ -154,7 +180,10 @@ mod tests {
     #[test]
     fn each_rule_has_its_error() {
         assert_eq!(rule_of(|_| {}), "ok");
-        assert_eq!(rule_of(|c| c.iss = Some("https://op/".into())), "iss_mismatch");
+        assert_eq!(
+            rule_of(|c| c.iss = Some("https://op/".into())),
+            "iss_mismatch"
+        );
         assert_eq!(rule_of(|c| c.sub = None), "sub_missing");
         assert_eq!(rule_of(|c| c.sub = Some(String::new())), "sub_missing");
         assert_eq!(rule_of(|c| c.aud = vec!["other".into()]), "aud_mismatch");
@@ -175,11 +204,20 @@ mod tests {
     fn second_token_keeps_iss_and_sub() {
         let mut other = good();
         other.sub = Some("mallory".into());
-        assert_eq!(check_same_subject(&good(), &other), Err(ValidationError::SubjectChanged));
+        assert_eq!(
+            check_same_subject(&good(), &other),
+            Err(ValidationError::SubjectChanged)
+        );
         other = good();
         other.iss = Some("https://evil".into());
-        assert_eq!(check_same_subject(&good(), &other), Err(ValidationError::IssuerChanged));
-        assert_eq!(check_userinfo_sub(&good(), Some("bob")), Err(ValidationError::UserinfoSubMismatch));
+        assert_eq!(
+            check_same_subject(&good(), &other),
+            Err(ValidationError::IssuerChanged)
+        );
+        assert_eq!(
+            check_userinfo_sub(&good(), Some("bob")),
+            Err(ValidationError::UserinfoSubMismatch)
+        );
         assert_eq!(check_userinfo_sub(&good(), Some("alice")), Ok(()));
     }
 }

@@ -50,7 +50,10 @@ pub async fn verify_signature<V: SignatureVerifier>(
 ) -> Result<Vec<u8>, ValidationError> {
     let alg = keys.policy.check(jws.header().alg)?;
     for key in keys.jwks.candidates(jws.header())? {
-        if verifier.verify(alg, key, jws.signing_input(), jws.signature()).await {
+        if verifier
+            .verify(alg, key, jws.signing_input(), jws.signature())
+            .await
+        {
             return Ok(jws.payload_unverified().to_vec());
         }
     }
@@ -70,5 +73,8 @@ pub async fn verify_id_token<V: SignatureVerifier>(
     let payload = verify_signature(&jws, keys, verifier).await?;
     let claims = IdTokenClaims::from_json(&payload)?;
     rules.check(&claims, now)?;
-    Ok(VerifiedIdToken { alg: jws.header().alg, claims })
+    Ok(VerifiedIdToken {
+        alg: jws.header().alg,
+        claims,
+    })
 }

@@ -1,0 +1,60 @@
+//! The router: routes in flow order, cross-cutting concerns (CSRF, tracing, request ids) as layers.
+
+use crate::state::AppState;
+use crate::{csrf, flow, proxy};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+/// Builds the whole HTTP surface of the BFF.
+pub fn router(state: AppState) -> Router {
+    let mut app = Router::new()
+        .route("/bff/login", post(flow::login::start))
+        .route("/bff/session", post(flow::exchange::create_session))
+        .route("/bff/user", get(flow::user::current_user))
+        .route("/bff/logout", post(flow::logout::logout))
+        .route("/api/{name}/{*path}", any(proxy::forward))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(ready))
+        .layer(middleware::from_fn(csrf::require_header));
+    if let Some(dir) = &state.config.static_dir {
+        // The SPA's routes (e.g. /callback) all serve index.html.
+        let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+        app = app.fallback_service(spa);
+    } else {
+        app = app
+            .fallback(|| async { crate::error::AppError::BadRequest("no such endpoint".into()) });
+    }
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    app.layer(
+        tower::ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                // Method, path and request id only: queries and headers may carry secrets.
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }))
+            .layer(PropagateRequestIdLayer::new(request_id)),
+    )
+    .with_state(state)
+}
+
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    if state.provider.is_loaded() {
+        (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "waiting for the OP"})),
+        )
+    }
+}

@@ -1,0 +1,394 @@
+//! Configuration: a TOML file, then `BFF_*` environment overrides, then validation that names the bad field.
+//!
+//! Overrides use `__` between levels, e.g. `BFF_OIDC__CLIENT_SECRET` sets `oidc.client_secret`, so secrets
+//! need never be in the file. Values are read as TOML when they parse (numbers, arrays), else as strings.
+
+use serde::Deserialize;
+use shared::jose::alg::Alg;
+use shared::ResponseType;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use url::Url;
+
+/// The whole BFF configuration, validated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the BFF listens.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The origin browsers use to reach the SPA and the BFF (same origin). Decides whether cookies are
+    /// `Secure` with the `__Host-` prefix (https) or plain (http, allowed for localhost development only).
+    pub public_origin: Url,
+    /// Serve the built SPA (`trunk build` output) from here, for single-binary deployments and tests.
+    #[serde(default)]
+    pub static_dir: Option<PathBuf>,
+    pub oidc: OidcConfig,
+    #[serde(default)]
+    pub session: SessionConfig,
+    /// Upstream APIs reachable at `/api/<name>/...`.
+    #[serde(default)]
+    pub apis: BTreeMap<String, ApiConfig>,
+}
+
+/// The OP and this client's registration at it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// Compared exactly with discovery's `issuer` and every token's `iss`.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub redirect_uri: Url,
+    #[serde(default)]
+    pub post_logout_redirect_uri: Option<Url>,
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub response_type: ResponseType,
+    #[serde(default)]
+    pub auth_method: AuthMethod,
+    /// RFC 8707 resource indicator sent with the authorization and token requests, so the access token is
+    /// issued for the API it will be sent to.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// Algorithms this deployment accepts; intersected with the OP's advertised ones.
+    #[serde(default = "default_algs")]
+    pub allowed_algs: Vec<String>,
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: i64,
+    /// Timeout for each request to the OP.
+    #[serde(default = "default_http_timeout")]
+    pub http_timeout_secs: u64,
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    #[default]
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+/// Session and login-transaction lifetimes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    #[serde(default = "default_idle")]
+    pub idle_timeout_secs: i64,
+    #[serde(default = "default_absolute")]
+    pub absolute_timeout_secs: i64,
+    /// How long a started login may take at the OP.
+    #[serde(default = "default_login_timeout")]
+    pub login_timeout_secs: i64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            idle_timeout_secs: default_idle(),
+            absolute_timeout_secs: default_absolute(),
+            login_timeout_secs: default_login_timeout(),
+        }
+    }
+}
+
+/// One upstream API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    pub url: Url,
+    #[serde(default = "default_api_timeout")]
+    pub timeout_secs: u64,
+}
+
+/// A secret that never shows in `Debug` output or logs.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 3000))
+}
+fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "offline_access"]
+        .map(String::from)
+        .to_vec()
+}
+fn default_algs() -> Vec<String> {
+    Alg::ALL.iter().map(|a| a.name().to_owned()).collect()
+}
+fn default_leeway() -> i64 {
+    shared::verify::id_token::DEFAULT_LEEWAY_SECS
+}
+fn default_http_timeout() -> u64 {
+    10
+}
+fn default_idle() -> i64 {
+    30 * 60
+}
+fn default_absolute() -> i64 {
+    8 * 3600
+}
+fn default_login_timeout() -> i64 {
+    10 * 60
+}
+fn default_api_timeout() -> u64 {
+    30
+}
+
+/// A configuration problem, naming the field so an operator can fix it at once.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error in `{field}`: {message}")]
+pub struct ConfigError {
+    pub field: String,
+    pub message: String,
+}
+
+fn bad(field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Reads the file, applies `BFF_*` overrides from `env`, and validates.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad("(file)", format!("cannot read {}: {e}", path.display())))?;
+        Self::from_toml(&text, env)
+    }
+
+    /// Parses TOML text plus overrides; separate from [`Config::load`] so tests need no files.
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| bad("(file)", e.message()))?;
+        for (key, value) in env {
+            let Some(path) = key.strip_prefix("BFF_") else {
+                continue;
+            };
+            if path == "CONFIG" {
+                continue;
+            }
+            let parts: Vec<String> = path.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            set_path(&mut table, &parts, parse_env_value(&value));
+        }
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let field = e.path().to_string();
+                bad(&field, e.into_inner().message().to_owned())
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = Url::parse(&self.oidc.issuer)
+            .map_err(|_| bad("oidc.issuer", "must be an absolute URL"))?;
+        require_https_or_loopback("oidc.issuer", &issuer)?;
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(bad("oidc.issuer", "must not have a query or fragment"));
+        }
+        if self.oidc.client_id.trim().is_empty() {
+            return Err(bad("oidc.client_id", "must not be empty"));
+        }
+        if self.oidc.client_secret.expose().is_empty() {
+            return Err(bad(
+                "oidc.client_secret",
+                "must not be empty (set BFF_OIDC__CLIENT_SECRET)",
+            ));
+        }
+        require_https_or_loopback("oidc.redirect_uri", &self.oidc.redirect_uri)?;
+        if self.oidc.redirect_uri.fragment().is_some() {
+            return Err(bad("oidc.redirect_uri", "must not have a fragment"));
+        }
+        if !self.oidc.scopes.iter().any(|s| s == "openid") {
+            return Err(bad("oidc.scopes", "must include `openid`"));
+        }
+        self.allowed_algs()?;
+        if !(0..=600).contains(&self.oidc.leeway_secs) {
+            return Err(bad("oidc.leeway_secs", "must be between 0 and 600"));
+        }
+        if self.oidc.http_timeout_secs == 0 {
+            return Err(bad("oidc.http_timeout_secs", "must be at least 1"));
+        }
+        require_https_or_loopback("public_origin", &self.public_origin)?;
+        let s = &self.session;
+        if s.idle_timeout_secs <= 0 || s.absolute_timeout_secs < s.idle_timeout_secs {
+            return Err(bad(
+                "session",
+                "idle_timeout_secs must be positive and at most absolute_timeout_secs",
+            ));
+        }
+        if s.login_timeout_secs <= 0 {
+            return Err(bad("session.login_timeout_secs", "must be positive"));
+        }
+        for (name, api) in &self.apis {
+            let field = format!("apis.{name}");
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(bad(
+                    &field,
+                    "API names may only use letters, digits, `-` and `_`",
+                ));
+            }
+            if !matches!(api.url.scheme(), "http" | "https") {
+                return Err(bad(&format!("{field}.url"), "must be an http(s) URL"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured algorithm allowlist, parsed.
+    pub fn allowed_algs(&self) -> Result<Vec<Alg>, ConfigError> {
+        self.oidc
+            .allowed_algs
+            .iter()
+            .map(|n| {
+                Alg::from_name(n).ok_or_else(|| {
+                    bad(
+                        "oidc.allowed_algs",
+                        format!("`{n}` is not a supported algorithm"),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Whether cookies can be `Secure` + `__Host-` (the browser-facing origin is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_origin.scheme() == "https"
+    }
+}
+
+/// https everywhere, except plain http on loopback names for development.
+fn require_https_or_loopback(field: &str, url: &Url) -> Result<(), ConfigError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(bad(
+            field,
+            "must use https (plain http is only allowed for localhost and 127.0.0.1)",
+        )),
+        _ => Err(bad(field, "must be an http(s) URL")),
+    }
+}
+
+/// Whether a URL points at this machine (development setups).
+pub fn is_loopback(url: &Url) -> bool {
+    matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
+fn parse_env_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(inner) = entry {
+                set_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+        public_origin = "http://localhost:8080"
+        [oidc]
+        issuer = "http://127.0.0.1:9090"
+        client_id = "app"
+        client_secret = "from-file"
+        redirect_uri = "http://localhost:8080/callback"
+        [apis.demo]
+        url = "http://127.0.0.1:4001"
+    "#;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn env_overrides_the_file() {
+        let c = Config::from_toml(
+            BASE,
+            env(&[
+                ("BFF_OIDC__CLIENT_SECRET", "s3cret"),
+                ("BFF_OIDC__LEEWAY_SECS", "5"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.oidc.client_secret.expose(), "s3cret");
+        assert_eq!(c.oidc.leeway_secs, 5);
+        assert_eq!(c.oidc.response_type, ResponseType::CodeIdToken);
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            ("BFF_OIDC__ISSUER", "http://op.example.com", "oidc.issuer"),
+            ("BFF_OIDC__RESPONSE_TYPE", "code", "oidc.response_type"),
+            ("BFF_OIDC__ALLOWED_ALGS", "[\"HS256\"]", "oidc.allowed_algs"),
+            ("BFF_OIDC__SCOPES", "[\"profile\"]", "oidc.scopes"),
+            ("BFF_OIDC__LEEWAY_SECS", "\"soon\"", "oidc.leeway_secs"),
+            ("BFF_APIS__DEMO__URL", "not a url", "apis.demo.url"),
+            ("BFF_OIDC__CLIENT_SECRET", "\"\"", "oidc.client_secret"),
+        ];
+        for (key, value, field) in cases {
+            let e = Config::from_toml(BASE, env(&[(key, value)])).unwrap_err();
+            assert_eq!(e.field, field, "{key}={value}: {e}");
+        }
+        let e = Config::from_toml("public_origin = 1", env(&[])).unwrap_err();
+        assert_eq!(e.field, "public_origin");
+    }
+}

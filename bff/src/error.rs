@@ -1,0 +1,99 @@
+//! Every failure the BFF can answer with, mapped once to a status and a JSON `{error, message}` body.
+//!
+//! Handlers return `Result<_, AppError>`; nothing else builds error responses, so every error is JSON, has the
+//! right status, and is logged by rule name only (never with token contents).
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use shared::api::ErrorBody;
+use shared::token_response::TokenEndpointError;
+use shared::ValidationError;
+
+/// A request the BFF refuses or cannot serve.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A sign-in response or token broke a validation rule.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// The token endpoint refused the code or answered nonsense.
+    #[error(transparent)]
+    TokenEndpoint(#[from] TokenEndpointError),
+    /// The OP could not be reached (discovery not loaded yet, connection refused, 5xx).
+    #[error("The identity provider cannot be reached right now. Please try again in a moment.")]
+    OpUnavailable,
+    /// The OP did not answer in time.
+    #[error("The identity provider did not answer in time. Please try again.")]
+    OpTimeout,
+    #[error("You are not signed in.")]
+    Unauthenticated,
+    #[error("This request lacks the anti-CSRF header `X-CSRF: 1`.")]
+    CsrfHeaderMissing,
+    #[error("There is no API named `{0}`.")]
+    UnknownApi(String),
+    #[error("The API could not be reached.")]
+    UpstreamUnavailable,
+    #[error("The API did not answer in time.")]
+    UpstreamTimeout,
+    #[error("The request is not valid: {0}")]
+    BadRequest(String),
+}
+
+impl AppError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::Validation(e) => (StatusCode::BAD_REQUEST, e.rule()),
+            AppError::TokenEndpoint(TokenEndpointError::OAuth { .. }) => {
+                (StatusCode::BAD_REQUEST, "token_request_refused")
+            }
+            AppError::TokenEndpoint(TokenEndpointError::Invalid(e)) => {
+                (StatusCode::BAD_GATEWAY, e.rule())
+            }
+            AppError::OpUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "op_unavailable"),
+            AppError::OpTimeout => (StatusCode::GATEWAY_TIMEOUT, "op_timeout"),
+            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            AppError::CsrfHeaderMissing => (StatusCode::FORBIDDEN, "csrf_header_missing"),
+            AppError::UnknownApi(_) => (StatusCode::NOT_FOUND, "unknown_api"),
+            AppError::UpstreamUnavailable => (StatusCode::BAD_GATEWAY, "upstream_unavailable"),
+            AppError::UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+        }
+    }
+
+    /// Classifies a failed request to the OP.
+    pub fn from_op_request(e: &reqwest::Error) -> AppError {
+        if e.is_timeout() {
+            AppError::OpTimeout
+        } else {
+            AppError::OpUnavailable
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::warn!(error = code, "request failed");
+        } else {
+            tracing::info!(error = code, "request refused");
+        }
+        let body = ErrorBody {
+            error: code.to_owned(),
+            message: self.to_string(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        AppError::BadRequest(rejection.body_text())
+    }
+}
+
+/// A JSON request body whose rejections are [`AppError`]s (so they are JSON too).
+#[derive(Debug, axum::extract::FromRequest)]
+#[from_request(via(Json), rejection(AppError))]
+pub struct JsonBody<T>(pub T);

@@ -1,0 +1,136 @@
+//! `POST /bff/session`: the code exchange. The BFF trusts nothing the browser posts: it validates the
+//! front-channel response again with the same rules the SPA ran, and only then spends the code.
+
+use crate::error::AppError;
+use crate::oidc::{token, verifier};
+use crate::session::cookie::Kind;
+use crate::session::store::Session;
+use crate::session::{now, random_token};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use shared::api::SessionInfo;
+use shared::fragment::AuthorizationResponse;
+use shared::verify::authorization::{validate_response, Expected};
+use shared::verify::token_endpoint::{validate_token_id_token, Exchange};
+use shared::ValidationError;
+
+/// Validates the posted response against this browser's login transaction, exchanges the code, validates the
+/// token-endpoint ID token, and starts a session under a new id.
+pub async fn create_session(
+    State(state): State<AppState>,
+    request_headers: HeaderMap,
+    crate::error::JsonBody(response): crate::error::JsonBody<AuthorizationResponse>,
+) -> Result<(HeaderMap, Json<SessionInfo>), AppError> {
+    let mut headers = HeaderMap::new();
+    // The transaction is consumed whatever happens next: state and nonce are one-time.
+    state.cookies.clear(&mut headers, Kind::Login);
+    match exchange(&state, &request_headers, &response).await {
+        Ok((session_id, info)) => {
+            state.cookies.set(
+                &mut headers,
+                Kind::Session,
+                &session_id,
+                state.config.session.absolute_timeout_secs,
+            );
+            Ok((headers, Json(info)))
+        }
+        Err(e) => {
+            if let AppError::Validation(v) = &e {
+                tracing::warn!(rule = v.rule(), "login refused");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn exchange(
+    state: &AppState,
+    request_headers: &HeaderMap,
+    response: &AuthorizationResponse,
+) -> Result<(String, SessionInfo), AppError> {
+    let tx_id = state
+        .cookies
+        .read(request_headers, Kind::Login)
+        .ok_or(ValidationError::NoPendingLogin)?;
+    let tx = state
+        .transactions
+        .take(&tx_id)
+        .ok_or(ValidationError::NoPendingLogin)?;
+    let provider = state.provider.get()?;
+    let rules = &tx.pending.rules;
+    let verifier = verifier();
+
+    // 1. The front channel, again. Any failure here means no request reaches the token endpoint.
+    let set = provider.keys_for(response.id_token.as_deref()).await?;
+    let expected = Expected {
+        state: &tx.pending.state,
+        response_type: tx.pending.response_type,
+        rules,
+    };
+    let front =
+        validate_response(response, &expected, provider.keys(&set), now(), &verifier).await?;
+
+    // 2. The code exchange.
+    let tokens = token::exchange_code(
+        &state.op_http,
+        &provider.metadata,
+        &state.config,
+        &front.code,
+        &tx.code_verifier,
+    )
+    .await?;
+
+    // 3. The token-endpoint ID token; no token is used before it passes (RFC 9700 4.5.3.2).
+    let raw_id_token =
+        tokens
+            .id_token
+            .as_deref()
+            .ok_or_else(|| ValidationError::MalformedTokenResponse {
+                reason: "it has no ID token".into(),
+            })?;
+    let set = provider.keys_for(Some(raw_id_token)).await?;
+    let exchange = Exchange {
+        rules,
+        front_channel: front.id_token.as_ref().map(|t| &t.claims),
+        code: &front.code,
+        access_token: &tokens.access_token,
+    };
+    let verified = validate_token_id_token(
+        raw_id_token,
+        exchange,
+        provider.keys(&set),
+        now(),
+        &verifier,
+    )
+    .await?;
+
+    let t = now();
+    let user = verified.claims.user();
+    let session = Session {
+        user: user.clone(),
+        issuer: verified.claims.iss.clone().unwrap_or_default(),
+        sid: verified.claims.sid.clone(),
+        id_token: raw_id_token.to_owned(),
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+        access_token_expires_at: tokens.expires_in.map(|e| t + e),
+        created_at: t,
+        last_seen: t,
+    };
+    // A new id at every login (session fixation defence); any older session of this browser is ended.
+    if let Some(old) = state.cookies.read(request_headers, Kind::Session) {
+        state.sessions.remove(&old).await;
+    }
+    let id = random_token();
+    state.sessions.put(&id, session).await;
+    tracing::info!(response_type = %tx.pending.response_type, "login completed");
+    Ok((
+        id,
+        SessionInfo {
+            user,
+            expires_at: t + state.config.session.absolute_timeout_secs,
+        },
+    ))
+}

@@ -1,0 +1,42 @@
+//! The login flow's endpoints, in the order a browser calls them: [`login`] (start) → [`exchange`] (code for
+//! tokens, session) → [`user`] (who is signed in) → [`logout`].
+
+pub mod exchange;
+pub mod login;
+pub mod logout;
+pub mod user;
+
+use crate::error::AppError;
+use crate::session::cookie::Kind;
+use crate::session::now;
+use crate::session::store::Session;
+use crate::state::AppState;
+use axum::http::HeaderMap;
+
+/// The live session of this request's browser, with its id; touches it (idle timeout) as a side effect.
+pub async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(String, Session), AppError> {
+    let id = state
+        .cookies
+        .read(headers, Kind::Session)
+        .ok_or(AppError::Unauthenticated)?;
+    let mut session = state
+        .sessions
+        .get(&id)
+        .await
+        .ok_or(AppError::Unauthenticated)?;
+    let s = &state.config.session;
+    let t = now();
+    if !session.is_live(s.idle_timeout_secs, s.absolute_timeout_secs, t) {
+        state.sessions.remove(&id).await;
+        return Err(AppError::Unauthenticated);
+    }
+    // Write back at most once a minute: enough for an idle timeout measured in minutes.
+    if t - session.last_seen >= 60 {
+        session.last_seen = t;
+        state.sessions.put(&id, session.clone()).await;
+    }
+    Ok((id, session))
+}

@@ -1,0 +1,22 @@
+//! `GET /bff/user`: who is signed in, for the SPA to restore its view after a reload.
+
+use super::current_session;
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use shared::api::SessionInfo;
+
+/// The session's user, or 401 JSON.
+pub async fn current_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<SessionInfo>, AppError> {
+    let (_, session) = current_session(&state, &headers).await?;
+    let expires_at = session.created_at + state.config.session.absolute_timeout_secs;
+    Ok(Json(SessionInfo {
+        user: session.user,
+        expires_at,
+    }))
+}

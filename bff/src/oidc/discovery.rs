@@ -1,0 +1,121 @@
+//! OpenID Connect Discovery: the OP's metadata, fetched at start and checked before anything trusts it.
+
+use crate::config::{is_loopback, Config};
+use serde::Deserialize;
+use shared::jose::alg::AlgPolicy;
+use std::time::Duration;
+use url::Url;
+
+/// The metadata fields the BFF uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    pub issuer: String,
+    pub authorization_endpoint: Url,
+    pub token_endpoint: Url,
+    pub jwks_uri: Url,
+    #[serde(default)]
+    pub end_session_endpoint: Option<Url>,
+    #[serde(default)]
+    pub revocation_endpoint: Option<Url>,
+    #[serde(default)]
+    pub response_types_supported: Vec<String>,
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Vec<String>,
+}
+
+/// Why discovery failed: worth retrying (the OP is not up yet) or not (the OP is misconfigured or hostile).
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error("the identity provider is not reachable yet: {0}")]
+    Unreachable(String),
+    #[error("the identity provider's discovery document is not acceptable: {0}")]
+    Invalid(String),
+}
+
+/// Fetches and checks the discovery document: its `issuer` must equal the configured one exactly (a mismatch is
+/// the signature of a mix-up or a misconfiguration), and every endpoint must be https (loopback excepted).
+pub async fn discover(http: &reqwest::Client, config: &Config) -> Result<Metadata, DiscoveryError> {
+    let issuer = &config.oidc.issuer;
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let response = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| DiscoveryError::Unreachable(e.without_url().to_string()))?;
+    if response.status().is_server_error() {
+        return Err(DiscoveryError::Unreachable(format!(
+            "HTTP {}",
+            response.status()
+        )));
+    }
+    if !response.status().is_success() {
+        return Err(DiscoveryError::Invalid(format!(
+            "HTTP {} from {url}",
+            response.status()
+        )));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| DiscoveryError::Unreachable(e.without_url().to_string()))?;
+    let metadata: Metadata = serde_json::from_slice(&body)
+        .map_err(|e| DiscoveryError::Invalid(format!("not a discovery document ({e})")))?;
+    if &metadata.issuer != issuer {
+        return Err(DiscoveryError::Invalid(format!(
+            "its issuer `{}` differs from the configured `{issuer}`",
+            metadata.issuer
+        )));
+    }
+    let endpoints = [
+        Some(&metadata.authorization_endpoint),
+        Some(&metadata.token_endpoint),
+        Some(&metadata.jwks_uri),
+        metadata.end_session_endpoint.as_ref(),
+        metadata.revocation_endpoint.as_ref(),
+    ];
+    for endpoint in endpoints.into_iter().flatten() {
+        if endpoint.scheme() != "https" && !(endpoint.scheme() == "http" && is_loopback(endpoint)) {
+            return Err(DiscoveryError::Invalid(format!(
+                "endpoint {endpoint} is not https"
+            )));
+        }
+    }
+    if !metadata.response_types_supported.is_empty()
+        && !config
+            .oidc
+            .response_type
+            .is_listed_in(&metadata.response_types_supported)
+    {
+        // Some OPs (glewlwyd) support more than they list, so this is a warning, not a refusal.
+        tracing::warn!(response_type = %config.oidc.response_type, "the OP does not list the configured response type");
+    }
+    Ok(metadata)
+}
+
+/// The accepted algorithms: the OP's list intersected with the configuration.
+pub fn policy(metadata: &Metadata, config: &Config) -> AlgPolicy {
+    let configured = config.allowed_algs().unwrap_or_default();
+    AlgPolicy::intersect(&metadata.id_token_signing_alg_values_supported, &configured)
+}
+
+/// Retries discovery while the OP is unreachable, with capped exponential backoff. Gives up only on an
+/// unacceptable document, which no retry would fix.
+pub async fn discover_with_retry(
+    http: &reqwest::Client,
+    config: &Config,
+) -> Result<Metadata, DiscoveryError> {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match discover(http, config).await {
+            Err(DiscoveryError::Unreachable(why)) => {
+                tracing::info!(issuer = %config.oidc.issuer, %why, retry_in_ms = delay.as_millis() as u64, "waiting for the OP");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
+}

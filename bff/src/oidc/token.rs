@@ -1,0 +1,150 @@
+//! Requests to the OP on the user's behalf: the authorization URL, the code exchange, and token revocation.
+//! Client authentication lives here only, so the client secret is sent from exactly one place.
+
+use super::discovery::Metadata;
+use crate::config::{AuthMethod, Config};
+use crate::error::AppError;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use shared::token_response::{TokenResponse, MAX_TOKEN_RESPONSE_BYTES};
+use shared::ValidationError;
+use url::Url;
+
+/// What the authorization request carries besides the configuration.
+pub struct AuthorizationRequest<'a> {
+    pub state: &'a str,
+    pub nonce: &'a str,
+    pub code_challenge: &'a str,
+}
+
+/// The URL the browser is sent to. `response_mode=fragment` is explicit because some OPs (glewlwyd) default
+/// hybrid responses to the query, which would send the tokens to the server in the request line.
+pub fn authorization_url(
+    metadata: &Metadata,
+    config: &Config,
+    request: &AuthorizationRequest<'_>,
+) -> Url {
+    let oidc = &config.oidc;
+    let mut url = metadata.authorization_endpoint.clone();
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", oidc.response_type.as_str())
+            .append_pair("response_mode", "fragment")
+            .append_pair("client_id", &oidc.client_id)
+            .append_pair("redirect_uri", oidc.redirect_uri.as_str())
+            .append_pair("scope", &oidc.scopes.join(" "))
+            .append_pair("state", request.state)
+            .append_pair("nonce", request.nonce)
+            .append_pair("code_challenge", request.code_challenge)
+            .append_pair("code_challenge_method", "S256");
+        if let Some(resource) = &oidc.resource {
+            q.append_pair("resource", resource);
+        }
+    }
+    url
+}
+
+/// Exchanges the code at the token endpoint with the client secret and the PKCE verifier.
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    metadata: &Metadata,
+    config: &Config,
+    code: &str,
+    code_verifier: &str,
+) -> Result<TokenResponse, AppError> {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", config.oidc.redirect_uri.as_str()),
+        ("code_verifier", code_verifier),
+    ];
+    if let Some(resource) = &config.oidc.resource {
+        form.push(("resource", resource));
+    }
+    let response = authenticated_post(http, &metadata.token_endpoint, config, form).await?;
+    let ok = response.status().is_success();
+    let body = read_capped(response).await?;
+    Ok(TokenResponse::parse(ok, &body)?)
+}
+
+/// Revokes a refresh token (RFC 7009) so a stolen copy dies with the session. Best effort: a logout must not
+/// fail because the OP is down.
+pub async fn revoke(
+    http: &reqwest::Client,
+    metadata: &Metadata,
+    config: &Config,
+    refresh_token: &str,
+) {
+    let Some(endpoint) = &metadata.revocation_endpoint else {
+        return;
+    };
+    let form = vec![
+        ("token", refresh_token),
+        ("token_type_hint", "refresh_token"),
+    ];
+    match authenticated_post(http, endpoint, config, form).await {
+        Ok(r) if r.status().is_success() => tracing::info!("refresh token revoked"),
+        Ok(r) => tracing::warn!(
+            status = r.status().as_u16(),
+            "refresh token revocation refused"
+        ),
+        Err(e) => tracing::warn!(error = %e, "refresh token revocation failed"),
+    }
+}
+
+async fn authenticated_post(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    config: &Config,
+    mut form: Vec<(&str, &str)>,
+) -> Result<reqwest::Response, AppError> {
+    let oidc = &config.oidc;
+    let mut request = http.post(endpoint.clone());
+    match oidc.auth_method {
+        AuthMethod::ClientSecretBasic => {
+            // RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
+            let user = form_urlencode(&oidc.client_id);
+            let pass = form_urlencode(oidc.client_secret.expose());
+            request = request.header(
+                "authorization",
+                format!("Basic {}", STANDARD.encode(format!("{user}:{pass}"))),
+            );
+        }
+        AuthMethod::ClientSecretPost => {
+            form.push(("client_id", &oidc.client_id));
+            form.push(("client_secret", oidc.client_secret.expose()));
+        }
+    }
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    request
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| AppError::from_op_request(&e))
+}
+
+fn form_urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, AppError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| AppError::from_op_request(&e))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_TOKEN_RESPONSE_BYTES {
+            return Err(ValidationError::MalformedTokenResponse {
+                reason: "it is too large".into(),
+            }
+            .into());
+        }
+    }
+    Ok(body)
+}

@@ -1,0 +1,87 @@
+//! `/api/<name>/<path>`: forwards to the configured upstream with the session's access token. The browser
+//! never sees the token; the upstream never sees the browser's cookies.
+
+mod path;
+
+use crate::error::AppError;
+use crate::flow::current_session;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderName};
+use axum::response::Response;
+use std::time::Duration;
+
+/// Headers that describe one connection, not the message (RFC 9110 7.6.1), plus what the BFF owns.
+const NOT_FORWARDED: [&str; 12] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "cookie",
+    "authorization",
+    "content-length",
+];
+
+/// Forwards one request. 401 JSON without a session (never a redirect), 404 JSON for an unknown API.
+pub async fn forward(
+    State(state): State<AppState>,
+    Path((name, rest)): Path<(String, String)>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let api = state
+        .config
+        .apis
+        .get(&name)
+        .ok_or_else(|| AppError::UnknownApi(printable(&name)))?;
+    let (_, session) = current_session(&state, request.headers()).await?;
+    let target = path::join(&api.url, &rest, request.uri().query())?;
+
+    let (parts, body) = request.into_parts();
+    let mut outgoing = state
+        .api_http
+        .request(parts.method.clone(), target)
+        .timeout(Duration::from_secs(api.timeout_secs))
+        .bearer_auth(&session.access_token)
+        .body(reqwest::Body::wrap_stream(body.into_data_stream()));
+    for (name, value) in forwardable(&parts.headers) {
+        outgoing = outgoing.header(name, value);
+    }
+    let upstream = outgoing.send().await.map_err(|e| {
+        if e.is_timeout() {
+            AppError::UpstreamTimeout
+        } else {
+            AppError::UpstreamUnavailable
+        }
+    })?;
+
+    let mut response = Response::builder().status(upstream.status());
+    for (name, value) in upstream.headers() {
+        if !NOT_FORWARDED.contains(&name.as_str()) && name != header::SET_COOKIE {
+            response = response.header(name, value);
+        }
+    }
+    response
+        .body(Body::from_stream(upstream.bytes_stream()))
+        .map_err(|_| AppError::UpstreamUnavailable)
+}
+
+fn forwardable(
+    headers: &HeaderMap,
+) -> impl Iterator<Item = (&HeaderName, &axum::http::HeaderValue)> {
+    headers.iter().filter(|(name, _)| {
+        !NOT_FORWARDED.contains(&name.as_str()) && name.as_str() != shared::api::CSRF_HEADER
+    })
+}
+
+fn printable(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(40)
+        .collect()
+}

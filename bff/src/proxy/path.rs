@@ -1,0 +1,47 @@
+//! Building the upstream URL from the configured base and the request's remaining path, refusing anything that
+//! could climb out of the base (`..`, its encoded forms, backslashes).
+
+use crate::error::AppError;
+use url::Url;
+
+/// `base` + `/` + `rest` (+ `?query`), with every segment checked.
+pub fn join(base: &Url, rest: &str, query: Option<&str>) -> Result<Url, AppError> {
+    let lowered = rest.to_ascii_lowercase();
+    let suspicious = rest.split('/').any(|s| s == ".." || s == ".")
+        || lowered.contains("%2e")
+        || lowered.contains("%2f")
+        || lowered.contains("%5c")
+        || rest.contains('\\');
+    if suspicious {
+        return Err(AppError::BadRequest("the API path is not allowed".into()));
+    }
+    let mut url = base.clone();
+    {
+        let mut segments = url
+            .path_segments_mut()
+            .map_err(|_| AppError::BadRequest("the API base URL cannot take a path".into()))?;
+        segments.pop_if_empty();
+        for segment in rest.split('/').filter(|s| !s.is_empty()) {
+            segments.push(segment);
+        }
+    }
+    url.set_query(query);
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_and_refuses_traversal() {
+        let base = Url::parse("http://api.local/v1/").unwrap();
+        assert_eq!(
+            join(&base, "users/7", Some("a=1")).unwrap().as_str(),
+            "http://api.local/v1/users/7?a=1"
+        );
+        for bad in ["../admin", "a/../../b", "%2e%2e/x", "a%2Fb", "a\\b", "./x"] {
+            assert!(join(&base, bad, None).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The one typed state every handler shares.
+
+use crate::config::Config;
+use crate::oidc::ProviderSlot;
+use crate::session::cookie::Cookies;
+use crate::session::store::SessionStore;
+use crate::session::transaction::Transactions;
+use std::sync::Arc;
+
+/// Shared by all handlers; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub provider: Arc<ProviderSlot>,
+    /// For the OP (short timeouts, no redirects).
+    pub op_http: reqwest::Client,
+    /// For upstream APIs (no redirects, per-API timeouts set per request).
+    pub api_http: reqwest::Client,
+    pub transactions: Arc<Transactions>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub cookies: Cookies,
+}

@@ -1,0 +1,89 @@
+//! A browser stand-in for BFF integration tests: a cookie-keeping client for the BFF, and a walker that follows
+//! the dev OP's redirect chain (auto-login mode) and returns the fragment it finally redirects to.
+
+use reqwest::header::LOCATION;
+use reqwest::{Client, Response};
+use serde_json::Value;
+use shared::api::{LoginStarted, CSRF_HEADER, CSRF_VALUE};
+use url::Url;
+
+/// Talks to the BFF like the SPA does: same cookie jar, `X-CSRF: 1` on what needs it.
+pub struct BffClient {
+    pub http: Client,
+    pub origin: String,
+}
+
+impl BffClient {
+    pub fn new(origin: &str) -> BffClient {
+        let http = Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        BffClient {
+            http,
+            origin: origin.to_owned(),
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Option<&Value>) -> Response {
+        let mut r = self
+            .http
+            .post(format!("{}{path}", self.origin))
+            .header(CSRF_HEADER, CSRF_VALUE);
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        r.send().await.expect("BFF reachable")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http
+            .get(format!("{}{path}", self.origin))
+            .header(CSRF_HEADER, CSRF_VALUE)
+            .send()
+            .await
+            .expect("BFF reachable")
+    }
+
+    /// `POST /bff/login`.
+    pub async fn start_login(&self) -> LoginStarted {
+        let r = self.post("/bff/login", None).await;
+        assert_eq!(r.status(), 200, "login start");
+        r.json().await.expect("LoginStarted JSON")
+    }
+}
+
+/// Follows the OP's redirects (its own cookies kept) until it redirects to `redirect_uri`; returns that URL's
+/// fragment, which is what the SPA would read.
+pub async fn authorize_at_op(authorization_url: &str, redirect_uri: &str) -> String {
+    let op = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut url = Url::parse(authorization_url).expect("authorization URL");
+    for _ in 0..10 {
+        let r = op.get(url.clone()).send().await.expect("OP reachable");
+        let location = r
+            .headers()
+            .get(LOCATION)
+            .unwrap_or_else(|| {
+                panic!(
+                    "OP answered {} without a redirect at {}",
+                    r.status(),
+                    url.path()
+                )
+            })
+            .to_str()
+            .expect("ASCII Location");
+        let next = url.join(location).expect("Location is a URL");
+        if next.as_str().starts_with(redirect_uri) {
+            return next
+                .fragment()
+                .expect("hybrid responses come in the fragment")
+                .to_owned();
+        }
+        url = next;
+    }
+    panic!("the OP did not redirect back within 10 hops");
+}

@@ -1,0 +1,129 @@
+//! Headless Chromium through chromedriver (Debian packages), driven with fantoccini.
+
+use crate::stack::Process;
+use crate::{free_port, repo_root, wait_for};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::time::Duration;
+
+/// A chromedriver process and one browser session.
+pub struct Browser {
+    pub client: Client,
+    _driver: Process,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and a fresh headless Chromium profile.
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let driver = Process::spawn(
+            &format!("chromedriver-{port}"),
+            "chromedriver",
+            &[&format!("--port={port}")],
+            &[],
+        );
+        let profile = repo_root().join(format!("target/e2e-chrome/{port}"));
+        let _ = std::fs::remove_dir_all(&profile);
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("--user-data-dir={}", profile.display())])
+        .collect::<Vec<_>>();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
+        );
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let client = wait_for(
+            "chromedriver to accept a session",
+            Duration::from_secs(30),
+            || {
+                let caps = caps.clone();
+                let webdriver = webdriver.clone();
+                async move {
+                    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                        .capabilities(caps)
+                        .connect(&webdriver)
+                        .await
+                        .ok()
+                }
+            },
+        )
+        .await;
+        Browser {
+            client,
+            _driver: driver,
+        }
+    }
+
+    /// Waits (bounded) for an element with this `data-testid` and returns its text.
+    pub async fn text_of(&self, test_id: &str) -> String {
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&format!("[data-testid='{test_id}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no [data-testid={test_id}]: {e}"));
+        el.text().await.expect("element text")
+    }
+
+    /// Clicks the element with this `data-testid` once it exists.
+    pub async fn click(&self, test_id: &str) {
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&format!("[data-testid='{test_id}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no [data-testid={test_id}] to click: {e}"));
+        el.click().await.expect("click");
+    }
+
+    /// Waits until `[data-testid=session-status]` has `data-state == state`.
+    pub async fn wait_session_state(&self, state: &str) {
+        let selector = format!("[data-testid='session-status'][data-state='{state}']");
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css(&selector))
+            .await
+            .unwrap_or_else(|e| panic!("session-status never became `{state}`: {e}"));
+    }
+
+    /// The text of the `role="alert"` element, waiting for it to appear.
+    pub async fn alert_text(&self) -> String {
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[role='alert']"))
+            .await
+            .unwrap_or_else(|e| panic!("no alert shown: {e}"));
+        el.text().await.expect("alert text")
+    }
+
+    /// Runs a script in the page and returns its JSON result.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .expect("script runs")
+    }
+
+    /// Ends the browser session.
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}

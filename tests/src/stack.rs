@@ -1,0 +1,191 @@
+//! The servers a test needs: dev OP, demo API (Node child processes) and the BFF (in-process, real code).
+
+use crate::{free_port, repo_root, wait_for};
+use shared::ResponseType;
+use std::fs::File;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A child process killed (by PID) when dropped, so a failing test leaves nothing running.
+pub struct Process {
+    child: Child,
+}
+
+impl Process {
+    /// Spawns `program args` in the repo root with `env`, logging to `target/e2e-logs/<log>.log`.
+    pub fn spawn(log: &str, program: &str, args: &[&str], env: &[(&str, String)]) -> Process {
+        let dir = repo_root().join("target/e2e-logs");
+        std::fs::create_dir_all(&dir).expect("log dir");
+        let out = File::create(dir.join(format!("{log}.log"))).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let child = Command::new(program)
+            .args(args)
+            .current_dir(repo_root())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        Process { child }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a test wants from its stack.
+#[derive(Clone)]
+pub struct StackOptions {
+    pub response_type: ResponseType,
+    /// Serve the built SPA (`dist/`) from the BFF, for browser tests.
+    pub serve_spa: bool,
+    /// Send the OP's redirect somewhere else than the SPA's `/callback` (e.g. a tampering page).
+    pub redirect_uri: Option<String>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            response_type: ResponseType::CodeIdToken,
+            serve_spa: false,
+            redirect_uri: None,
+        }
+    }
+}
+
+/// A running dev OP, demo API and BFF on fresh ports.
+pub struct Stack {
+    pub issuer: String,
+    /// The browser-facing origin of the BFF (and the SPA when served), e.g. `http://localhost:PORT`.
+    pub origin: String,
+    pub redirect_uri: String,
+    _op: Process,
+    _api: Process,
+    _bff: tokio::task::JoinHandle<()>,
+}
+
+impl Stack {
+    /// Starts everything and waits until the BFF is ready (discovery loaded).
+    pub async fn start(options: StackOptions) -> Stack {
+        let (op_port, api_port, bff_port) = (free_port(), free_port(), free_port());
+        let issuer = format!("http://127.0.0.1:{op_port}");
+        // The SPA and BFF on `localhost`, the OP on `127.0.0.1`: cookies are not separated by port.
+        let origin = format!("http://localhost:{bff_port}");
+        let redirect_uri = options
+            .redirect_uri
+            .clone()
+            .unwrap_or_else(|| format!("{origin}/callback"));
+        let op = Process::spawn(
+            &format!("op-{op_port}"),
+            "node",
+            &["dev/op/server.mjs"],
+            &[
+                ("OP_PORT", op_port.to_string()),
+                ("OP_ISSUER", issuer.clone()),
+                ("OP_AUTO_LOGIN", "1".into()),
+                ("OP_REDIRECT_URIS", redirect_uri.clone()),
+                ("OP_POST_LOGOUT_URIS", format!("{origin}/")),
+                (
+                    "OP_BACKCHANNEL_URI",
+                    format!("http://127.0.0.1:{bff_port}/bff/backchannel"),
+                ),
+            ],
+        );
+        let api = Process::spawn(
+            &format!("demo-api-{api_port}"),
+            "node",
+            &["dev/demo-api/server.mjs"],
+            &[
+                ("DEMO_API_PORT", api_port.to_string()),
+                ("OP_ISSUER", issuer.clone()),
+            ],
+        );
+        let static_dir = if options.serve_spa {
+            let dist = repo_root().join("dist");
+            assert!(
+                dist.join("index.html").exists(),
+                "dist/ is missing: run `trunk build --release` first (scripts/test does)"
+            );
+            format!("static_dir = {:?}\n", dist.display().to_string())
+        } else {
+            String::new()
+        };
+        let toml = format!(
+            r#"
+            listen = "127.0.0.1:{bff_port}"
+            public_origin = "{origin}"
+            {static_dir}
+            [oidc]
+            issuer = "{issuer}"
+            client_id = "hybrid-spa"
+            client_secret = "dev-only-hybrid-secret-0123456789"
+            redirect_uri = "{redirect_uri}"
+            post_logout_redirect_uri = "{origin}/"
+            scopes = ["openid", "profile", "email", "offline_access", "api:read"]
+            response_type = "{rt}"
+            resource = "urn:demo-api"
+            [apis.demo]
+            url = "http://127.0.0.1:{api_port}"
+            "#,
+            rt = options.response_type.as_str(),
+        );
+        let config = bff::config::Config::from_toml(&toml, std::iter::empty())
+            .expect("test config is valid");
+        let (state, _discovery) = bff::start(config);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", bff_port))
+            .await
+            .expect("BFF port");
+        let app = bff::app::router(state);
+        let bff = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let http = reqwest::Client::new();
+        let ready = format!("http://127.0.0.1:{bff_port}/readyz");
+        wait_for(
+            "the BFF to load the OP's discovery",
+            Duration::from_secs(30),
+            || async {
+                let r = http.get(&ready).send().await.ok()?;
+                r.status().is_success().then_some(())
+            },
+        )
+        .await;
+        let demo = format!("http://127.0.0.1:{api_port}/");
+        wait_for("the demo API", Duration::from_secs(30), || async {
+            http.get(&demo).send().await.ok().map(|_| ())
+        })
+        .await;
+        Stack {
+            issuer,
+            origin,
+            redirect_uri,
+            _op: op,
+            _api: api,
+            _bff: bff,
+        }
+    }
+
+    /// How many token requests the dev OP has received (its test-mode counter).
+    pub async fn token_requests(&self) -> u64 {
+        let stats: serde_json::Value = reqwest::get(format!("{}/__test/stats", self.issuer))
+            .await
+            .expect("OP stats")
+            .json()
+            .await
+            .expect("OP stats JSON");
+        stats["token_requests"]
+            .as_u64()
+            .expect("token_requests is a number")
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self._bff.abort();
+    }
+}

@@ -1,0 +1,179 @@
+//! The BFF against the real dev OP (node-oidc-provider), without a browser: every hybrid response type end to
+//! end, and the BFF's refusals (CSRF, no session, unknown API, tampered responses never reaching the token
+//! endpoint).
+
+use hybrid_e2e::authorize::{authorize_at_op, BffClient};
+use hybrid_e2e::stack::{Stack, StackOptions};
+use serde_json::{json, Value};
+use shared::fragment::parse_fragment;
+use shared::ResponseType;
+
+async fn login(stack: &Stack, bff: &BffClient) -> Value {
+    let started = bff.start_login().await;
+    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
+    let response = parse_fragment(&fragment).expect("the OP's response parses");
+    let r = bff
+        .post(
+            "/bff/session",
+            Some(&serde_json::to_value(&response).unwrap()),
+        )
+        .await;
+    let status = r.status();
+    let body: Value = r.json().await.expect("JSON");
+    assert_eq!(status, 200, "session creation: {body}");
+    body
+}
+
+async fn full_flow(response_type: ResponseType) {
+    let stack = Stack::start(StackOptions {
+        response_type,
+        ..Default::default()
+    })
+    .await;
+    let bff = BffClient::new(&stack.origin);
+    assert_eq!(bff.get("/bff/user").await.status(), 401);
+
+    let session = login(&stack, &bff).await;
+    assert_eq!(session["user"]["sub"], "alice", "{response_type}");
+    assert_eq!(session["user"]["name"], "Alice Example");
+    assert_eq!(stack.token_requests().await, 1);
+
+    let user: Value = bff.get("/bff/user").await.json().await.unwrap();
+    assert_eq!(user["user"]["sub"], "alice");
+
+    let api = bff.get("/api/demo/hello?x=1").await;
+    assert_eq!(api.status(), 200);
+    let api: Value = api.json().await.unwrap();
+    assert_eq!(
+        api["sub"], "alice",
+        "the demo API saw the BFF's access token"
+    );
+    assert_eq!(api["path"], "/hello");
+
+    let out: Value = bff.post("/bff/logout", None).await.json().await.unwrap();
+    let end = out["end_session_url"]
+        .as_str()
+        .expect("the OP has an end-session endpoint");
+    assert!(
+        end.starts_with(&format!("{}/session/end?", stack.issuer)),
+        "{end}"
+    );
+    assert!(end.contains("id_token_hint="));
+    assert_eq!(bff.get("/bff/user").await.status(), 401);
+    assert_eq!(bff.get("/api/demo/hello").await.status(), 401);
+}
+
+#[tokio::test]
+async fn code_id_token_end_to_end() {
+    full_flow(ResponseType::CodeIdToken).await;
+}
+
+#[tokio::test]
+async fn code_token_end_to_end() {
+    full_flow(ResponseType::CodeToken).await;
+}
+
+#[tokio::test]
+async fn code_id_token_token_end_to_end() {
+    full_flow(ResponseType::CodeIdTokenToken).await;
+}
+
+#[tokio::test]
+async fn refusals_are_json_with_the_right_status() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let bff = BffClient::new(&stack.origin);
+    let plain = reqwest::Client::new();
+
+    // CSRF header missing on a state-changing call and on /api.
+    for (method, path) in [
+        ("POST", "/bff/login"),
+        ("GET", "/api/demo/hello"),
+        ("POST", "/bff/logout"),
+    ] {
+        let r = plain
+            .request(method.parse().unwrap(), format!("{}{path}", stack.origin))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{method} {path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "csrf_header_missing");
+        assert!(body["message"].as_str().unwrap().contains("X-CSRF"));
+    }
+    // No session: 401 JSON, never a redirect.
+    let r = bff.get("/api/demo/hello").await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "unauthenticated");
+    // Unknown API.
+    let r = bff.get("/api/nope/x").await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "unknown_api");
+    // A session request with no login started in this browser.
+    let r = bff
+        .post(
+            "/bff/session",
+            Some(&json!({"code": "c", "state": "s", "id_token": "a.b.c"})),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "no_pending_login"
+    );
+    // Not JSON at all.
+    let r = bff
+        .http
+        .post(format!("{}/bff/session", stack.origin))
+        .header("x-csrf", "1")
+        .body("{{{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "bad_request");
+    assert_eq!(stack.token_requests().await, 0);
+}
+
+/// The conformance rule: a front-channel response that fails a check never reaches the token endpoint, and the
+/// transaction is spent (a second try with the genuine response is refused too).
+#[tokio::test]
+async fn tampered_responses_never_reach_the_token_endpoint() {
+    let stack = Stack::start(StackOptions::default()).await;
+    type Tamper = fn(&mut Value);
+    let cases: [(&str, Tamper); 4] = [
+        ("c_hash_mismatch", |r| {
+            r["code"] = json!(format!("{}x", r["code"].as_str().unwrap()))
+        }),
+        ("state_mismatch", |r| r["state"] = json!("forged")),
+        ("bad_signature", |r| {
+            let t = r["id_token"].as_str().unwrap();
+            let (rest, sig) = t.rsplit_once('.').unwrap();
+            let flipped = if sig.starts_with('A') { "B" } else { "A" };
+            r["id_token"] = json!(format!("{rest}.{flipped}{}", &sig[1..]));
+        }),
+        ("id_token_missing", |r| r["id_token"] = Value::Null),
+    ];
+    for (rule, tamper) in cases {
+        let bff = BffClient::new(&stack.origin);
+        let started = bff.start_login().await;
+        let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
+        let genuine = serde_json::to_value(parse_fragment(&fragment).unwrap()).unwrap();
+        let mut forged = genuine.clone();
+        tamper(&mut forged);
+        let r = bff.post("/bff/session", Some(&forged)).await;
+        assert_eq!(r.status(), 400, "{rule}");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], rule);
+        let again = bff.post("/bff/session", Some(&genuine)).await;
+        assert_eq!(
+            again.json::<Value>().await.unwrap()["error"],
+            "no_pending_login",
+            "state is one-time"
+        );
+        assert_eq!(bff.get("/bff/user").await.status(), 401);
+    }
+    assert_eq!(
+        stack.token_requests().await,
+        0,
+        "no tampered response reached the token endpoint"
+    );
+}
