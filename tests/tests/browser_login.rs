@@ -1,0 +1,98 @@
+//! End to end in headless Chromium: the real SPA (built by Trunk, served by the BFF), the real BFF and the real
+//! dev OP. What a person sees: the user at once, then the session, the API answer, and logout.
+
+use hybrid_e2e::browser::Browser;
+use hybrid_e2e::free_port;
+use hybrid_e2e::stack::{Stack, StackOptions};
+use std::sync::{Arc, OnceLock};
+
+async fn bff_user_status(browser: &Browser) -> i64 {
+    let script = "const done = arguments[arguments.length - 1];\
+                  fetch('/bff/user', {credentials: 'same-origin'}).then(r => done(r.status), () => done(-1));";
+    browser.client.execute_async(script, vec![]).await.expect("fetch runs").as_i64().expect("a status")
+}
+
+#[tokio::test]
+async fn login_shows_user_before_session_then_calls_api_and_logs_out() {
+    let stack = Stack::start(StackOptions { serve_spa: true, ..Default::default() }).await;
+    let browser = Browser::start().await;
+    browser.client.goto(&stack.origin).await.expect("SPA loads");
+    browser.wait_session_state("none").await;
+    browser.click("login").await;
+
+    // Back from the OP: the user is shown, the session comes up, the fragment is gone.
+    browser.wait_session_state("active").await;
+    assert_eq!(browser.text_of("user-name").await, "Alice Example");
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!(url.fragment(), None, "the fragment is wiped from the address bar");
+    assert_eq!(url.path(), "/");
+    // The user was on screen before the BFF answered: the SPA marks both moments.
+    let marks = browser
+        .eval(
+            "const t = n => (performance.getEntriesByName(n)[0] || {}).startTime;\
+             return [t('hybrid:user-shown'), t('hybrid:session-up')];",
+        )
+        .await;
+    let (shown, up) = (marks[0].as_f64().expect("user-shown mark"), marks[1].as_f64().expect("session-up mark"));
+    assert!(shown < up, "user shown at {shown} ms, session up at {up} ms");
+    // Nothing token-like stays in the browser's storage.
+    let storage = browser.eval("return JSON.stringify(sessionStorage) + JSON.stringify(localStorage);").await;
+    assert!(!storage.as_str().unwrap().contains("eyJ"), "no JWT in web storage: {storage}");
+    assert_eq!(stack.token_requests().await, 1);
+
+    browser.click("call-api").await;
+    let result = browser.text_of("api-result").await;
+    let json: serde_json::Value = serde_json::from_str(&result).expect("the API result is shown as JSON");
+    assert_eq!(json["sub"], "alice");
+
+    browser.click("logout").await;
+    // RP-initiated logout goes to the OP (which confirms by itself in test mode) and back to the SPA.
+    browser.wait_session_state("signed-out").await;
+    assert_eq!(bff_user_status(&browser).await, 401);
+    browser.close().await;
+}
+
+/// A page that stands between the OP and the SPA and alters the ID token's signature before handing the
+/// fragment on: the SPA must refuse it, show why, and never send the code.
+#[tokio::test]
+async fn tampered_id_token_in_the_fragment_is_refused_and_the_code_never_sent() {
+    let tamper_port = free_port();
+    let spa_origin: Arc<OnceLock<String>> = Arc::default();
+    let origin_for_page = spa_origin.clone();
+    let page = axum::Router::new().route(
+        "/callback",
+        axum::routing::get(move || {
+            let origin = origin_for_page.get().cloned().unwrap_or_default();
+            async move {
+                axum::response::Html(format!(
+                    r#"<script>
+                    const p = new URLSearchParams(location.hash.slice(1));
+                    const [h, b, s] = p.get('id_token').split('.');
+                    p.set('id_token', [h, b, (s[0] === 'A' ? 'B' : 'A') + s.slice(1)].join('.'));
+                    location.replace('{origin}/callback#' + p.toString());
+                    </script>"#
+                ))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", tamper_port)).await.unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, page).await });
+    let stack = Stack::start(StackOptions {
+        serve_spa: true,
+        redirect_uri: Some(format!("http://localhost:{tamper_port}/callback")),
+        ..Default::default()
+    })
+    .await;
+    spa_origin.set(stack.origin.clone()).unwrap();
+
+    let browser = Browser::start().await;
+    browser.client.goto(&stack.origin).await.unwrap();
+    browser.click("login").await;
+    let alert = browser.alert_text().await;
+    assert!(alert.contains("signature"), "the alert says why: {alert}");
+    browser.wait_session_state("error").await;
+    assert_eq!(stack.token_requests().await, 0, "the code was never sent to the token endpoint");
+    assert_eq!(bff_user_status(&browser).await, 401);
+    browser.close().await;
+    server.abort();
+}
