@@ -1,1 +1,24 @@
-fn main() {}
+//! Browser SPA of the OpenID Connect Hybrid Flow product.
+//!
+//! Data flow, one module per step:
+//! [`bff`] / [`http`] (same-origin calls to the BFF) → [`pending`] (the public half of a sign-in, kept in
+//! `sessionStorage` across the trip to the OP) → [`callback`] (fragment → validation with [`webcrypto`] → the
+//! user shown at once → code exchange by the BFF) → [`session`] (the page's state, driven by those steps) →
+//! [`components`] (small views that only render that state).
+//!
+//! Every protocol rule lives in the `shared` crate; this crate only does I/O and rendering.
+
+mod bff;
+mod browser;
+mod callback;
+mod components;
+mod http;
+mod pending;
+mod problem;
+mod session;
+mod webcrypto;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(components::App);
+}

@@ -1,0 +1,47 @@
+//! Thin wrappers over the few browser globals the SPA touches (address bar, history, clock, performance marks).
+
+use web_sys::Window;
+
+pub fn window() -> Window {
+    web_sys::window().expect("the SPA runs in a browser window")
+}
+
+/// The URL fragment including its `#`, or an empty string.
+pub fn hash() -> String {
+    window().location().hash().unwrap_or_default()
+}
+
+/// The URL query including its `?`, or an empty string.
+pub fn search() -> String {
+    window().location().search().unwrap_or_default()
+}
+
+/// The URL path, e.g. `/` or `/callback`.
+pub fn path() -> String {
+    window().location().pathname().unwrap_or_default()
+}
+
+/// Replaces the current history entry with `/`: removes a fragment (tokens, code) or query from the address bar
+/// *and* from the history, so neither Back nor a bookmark brings it back.
+pub fn clean_address_bar() {
+    let _ = window()
+        .history()
+        .and_then(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/")));
+}
+
+/// Navigates away (to the OP or its end-session endpoint).
+pub fn navigate(url: &str) -> Result<(), ()> {
+    window().location().assign(url).map_err(|_| ())
+}
+
+/// Seconds since the epoch, from the device clock.
+pub fn now_secs() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// A `performance.mark`, so tests and RUM can time "user shown" and "session up".
+pub fn mark(name: &str) {
+    if let Some(perf) = window().performance() {
+        let _ = perf.mark(name);
+    }
+}

@@ -1,0 +1,17 @@
+use crate::session::Session;
+use leptos::prelude::*;
+
+/// The demo API's answer, pretty-printed.
+#[component]
+pub fn ApiResult(session: Session) -> impl IntoView {
+    move || {
+        session.api_result.get().map(|json| {
+            view! {
+                <section class="api">
+                    <h2>"API response"</h2>
+                    <pre data-testid="api-result">{json}</pre>
+                </section>
+            }
+        })
+    }
+}

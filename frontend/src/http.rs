@@ -1,0 +1,82 @@
+//! `fetch` in its smallest useful form: method, URL, credentials mode, optional JSON body and CSRF header, and a
+//! status plus body bytes back. Everything protocol-specific lives in [`crate::bff`] and [`crate::callback`].
+
+use js_sys::Uint8Array;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestCredentials, RequestInit, RequestMode, Response};
+
+/// What a request is allowed to carry.
+pub struct Call<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    /// Same-origin calls send the session cookie; cross-origin ones (the OP's key set) send nothing.
+    pub same_origin: bool,
+    pub csrf: bool,
+    pub json_body: Option<String>,
+    /// Bodies larger than this are refused without being read whole (when the server says its length).
+    pub max_bytes: usize,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Why no usable reply arrived.
+#[derive(Debug)]
+pub enum Failure {
+    /// The request never got an HTTP answer (offline, refused, CORS).
+    Unreachable,
+    /// The answer is larger than `max_bytes`.
+    TooLarge,
+}
+
+pub async fn send(call: Call<'_>) -> Result<Reply, Failure> {
+    let init = RequestInit::new();
+    init.set_method(call.method);
+    if call.same_origin {
+        init.set_mode(RequestMode::SameOrigin);
+        init.set_credentials(RequestCredentials::SameOrigin);
+    } else {
+        init.set_mode(RequestMode::Cors);
+        init.set_credentials(RequestCredentials::Omit);
+    }
+    let headers = Headers::new().map_err(|_| Failure::Unreachable)?;
+    if call.csrf {
+        let _ = headers.append(shared::api::CSRF_HEADER, shared::api::CSRF_VALUE);
+    }
+    if let Some(body) = &call.json_body {
+        let _ = headers.append("content-type", "application/json");
+        init.set_body(&body.into());
+    }
+    let _ = headers.append("accept", "application/json");
+    init.set_headers(&headers);
+    let request =
+        Request::new_with_str_and_init(call.url, &init).map_err(|_| Failure::Unreachable)?;
+    let response: Response = JsFuture::from(crate::browser::window().fetch_with_request(&request))
+        .await
+        .map_err(|_| Failure::Unreachable)?
+        .dyn_into()
+        .map_err(|_| Failure::Unreachable)?;
+    let declared = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|l| l.trim().parse::<usize>().ok());
+    if declared.is_some_and(|len| len > call.max_bytes) {
+        return Err(Failure::TooLarge);
+    }
+    let buffer = JsFuture::from(response.array_buffer().map_err(|_| Failure::Unreachable)?)
+        .await
+        .map_err(|_| Failure::Unreachable)?;
+    let bytes = Uint8Array::new(&buffer);
+    if bytes.length() as usize > call.max_bytes {
+        return Err(Failure::TooLarge);
+    }
+    Ok(Reply {
+        status: response.status(),
+        body: bytes.to_vec(),
+    })
+}
