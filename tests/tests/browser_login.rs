@@ -9,12 +9,22 @@ use std::sync::{Arc, OnceLock};
 async fn bff_user_status(browser: &Browser) -> i64 {
     let script = "const done = arguments[arguments.length - 1];\
                   fetch('/bff/user', {credentials: 'same-origin'}).then(r => done(r.status), () => done(-1));";
-    browser.client.execute_async(script, vec![]).await.expect("fetch runs").as_i64().expect("a status")
+    browser
+        .client
+        .execute_async(script, vec![])
+        .await
+        .expect("fetch runs")
+        .as_i64()
+        .expect("a status")
 }
 
 #[tokio::test]
 async fn login_shows_user_before_session_then_calls_api_and_logs_out() {
-    let stack = Stack::start(StackOptions { serve_spa: true, ..Default::default() }).await;
+    let stack = Stack::start(StackOptions {
+        serve_spa: true,
+        ..Default::default()
+    })
+    .await;
     let browser = Browser::start().await;
     browser.client.goto(&stack.origin).await.expect("SPA loads");
     browser.wait_session_state("none").await;
@@ -24,7 +34,11 @@ async fn login_shows_user_before_session_then_calls_api_and_logs_out() {
     browser.wait_session_state("active").await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
     let url = browser.client.current_url().await.unwrap();
-    assert_eq!(url.fragment(), None, "the fragment is wiped from the address bar");
+    assert_eq!(
+        url.fragment(),
+        None,
+        "the fragment is wiped from the address bar"
+    );
     assert_eq!(url.path(), "/");
     // The user was on screen before the BFF answered: the SPA marks both moments.
     let marks = browser
@@ -33,16 +47,28 @@ async fn login_shows_user_before_session_then_calls_api_and_logs_out() {
              return [t('hybrid:user-shown'), t('hybrid:session-up')];",
         )
         .await;
-    let (shown, up) = (marks[0].as_f64().expect("user-shown mark"), marks[1].as_f64().expect("session-up mark"));
-    assert!(shown < up, "user shown at {shown} ms, session up at {up} ms");
+    let (shown, up) = (
+        marks[0].as_f64().expect("user-shown mark"),
+        marks[1].as_f64().expect("session-up mark"),
+    );
+    assert!(
+        shown < up,
+        "user shown at {shown} ms, session up at {up} ms"
+    );
     // Nothing token-like stays in the browser's storage.
-    let storage = browser.eval("return JSON.stringify(sessionStorage) + JSON.stringify(localStorage);").await;
-    assert!(!storage.as_str().unwrap().contains("eyJ"), "no JWT in web storage: {storage}");
+    let storage = browser
+        .eval("return JSON.stringify(sessionStorage) + JSON.stringify(localStorage);")
+        .await;
+    assert!(
+        !storage.as_str().unwrap().contains("eyJ"),
+        "no JWT in web storage: {storage}"
+    );
     assert_eq!(stack.token_requests().await, 1);
 
     browser.click("call-api").await;
     let result = browser.text_of("api-result").await;
-    let json: serde_json::Value = serde_json::from_str(&result).expect("the API result is shown as JSON");
+    let json: serde_json::Value =
+        serde_json::from_str(&result).expect("the API result is shown as JSON");
     assert_eq!(json["sub"], "alice");
 
     browser.click("logout").await;
@@ -75,7 +101,9 @@ async fn tampered_id_token_in_the_fragment_is_refused_and_the_code_never_sent() 
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", tamper_port)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", tamper_port))
+        .await
+        .unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, page).await });
     let stack = Stack::start(StackOptions {
         serve_spa: true,
@@ -91,7 +119,11 @@ async fn tampered_id_token_in_the_fragment_is_refused_and_the_code_never_sent() 
     let alert = browser.alert_text().await;
     assert!(alert.contains("signature"), "the alert says why: {alert}");
     browser.wait_session_state("error").await;
-    assert_eq!(stack.token_requests().await, 0, "the code was never sent to the token endpoint");
+    assert_eq!(
+        stack.token_requests().await,
+        0,
+        "the code was never sent to the token endpoint"
+    );
     assert_eq!(bff_user_status(&browser).await, 401);
     browser.close().await;
     server.abort();
