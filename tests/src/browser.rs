@@ -2,6 +2,7 @@
 
 use crate::stack::Process;
 use crate::{free_port, repo_root, wait_for};
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::time::Duration;
 
@@ -67,50 +68,41 @@ impl Browser {
         }
     }
 
-    /// Waits (bounded) for an element with this `data-testid` and returns its text.
+    /// Waits (bounded) for the first element matching `css`.
+    async fn element(&self, css: &str, what: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{what}: no element matches {css}: {e}"))
+    }
+
+    /// Waits for an element with this `data-testid` and returns its text.
     pub async fn text_of(&self, test_id: &str) -> String {
         let el = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(&format!("[data-testid='{test_id}']")))
-            .await
-            .unwrap_or_else(|e| panic!("no [data-testid={test_id}]: {e}"));
+            .element(&format!("[data-testid='{test_id}']"), "text")
+            .await;
         el.text().await.expect("element text")
     }
 
     /// Clicks the element with this `data-testid` once it exists.
     pub async fn click(&self, test_id: &str) {
         let el = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(&format!("[data-testid='{test_id}']")))
-            .await
-            .unwrap_or_else(|e| panic!("no [data-testid={test_id}] to click: {e}"));
+            .element(&format!("[data-testid='{test_id}']"), "click")
+            .await;
         el.click().await.expect("click");
     }
 
     /// Waits until `[data-testid=session-status]` has `data-state == state`.
     pub async fn wait_session_state(&self, state: &str) {
-        let selector = format!("[data-testid='session-status'][data-state='{state}']");
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(30))
-            .for_element(Locator::Css(&selector))
-            .await
-            .unwrap_or_else(|e| panic!("session-status never became `{state}`: {e}"));
+        let css = format!("[data-testid='session-status'][data-state='{state}']");
+        self.element(&css, "session state").await;
     }
 
     /// The text of the `role="alert"` element, waiting for it to appear.
     pub async fn alert_text(&self) -> String {
-        let el = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("[role='alert']"))
-            .await
-            .unwrap_or_else(|e| panic!("no alert shown: {e}"));
+        let el = self.element("[role='alert']", "alert").await;
         el.text().await.expect("alert text")
     }
 
