@@ -2,11 +2,13 @@
 //! chromedriver + headless Chromium) and stops them by PID when dropped.
 //!
 //! [`stack`] runs the servers, [`authorize`] walks the dev OP's redirect chain without a browser (for BFF
-//! integration tests), [`browser`] drives Chromium through WebDriver.
+//! integration tests), [`browser`] drives Chromium through WebDriver, [`test_op`] is a scripted, tampering OP
+//! for conformance tests.
 
 pub mod authorize;
 pub mod browser;
 pub mod stack;
+pub mod test_op;
 
 use std::future::Future;
 use std::path::PathBuf;

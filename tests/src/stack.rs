@@ -66,7 +66,7 @@ pub struct Stack {
     pub redirect_uri: String,
     _op: Process,
     _api: Process,
-    _bff: tokio::task::JoinHandle<()>,
+    _bff: BffHandle,
 }
 
 impl Stack {
@@ -115,46 +115,18 @@ impl Stack {
         } else {
             String::new()
         };
-        let toml = format!(
+        let extra = format!(
             r#"
-            listen = "127.0.0.1:{bff_port}"
-            public_origin = "{origin}"
             {static_dir}
             [oidc]
-            issuer = "{issuer}"
-            client_id = "hybrid-spa"
-            client_secret = "dev-only-hybrid-secret-0123456789"
             redirect_uri = "{redirect_uri}"
-            post_logout_redirect_uri = "{origin}/"
-            scopes = ["openid", "profile", "email", "offline_access", "api:read"]
-            response_type = "{rt}"
             resource = "urn:demo-api"
             [apis.demo]
             url = "http://127.0.0.1:{api_port}"
-            "#,
-            rt = options.response_type.as_str(),
+            "#
         );
-        let config = bff::config::Config::from_toml(&toml, std::iter::empty())
-            .expect("test config is valid");
-        let (state, _discovery) = bff::start(config);
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", bff_port))
-            .await
-            .expect("BFF port");
-        let app = bff::app::router(state);
-        let bff = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let bff = start_bff_on(bff_port, &issuer, options.response_type, &extra).await;
         let http = reqwest::Client::new();
-        let ready = format!("http://127.0.0.1:{bff_port}/readyz");
-        wait_for(
-            "the BFF to load the OP's discovery",
-            Duration::from_secs(30),
-            || async {
-                let r = http.get(&ready).send().await.ok()?;
-                r.status().is_success().then_some(())
-            },
-        )
-        .await;
         let demo = format!("http://127.0.0.1:{api_port}/");
         wait_for("the demo API", Duration::from_secs(30), || async {
             http.get(&demo).send().await.ok().map(|_| ())
@@ -184,8 +156,95 @@ impl Stack {
     }
 }
 
-impl Drop for Stack {
+/// A running BFF (real code, in-process); stopped when dropped.
+pub struct BffHandle {
+    /// The browser-facing origin, `http://localhost:PORT`.
+    pub origin: String,
+    /// The redirect URI the BFF sends to the OP.
+    pub redirect_uri: String,
+    pub port: u16,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for BffHandle {
     fn drop(&mut self) {
-        self._bff.abort();
+        self.server.abort();
+    }
+}
+
+/// Starts the BFF on a free port against `issuer` (client `hybrid-spa`) and waits until it has loaded the OP's
+/// discovery document. See [`start_bff_on`] for `extra_toml`.
+pub async fn start_bff(issuer: &str, response_type: ResponseType, extra_toml: &str) -> BffHandle {
+    start_bff_on(free_port(), issuer, response_type, extra_toml).await
+}
+
+/// Starts the BFF on `port`. `extra_toml` is a TOML document merged over the base configuration, table by
+/// table, e.g. `"[oidc]\nhttp_timeout_secs = 1"`; its values win.
+pub async fn start_bff_on(
+    port: u16,
+    issuer: &str,
+    response_type: ResponseType,
+    extra_toml: &str,
+) -> BffHandle {
+    // The SPA and BFF on `localhost`, the OP on `127.0.0.1`: cookies are not separated by port.
+    let origin = format!("http://localhost:{port}");
+    let base = format!(
+        r#"
+        listen = "127.0.0.1:{port}"
+        public_origin = "{origin}"
+        [oidc]
+        issuer = "{issuer}"
+        client_id = "hybrid-spa"
+        client_secret = "dev-only-hybrid-secret-0123456789"
+        redirect_uri = "{origin}/callback"
+        post_logout_redirect_uri = "{origin}/"
+        scopes = ["openid", "profile", "email", "offline_access", "api:read"]
+        response_type = "{rt}"
+        "#,
+        rt = response_type.as_str(),
+    );
+    let mut table: toml::Table = base.parse().expect("base BFF config is TOML");
+    let extra: toml::Table = extra_toml.parse().expect("extra BFF config is TOML");
+    merge(&mut table, extra);
+    let text = toml::to_string(&table).expect("config serialises");
+    let config =
+        bff::config::Config::from_toml(&text, std::iter::empty()).expect("test config is valid");
+    let redirect_uri = config.oidc.redirect_uri.to_string();
+    let (state, _discovery) = bff::start(config);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("BFF port");
+    let app = bff::app::router(state);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let http = reqwest::Client::new();
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    wait_for(
+        "the BFF to load the OP's discovery",
+        Duration::from_secs(30),
+        || async {
+            let r = http.get(&ready).send().await.ok()?;
+            r.status().is_success().then_some(())
+        },
+    )
+    .await;
+    BffHandle {
+        origin,
+        redirect_uri,
+        port,
+        server,
+    }
+}
+
+/// Deep merge: tables merge key by key, anything else in `over` replaces what `base` has.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
     }
 }
