@@ -84,6 +84,10 @@ pub struct SessionConfig {
     /// How long a started login may take at the OP.
     #[serde(default = "default_login_timeout")]
     pub login_timeout_secs: i64,
+    /// Refresh the access token when it has less than this many seconds left, so no API call carries a token
+    /// that expires in flight.
+    #[serde(default = "default_refresh_margin")]
+    pub refresh_margin_secs: i64,
 }
 
 impl Default for SessionConfig {
@@ -92,6 +96,7 @@ impl Default for SessionConfig {
             idle_timeout_secs: default_idle(),
             absolute_timeout_secs: default_absolute(),
             login_timeout_secs: default_login_timeout(),
+            refresh_margin_secs: default_refresh_margin(),
         }
     }
 }
@@ -148,6 +153,9 @@ fn default_absolute() -> i64 {
 }
 fn default_login_timeout() -> i64 {
     10 * 60
+}
+fn default_refresh_margin() -> i64 {
+    30
 }
 fn default_api_timeout() -> u64 {
     30
@@ -246,6 +254,9 @@ impl Config {
         }
         if s.login_timeout_secs <= 0 {
             return Err(bad("session.login_timeout_secs", "must be positive"));
+        }
+        if s.refresh_margin_secs < 0 {
+            return Err(bad("session.refresh_margin_secs", "must not be negative"));
         }
         for (name, api) in &self.apis {
             let field = format!("apis.{name}");

@@ -28,6 +28,9 @@ pub enum AppError {
     OpTimeout,
     #[error("You are not signed in.")]
     Unauthenticated,
+    /// The OP refused to renew the session's tokens (revoked, expired, or the user was logged out there).
+    #[error("Your session has ended: the identity provider would not renew it. Please sign in again.")]
+    SessionExpired,
     #[error("This request lacks the anti-CSRF header `X-CSRF: 1`.")]
     CsrfHeaderMissing,
     #[error("There is no API named `{0}`.")]
@@ -53,6 +56,7 @@ impl AppError {
             AppError::OpUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "op_unavailable"),
             AppError::OpTimeout => (StatusCode::GATEWAY_TIMEOUT, "op_timeout"),
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            AppError::SessionExpired => (StatusCode::UNAUTHORIZED, "session_expired"),
             AppError::CsrfHeaderMissing => (StatusCode::FORBIDDEN, "csrf_header_missing"),
             AppError::UnknownApi(_) => (StatusCode::NOT_FOUND, "unknown_api"),
             AppError::UpstreamUnavailable => (StatusCode::BAD_GATEWAY, "upstream_unavailable"),

@@ -60,6 +60,7 @@ pub fn start(
         api_http,
         transactions: Arc::new(Transactions::default()),
         sessions: Arc::new(sessions),
+        refresh_locks: Arc::default(),
     };
     let (slot, http, config) = (
         state.provider.clone(),

@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::oidc::ProviderSlot;
 use crate::session::cookie::Cookies;
+use crate::session::refresh::RefreshLocks;
 use crate::session::store::SessionStore;
 use crate::session::transaction::Transactions;
 use std::sync::Arc;
@@ -19,4 +20,5 @@ pub struct AppState {
     pub transactions: Arc<Transactions>,
     pub sessions: Arc<dyn SessionStore>,
     pub cookies: Cookies,
+    pub refresh_locks: Arc<RefreshLocks>,
 }

@@ -46,6 +46,8 @@ pub struct StackOptions {
     pub serve_spa: bool,
     /// Send the OP's redirect somewhere else than the SPA's `/callback` (e.g. a tampering page).
     pub redirect_uri: Option<String>,
+    /// More BFF configuration (TOML), merged table by table over the stack's own.
+    pub bff_toml: String,
 }
 
 impl Default for StackOptions {
@@ -54,6 +56,7 @@ impl Default for StackOptions {
             response_type: ResponseType::CodeIdToken,
             serve_spa: false,
             redirect_uri: None,
+            bff_toml: String::new(),
         }
     }
 }
@@ -125,6 +128,12 @@ impl Stack {
             url = "http://127.0.0.1:{api_port}"
             "#
         );
+        let mut extra: toml::Table = extra.parse().expect("stack TOML");
+        merge(
+            &mut extra,
+            options.bff_toml.parse().expect("bff_toml is TOML"),
+        );
+        let extra = extra.to_string();
         let bff = start_bff_on(bff_port, &issuer, options.response_type, &extra).await;
         let http = reqwest::Client::new();
         let demo = format!("http://127.0.0.1:{api_port}/");

@@ -67,6 +67,23 @@ pub async fn exchange_code(
     Ok(TokenResponse::parse(ok, &body)?)
 }
 
+/// Redeems a refresh token for fresh tokens (RFC 6749 6), for the same resource as the sign-in.
+pub async fn refresh(
+    http: &reqwest::Client,
+    metadata: &Metadata,
+    config: &Config,
+    refresh_token: &str,
+) -> Result<TokenResponse, AppError> {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+    if let Some(resource) = &config.oidc.resource {
+        form.push(("resource", resource));
+    }
+    let response = authenticated_post(http, &metadata.token_endpoint, config, form).await?;
+    let ok = response.status().is_success();
+    let body = read_capped(response).await?;
+    Ok(TokenResponse::parse(ok, &body)?)
+}
+
 /// Revokes a refresh token (RFC 7009) so a stolen copy dies with the session. Best effort: a logout must not
 /// fail because the OP is down.
 pub async fn revoke(

@@ -5,6 +5,7 @@ mod path;
 
 use crate::error::AppError;
 use crate::flow::current_session;
+use crate::session::refresh::ensure_fresh;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -39,7 +40,8 @@ pub async fn forward(
         .apis
         .get(&name)
         .ok_or_else(|| AppError::UnknownApi(printable(&name)))?;
-    let (_, session) = current_session(&state, request.headers()).await?;
+    let (id, session) = current_session(&state, request.headers()).await?;
+    let session = ensure_fresh(&state, &id, session).await?;
     let target = path::join(&api.url, &rest, request.uri().query())?;
 
     let (parts, body) = request.into_parts();

@@ -2,6 +2,7 @@
 //! `/bff/session`) and sessions (after). The browser only ever holds random identifiers.
 
 pub mod cookie;
+pub mod refresh;
 pub mod store;
 pub mod transaction;
 

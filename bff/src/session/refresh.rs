@@ -1,0 +1,100 @@
+//! Access-token refresh, single-flight per session: when many API calls find the token due at once, one of them
+//! refreshes and the others wait for and use its result. This matters twice over: the OP rotates refresh tokens,
+//! so two parallel refreshes would make one of them fail (and, by reuse detection, may revoke the session).
+
+use super::now;
+use super::store::Session;
+use crate::error::AppError;
+use crate::oidc::{token, verifier};
+use crate::state::AppState;
+use shared::token_response::TokenEndpointError;
+use shared::verify::refresh::{validate_refreshed_id_token, Refresh};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+/// One lock per session id, held only while a refresh runs. Entries vanish when no request holds them.
+#[derive(Default)]
+pub struct RefreshLocks {
+    map: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+impl RefreshLocks {
+    fn for_session(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(lock) = map.get(id).and_then(Weak::upgrade) {
+            return lock;
+        }
+        map.retain(|_, weak| weak.strong_count() > 0);
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        map.insert(id.to_owned(), Arc::downgrade(&lock));
+        lock
+    }
+}
+
+/// Whether the access token should be renewed before use.
+fn is_due(session: &Session, margin: i64, at: i64) -> bool {
+    session.access_token_expires_at.is_some_and(|exp| at >= exp - margin)
+}
+
+/// The session with an access token that is good for at least the refresh margin, refreshing it if needed.
+/// A refusal by the OP ends the session (401 `session_expired`); an unreachable OP is a 503/504 and keeps it.
+pub async fn ensure_fresh(state: &AppState, id: &str, session: Session) -> Result<Session, AppError> {
+    let margin = state.config.session.refresh_margin_secs;
+    if !is_due(&session, margin, now()) {
+        return Ok(session);
+    }
+    let lock = state.refresh_locks.for_session(id);
+    let _guard = lock.lock().await;
+    // Whoever held the lock before us may have refreshed already: read again.
+    let session = state.sessions.get(id).await.ok_or(AppError::Unauthenticated)?;
+    if !is_due(&session, margin, now()) {
+        return Ok(session);
+    }
+    let Some(refresh_token) = session.refresh_token.clone() else {
+        return expired_unless_still_valid(state, id, session).await;
+    };
+    let provider = state.provider.get()?;
+    let tokens = match token::refresh(&state.op_http, &provider.metadata, &state.config, &refresh_token).await {
+        Ok(tokens) => tokens,
+        Err(AppError::TokenEndpoint(TokenEndpointError::OAuth { error, .. })) => {
+            tracing::info!(%error, "refresh refused by the OP; ending the session");
+            state.sessions.remove(id).await;
+            return Err(AppError::SessionExpired);
+        }
+        Err(other) => return Err(other),
+    };
+    let mut renewed = session.clone();
+    if let Some(raw) = tokens.id_token.as_deref() {
+        let refresh = Refresh {
+            issuer: &session.issuer,
+            client_id: &state.config.oidc.client_id,
+            sub: &session.user.sub,
+            leeway_secs: state.config.oidc.leeway_secs,
+        };
+        let set = provider.keys_for(Some(raw)).await?;
+        if let Err(e) = validate_refreshed_id_token(raw, refresh, provider.keys(&set), now(), &verifier()).await {
+            tracing::warn!(rule = e.rule(), "refreshed ID token refused; ending the session");
+            state.sessions.remove(id).await;
+            return Err(AppError::SessionExpired);
+        }
+        renewed.id_token = raw.to_owned();
+    }
+    let t = now();
+    renewed.access_token = tokens.access_token;
+    renewed.access_token_expires_at = tokens.expires_in.map(|e| t + e);
+    // Rotation: a new refresh token replaces the old one, which the OP no longer accepts.
+    if tokens.refresh_token.is_some() {
+        renewed.refresh_token = tokens.refresh_token;
+    }
+    state.sessions.put(id, renewed.clone()).await;
+    tracing::info!("access token refreshed");
+    Ok(renewed)
+}
+
+async fn expired_unless_still_valid(state: &AppState, id: &str, session: Session) -> Result<Session, AppError> {
+    if session.access_token_expires_at.is_some_and(|exp| now() >= exp) {
+        state.sessions.remove(id).await;
+        return Err(AppError::SessionExpired);
+    }
+    Ok(session)
+}
