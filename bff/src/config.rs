@@ -101,13 +101,26 @@ impl Default for SessionConfig {
     }
 }
 
-/// One upstream API.
+/// One upstream API: an explicit allowlist entry (BFF pattern: never an open proxy).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiConfig {
     pub url: Url,
+    /// Whole-request timeout for the upstream (the connect timeout is 5 s).
     #[serde(default = "default_api_timeout")]
     pub timeout_secs: u64,
+    /// Methods the browser may use on this API.
+    #[serde(default = "default_methods")]
+    pub methods: Vec<String>,
+    /// Only paths under this prefix (after `/api/<name>`) are forwarded.
+    #[serde(default = "default_prefix")]
+    pub path_prefix: String,
+    /// Whether calls need a session and carry its access token; `false` for public upstreams.
+    #[serde(default = "default_true")]
+    pub token: bool,
+    /// Largest request body forwarded.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
 }
 
 /// A secret that never shows in `Debug` output or logs.
@@ -156,6 +169,20 @@ fn default_login_timeout() -> i64 {
 }
 fn default_refresh_margin() -> i64 {
     30
+}
+fn default_methods() -> Vec<String> {
+    ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+        .map(String::from)
+        .to_vec()
+}
+fn default_prefix() -> String {
+    "/".to_owned()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_max_body() -> usize {
+    1024 * 1024
 }
 fn default_api_timeout() -> u64 {
     30
@@ -272,6 +299,22 @@ impl Config {
             }
             if !matches!(api.url.scheme(), "http" | "https") {
                 return Err(bad(&format!("{field}.url"), "must be an http(s) URL"));
+            }
+            if let Some(m) = api
+                .methods
+                .iter()
+                .find(|m| axum::http::Method::from_bytes(m.as_bytes()).is_err())
+            {
+                return Err(bad(
+                    &format!("{field}.methods"),
+                    format!("`{m}` is not an HTTP method"),
+                ));
+            }
+            if !api.path_prefix.starts_with('/') {
+                return Err(bad(&format!("{field}.path_prefix"), "must start with `/`"));
+            }
+            if api.timeout_secs == 0 {
+                return Err(bad(&format!("{field}.timeout_secs"), "must be at least 1"));
             }
         }
         Ok(())

@@ -29,12 +29,20 @@ pub enum AppError {
     #[error("You are not signed in.")]
     Unauthenticated,
     /// The OP refused to renew the session's tokens (revoked, expired, or the user was logged out there).
-    #[error("Your session has ended: the identity provider would not renew it. Please sign in again.")]
+    #[error(
+        "Your session has ended: the identity provider would not renew it. Please sign in again."
+    )]
     SessionExpired,
     #[error("This request lacks the anti-CSRF header `X-CSRF: 1`.")]
     CsrfHeaderMissing,
     #[error("There is no API named `{0}`.")]
     UnknownApi(String),
+    #[error("This API does not allow that method.")]
+    MethodNotAllowed,
+    #[error("This API path is not allowed.")]
+    PathNotAllowed,
+    #[error("The request body is larger than this API accepts.")]
+    PayloadTooLarge,
     #[error("The API could not be reached.")]
     UpstreamUnavailable,
     #[error("The API did not answer in time.")]
@@ -59,6 +67,9 @@ impl AppError {
             AppError::SessionExpired => (StatusCode::UNAUTHORIZED, "session_expired"),
             AppError::CsrfHeaderMissing => (StatusCode::FORBIDDEN, "csrf_header_missing"),
             AppError::UnknownApi(_) => (StatusCode::NOT_FOUND, "unknown_api"),
+            AppError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            AppError::PathNotAllowed => (StatusCode::FORBIDDEN, "path_not_allowed"),
+            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::UpstreamUnavailable => (StatusCode::BAD_GATEWAY, "upstream_unavailable"),
             AppError::UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),

@@ -40,17 +40,41 @@ pub async fn forward(
         .apis
         .get(&name)
         .ok_or_else(|| AppError::UnknownApi(printable(&name)))?;
-    let (id, session) = current_session(&state, request.headers()).await?;
-    let session = ensure_fresh(&state, &id, session).await?;
-    let target = path::join(&api.url, &rest, request.uri().query())?;
+    if !api
+        .methods
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(request.method().as_str()))
+    {
+        return Err(AppError::MethodNotAllowed);
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > api.max_body_bytes) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let target = path::join(&api.url, &api.path_prefix, &rest, request.uri().query())?;
+    let access_token = if api.token {
+        let (id, session) = current_session(&state, request.headers()).await?;
+        Some(ensure_fresh(&state, &id, session).await?.access_token)
+    } else {
+        None
+    };
 
     let (parts, body) = request.into_parts();
+    // Bodies stream through; past the limit the stream errors and the upstream request is aborted.
+    let limited = http_body_util::Limited::new(body, api.max_body_bytes);
     let mut outgoing = state
         .api_http
         .request(parts.method.clone(), target)
         .timeout(Duration::from_secs(api.timeout_secs))
-        .bearer_auth(&session.access_token)
-        .body(reqwest::Body::wrap_stream(body.into_data_stream()));
+        .body(reqwest::Body::wrap_stream(
+            http_body_util::BodyDataStream::new(limited),
+        ));
+    if let Some(token) = access_token {
+        outgoing = outgoing.bearer_auth(token);
+    }
     for (name, value) in forwardable(&parts.headers) {
         outgoing = outgoing.header(name, value);
     }

@@ -4,8 +4,8 @@
 use crate::error::AppError;
 use url::Url;
 
-/// `base` + `/` + `rest` (+ `?query`), with every segment checked.
-pub fn join(base: &Url, rest: &str, query: Option<&str>) -> Result<Url, AppError> {
+/// `base` + `/` + `rest` (+ `?query`), with every segment checked and `rest` required to be under `prefix`.
+pub fn join(base: &Url, prefix: &str, rest: &str, query: Option<&str>) -> Result<Url, AppError> {
     let lowered = rest.to_ascii_lowercase();
     let suspicious = rest.split('/').any(|s| s == ".." || s == ".")
         || lowered.contains("%2e")
@@ -14,6 +14,13 @@ pub fn join(base: &Url, rest: &str, query: Option<&str>) -> Result<Url, AppError
         || rest.contains('\\');
     if suspicious {
         return Err(AppError::BadRequest("the API path is not allowed".into()));
+    }
+    let normalised = format!("/{}", rest.trim_start_matches('/'));
+    let prefix_ok = prefix == "/"
+        || normalised == prefix.trim_end_matches('/')
+        || normalised.starts_with(&format!("{}/", prefix.trim_end_matches('/')));
+    if !prefix_ok {
+        return Err(AppError::PathNotAllowed);
     }
     let mut url = base.clone();
     {
