@@ -44,11 +44,20 @@ mod tests {
     fn joins_and_refuses_traversal() {
         let base = Url::parse("http://api.local/v1/").unwrap();
         assert_eq!(
-            join(&base, "users/7", Some("a=1")).unwrap().as_str(),
+            join(&base, "/", "users/7", Some("a=1")).unwrap().as_str(),
             "http://api.local/v1/users/7?a=1"
         );
         for bad in ["../admin", "a/../../b", "%2e%2e/x", "a%2Fb", "a\\b", "./x"] {
-            assert!(join(&base, bad, None).is_err(), "{bad}");
+            assert!(join(&base, "/", bad, None).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn stays_under_the_prefix() {
+        let base = Url::parse("http://api.local/").unwrap();
+        assert!(join(&base, "/public", "public/x", None).is_ok());
+        assert!(join(&base, "/public/", "public", None).is_ok());
+        assert!(join(&base, "/public", "publicity", None).is_err());
+        assert!(join(&base, "/public", "admin", None).is_err());
     }
 }
