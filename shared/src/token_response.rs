@@ -61,8 +61,19 @@ impl TokenResponse {
         if body.len() > MAX_TOKEN_RESPONSE_BYTES {
             return Err(malformed("it is too large").into());
         }
+        // Both answers are JSON objects (RFC 6749 5.1/5.2); serde would also read a struct from an array.
+        let value: serde_json::Value =
+            serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
+        if !value.is_object() {
+            return Err(malformed(if success_status {
+                "it is not the expected JSON"
+            } else {
+                "the identity provider answered with an error that is not JSON"
+            })
+            .into());
+        }
         if !success_status {
-            return match serde_json::from_slice::<Failure>(body) {
+            return match serde_json::from_value::<Failure>(value) {
                 Ok(f) => Err(TokenEndpointError::OAuth {
                     error: f.error.chars().take(64).collect(),
                     description: f.error_description.map(|d| d.chars().take(300).collect()),
@@ -74,7 +85,7 @@ impl TokenResponse {
             };
         }
         let ok: Success =
-            serde_json::from_slice(body).map_err(|_| malformed("it is not the expected JSON"))?;
+            serde_json::from_value(value).map_err(|_| malformed("it is not the expected JSON"))?;
         check_token_type(Some(&ok.token_type))
             .map_err(|_| malformed("token_type is not Bearer"))?;
         if ok.access_token.is_empty() {

@@ -95,6 +95,8 @@ impl JwkSet {
         let keys = raw_keys
             .iter()
             .take(MAX_KEYS)
+            // A key is a JSON object (RFC 7517 4); serde would also read a struct from an array.
+            .filter(|k| k.is_object())
             .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
             .collect();
         Ok(JwkSet { keys })
