@@ -19,12 +19,14 @@ pub fn router(state: AppState) -> Router {
         .route("/bff/session", post(flow::exchange::create_session))
         .route("/bff/user", get(flow::user::current_user))
         .route("/bff/logout", post(flow::logout::logout))
+        .route(flow::backchannel::PATH, flow::backchannel::route())
         .route("/api/{name}/{*path}", any(proxy::forward))
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .layer(middleware::from_fn(csrf::require_header));
     if let Some(dir) = &state.config.static_dir {
         // The SPA's routes (e.g. /callback) all serve index.html.
@@ -57,4 +59,16 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
             Json(serde_json::json!({"status": "waiting for the OP"})),
         )
     }
+}
+
+/// Prometheus metrics. Operators keep this path internal at their reverse proxy (it is read-only and holds no
+/// personal data, only counts by rule name and upstream).
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(None),
+    )
 }

@@ -1,5 +1,10 @@
 //! The anti-CSRF layer: every state-changing `/bff` call and every `/api` call must carry `X-CSRF: 1`. A
 //! cross-site page cannot add a custom header without a CORS preflight, which the BFF never answers.
+//!
+//! One exemption: `POST /bff/backchannel` ([`crate::flow::backchannel`]), which the OP calls server to server
+//! with a plain form post and no such header. It is safe without the header because it uses no cookie and no
+//! browser session: the request is authenticated by the logout token's signature (plus issuer, audience, age
+//! and a one-time `jti`), so a forged cross-site post carries nothing the BFF would accept.
 
 use crate::error::AppError;
 use axum::extract::Request;
@@ -12,7 +17,9 @@ use shared::api::{CSRF_HEADER, CSRF_VALUE};
 pub async fn require_header(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let safe_method = matches!(*request.method(), Method::GET | Method::HEAD);
-    let needs_header = path.starts_with("/api/") || (path.starts_with("/bff/") && !safe_method);
+    let back_channel = path == crate::flow::backchannel::PATH && *request.method() == Method::POST;
+    let needs_header =
+        path.starts_with("/api/") || (path.starts_with("/bff/") && !safe_method && !back_channel);
     let has_header = request
         .headers()
         .get(CSRF_HEADER)

@@ -52,6 +52,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The stable machine code of this error (the JSON `error` field).
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             AppError::Validation(e) => (StatusCode::BAD_REQUEST, e.rule()),

@@ -9,6 +9,7 @@ pub mod config;
 pub mod csrf;
 pub mod error;
 pub mod flow;
+pub mod metrics;
 pub mod oidc;
 pub mod proxy;
 pub mod session;
@@ -61,6 +62,7 @@ pub fn start(
         transactions: Arc::new(Transactions::default()),
         sessions: Arc::new(sessions),
         refresh_locks: Arc::default(),
+        metrics: Arc::default(),
     };
     let (slot, http, config) = (
         state.provider.clone(),

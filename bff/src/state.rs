@@ -1,6 +1,7 @@
 //! The one typed state every handler shares.
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::oidc::ProviderSlot;
 use crate::session::cookie::Cookies;
 use crate::session::refresh::RefreshLocks;
@@ -21,4 +22,5 @@ pub struct AppState {
     pub sessions: Arc<dyn SessionStore>,
     pub cookies: Cookies,
     pub refresh_locks: Arc<RefreshLocks>,
+    pub metrics: Arc<Metrics>,
 }

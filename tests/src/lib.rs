@@ -7,6 +7,7 @@
 
 pub mod authorize;
 pub mod browser;
+pub mod op_session;
 pub mod stack;
 pub mod test_op;
 

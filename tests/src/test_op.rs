@@ -4,7 +4,8 @@
 //!
 //! It signs with real keys (RSA 2048 `rsa-1`, EC P-256 `ec-1`, and on [`TestOp::rotate`] a new RSA key
 //! `rsa-2`), publishes them at `/jwks`, and counts token requests so a test can prove that a front-channel
-//! failure never reached the token endpoint.
+//! failure never reached the token endpoint. Discovery and `/jwks` allow any origin (CORS), as real OPs do, so
+//! the SPA can fetch the key set from a browser too.
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -313,9 +314,12 @@ fn random() -> String {
     b64url_encode(&rand::random::<[u8; 24]>())
 }
 
-async fn discovery(State(op): State<Arc<Inner>>) -> Json<Value> {
+/// Discovery and the key set are public and read cross-origin by the SPA (which fetches the key set itself).
+const ANY_ORIGIN: [(header::HeaderName, &str); 1] = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+
+async fn discovery(State(op): State<Arc<Inner>>) -> impl IntoResponse {
     let i = &op.issuer;
-    Json(json!({
+    let document = Json(json!({
         "issuer": i,
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
@@ -323,10 +327,11 @@ async fn discovery(State(op): State<Arc<Inner>>) -> Json<Value> {
         "response_types_supported": ["code id_token", "code token", "code id_token token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-    }))
+    }));
+    (ANY_ORIGIN, document)
 }
 
-async fn jwks(State(op): State<Arc<Inner>>) -> Json<Value> {
+async fn jwks(State(op): State<Arc<Inner>>) -> impl IntoResponse {
     op.jwks_requests.fetch_add(1, Ordering::SeqCst);
     *op.last_jwks_request.lock().unwrap() = Some(Instant::now());
     let keys: Vec<Value> = op
@@ -336,7 +341,7 @@ async fn jwks(State(op): State<Arc<Inner>>) -> Json<Value> {
         .iter()
         .map(|k| k.jwk.clone())
         .collect();
-    Json(json!({ "keys": keys }))
+    (ANY_ORIGIN, Json(json!({ "keys": keys })))
 }
 
 /// Signs `claims` with `key`, with or without a kid in the header.
@@ -601,4 +606,56 @@ async fn token(State(op): State<Arc<Inner>>, body: String) -> Response {
         "scope": "openid profile",
     }))
     .into_response()
+}
+
+/// How [`TestOp::logout_token`] signs: correctly, or as one of the back-channel logout plan's attacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogoutSigning {
+    /// The current signing key and its algorithm, `typ: logout+jwt`.
+    Valid,
+    /// `alg: none`, no signature.
+    AlgNone,
+    /// HS256 with the RSA public key (PEM) as the HMAC secret.
+    HmacWithPublicKey,
+    /// The current key with another algorithm (e.g. PS256 for an RSA key), which discovery does not advertise.
+    OtherAlg(Algorithm),
+}
+
+impl TestOp {
+    /// Mints a back-channel logout token with these claims (Back-Channel Logout 1.0 2.4), signed as `how` says
+    /// with this OP's keys. See [`TestOp::logout_claims`] for a valid claim set to start from.
+    pub fn logout_token(&self, claims: &Value, how: LogoutSigning) -> String {
+        let key = signer(&self.inner);
+        match how {
+            LogoutSigning::Valid | LogoutSigning::OtherAlg(_) => {
+                let mut header = Header::new(match how {
+                    LogoutSigning::OtherAlg(alg) => alg,
+                    _ => key.alg,
+                });
+                header.kid = Some(key.kid.to_owned());
+                header.typ = Some("logout+jwt".to_owned());
+                jsonwebtoken::encode(&header, claims, &key.encoding).expect("signing")
+            }
+            LogoutSigning::AlgNone => unsigned(claims),
+            LogoutSigning::HmacWithPublicKey => hmac_with_public_key(claims, &self::key("rsa-1")),
+        }
+    }
+
+    /// Valid logout-token claims from this OP for `client_id`, naming `sid` and/or `sub`, with a fresh `jti`.
+    pub fn logout_claims(&self, client_id: &str, sid: Option<&str>, sub: Option<&str>) -> Value {
+        let mut c = json!({
+            "iss": self.issuer,
+            "aud": client_id,
+            "iat": now(),
+            "jti": random(),
+            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+        });
+        if let Some(sid) = sid {
+            c["sid"] = json!(sid);
+        }
+        if let Some(sub) = sub {
+            c["sub"] = json!(sub);
+        }
+        c
+    }
 }

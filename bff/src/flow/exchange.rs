@@ -34,12 +34,12 @@ pub async fn create_session(
                 &session_id,
                 state.config.session.absolute_timeout_secs,
             );
+            state.metrics.login("ok", "ok");
             Ok((headers, Json(info)))
         }
         Err(e) => {
-            if let AppError::Validation(v) = &e {
-                tracing::warn!(rule = v.rule(), "login refused");
-            }
+            tracing::warn!(error = e.code(), "login refused");
+            state.metrics.login("refused", e.code());
             Err(e)
         }
     }

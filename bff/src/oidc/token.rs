@@ -74,7 +74,10 @@ pub async fn refresh(
     config: &Config,
     refresh_token: &str,
 ) -> Result<TokenResponse, AppError> {
-    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
     if let Some(resource) = &config.oidc.resource {
         form.push(("resource", resource));
     }

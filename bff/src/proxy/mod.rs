@@ -78,7 +78,17 @@ pub async fn forward(
     for (name, value) in forwardable(&parts.headers) {
         outgoing = outgoing.header(name, value);
     }
-    let upstream = outgoing.send().await.map_err(|e| {
+    let started = std::time::Instant::now();
+    let sent = outgoing.send().await;
+    let class = match &sent {
+        Ok(r) if r.status().is_success() => "2xx",
+        Ok(r) if r.status().is_redirection() => "3xx",
+        Ok(r) if r.status().is_client_error() => "4xx",
+        Ok(_) => "5xx",
+        Err(_) => "error",
+    };
+    state.metrics.proxied(&name, class, started.elapsed());
+    let upstream = sent.map_err(|e| {
         if e.is_timeout() {
             AppError::UpstreamTimeout
         } else {

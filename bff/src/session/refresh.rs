@@ -33,12 +33,18 @@ impl RefreshLocks {
 
 /// Whether the access token should be renewed before use.
 fn is_due(session: &Session, margin: i64, at: i64) -> bool {
-    session.access_token_expires_at.is_some_and(|exp| at >= exp - margin)
+    session
+        .access_token_expires_at
+        .is_some_and(|exp| at >= exp - margin)
 }
 
 /// The session with an access token that is good for at least the refresh margin, refreshing it if needed.
 /// A refusal by the OP ends the session (401 `session_expired`); an unreachable OP is a 503/504 and keeps it.
-pub async fn ensure_fresh(state: &AppState, id: &str, session: Session) -> Result<Session, AppError> {
+pub async fn ensure_fresh(
+    state: &AppState,
+    id: &str,
+    session: Session,
+) -> Result<Session, AppError> {
     let margin = state.config.session.refresh_margin_secs;
     if !is_due(&session, margin, now()) {
         return Ok(session);
@@ -46,7 +52,11 @@ pub async fn ensure_fresh(state: &AppState, id: &str, session: Session) -> Resul
     let lock = state.refresh_locks.for_session(id);
     let _guard = lock.lock().await;
     // Whoever held the lock before us may have refreshed already: read again.
-    let session = state.sessions.get(id).await.ok_or(AppError::Unauthenticated)?;
+    let session = state
+        .sessions
+        .get(id)
+        .await
+        .ok_or(AppError::Unauthenticated)?;
     if !is_due(&session, margin, now()) {
         return Ok(session);
     }
@@ -54,14 +64,25 @@ pub async fn ensure_fresh(state: &AppState, id: &str, session: Session) -> Resul
         return expired_unless_still_valid(state, id, session).await;
     };
     let provider = state.provider.get()?;
-    let tokens = match token::refresh(&state.op_http, &provider.metadata, &state.config, &refresh_token).await {
+    let tokens = match token::refresh(
+        &state.op_http,
+        &provider.metadata,
+        &state.config,
+        &refresh_token,
+    )
+    .await
+    {
         Ok(tokens) => tokens,
         Err(AppError::TokenEndpoint(TokenEndpointError::OAuth { error, .. })) => {
             tracing::info!(%error, "refresh refused by the OP; ending the session");
+            state.metrics.refresh("refused");
             state.sessions.remove(id).await;
             return Err(AppError::SessionExpired);
         }
-        Err(other) => return Err(other),
+        Err(other) => {
+            state.metrics.refresh("error");
+            return Err(other);
+        }
     };
     let mut renewed = session.clone();
     if let Some(raw) = tokens.id_token.as_deref() {
@@ -72,8 +93,14 @@ pub async fn ensure_fresh(state: &AppState, id: &str, session: Session) -> Resul
             leeway_secs: state.config.oidc.leeway_secs,
         };
         let set = provider.keys_for(Some(raw)).await?;
-        if let Err(e) = validate_refreshed_id_token(raw, refresh, provider.keys(&set), now(), &verifier()).await {
-            tracing::warn!(rule = e.rule(), "refreshed ID token refused; ending the session");
+        if let Err(e) =
+            validate_refreshed_id_token(raw, refresh, provider.keys(&set), now(), &verifier()).await
+        {
+            tracing::warn!(
+                rule = e.rule(),
+                "refreshed ID token refused; ending the session"
+            );
+            state.metrics.refresh("refused");
             state.sessions.remove(id).await;
             return Err(AppError::SessionExpired);
         }
@@ -87,12 +114,20 @@ pub async fn ensure_fresh(state: &AppState, id: &str, session: Session) -> Resul
         renewed.refresh_token = tokens.refresh_token;
     }
     state.sessions.put(id, renewed.clone()).await;
+    state.metrics.refresh("ok");
     tracing::info!("access token refreshed");
     Ok(renewed)
 }
 
-async fn expired_unless_still_valid(state: &AppState, id: &str, session: Session) -> Result<Session, AppError> {
-    if session.access_token_expires_at.is_some_and(|exp| now() >= exp) {
+async fn expired_unless_still_valid(
+    state: &AppState,
+    id: &str,
+    session: Session,
+) -> Result<Session, AppError> {
+    if session
+        .access_token_expires_at
+        .is_some_and(|exp| now() >= exp)
+    {
         state.sessions.remove(id).await;
         return Err(AppError::SessionExpired);
     }

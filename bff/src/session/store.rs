@@ -46,6 +46,23 @@ pub trait SessionStore: Send + Sync {
     async fn get(&self, id: &str) -> Option<Session>;
     async fn put(&self, id: &str, session: Session);
     async fn remove(&self, id: &str) -> Option<Session>;
+    /// Back-channel logout: removes every session of `issuer` that the logout token names, and answers how
+    /// many were removed. With a `sid`, the sessions of that OP session (and, when `sub` is given too, of that
+    /// user only: both must match); with only a `sub`, every session of that user. With neither, nothing.
+    async fn remove_matching(&self, issuer: &str, sid: Option<&str>, sub: Option<&str>) -> usize;
+}
+
+impl Session {
+    /// Whether a logout token with this `iss`, `sid` and `sub` names this session (see
+    /// [`SessionStore::remove_matching`]). A session without a recorded sid is never matched by a sid.
+    pub fn matches_logout(&self, issuer: &str, sid: Option<&str>, sub: Option<&str>) -> bool {
+        if self.issuer != issuer || (sid.is_none() && sub.is_none()) {
+            return false;
+        }
+        let sid_ok = sid.is_none_or(|sid| self.sid.as_deref() == Some(sid));
+        let sub_ok = sub.is_none_or(|sub| self.user.sub == sub);
+        sid_ok && sub_ok
+    }
 }
 
 /// The default store: a map in this process. Sessions end when the process does.
@@ -89,5 +106,94 @@ impl SessionStore for MemoryStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id)
+    }
+
+    /// A scan of every session, not a secondary index: back-channel logouts are rare (one per OP logout) and
+    /// the in-memory map holds one process's sessions, so O(n) under the lock costs microseconds and keeps the
+    /// store free of indexes that `put`/`remove`/the timeout clean-up would all have to keep in step. A shared
+    /// store (SQLite, Redis) should index `(issuer, sid)` and `(issuer, sub)` instead.
+    async fn remove_matching(&self, issuer: &str, sid: Option<&str>, sub: Option<&str>) -> usize {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let before = map.len();
+        map.retain(|_, s| !s.matches_logout(issuer, sid, sub));
+        before - map.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(sub: &str, sid: Option<&str>, issuer: &str) -> Session {
+        let t = now();
+        Session {
+            user: User {
+                sub: sub.into(),
+                name: None,
+                preferred_username: None,
+                email: None,
+                email_verified: None,
+            },
+            issuer: issuer.into(),
+            sid: sid.map(str::to_owned),
+            id_token: String::new(),
+            access_token: String::new(),
+            refresh_token: None,
+            access_token_expires_at: None,
+            created_at: t,
+            last_seen: t,
+        }
+    }
+
+    async fn store() -> MemoryStore {
+        let store = MemoryStore::new(3600, 36000);
+        store.put("a1", session("alice", Some("s1"), "op")).await;
+        store.put("a2", session("alice", Some("s2"), "op")).await;
+        store.put("a3", session("alice", None, "op")).await;
+        store.put("b1", session("bob", Some("s3"), "op")).await;
+        store
+            .put("x1", session("alice", Some("s1"), "other-op"))
+            .await;
+        store
+    }
+
+    async fn left(store: &MemoryStore) -> Vec<&'static str> {
+        let mut ids = Vec::new();
+        for id in ["a1", "a2", "a3", "b1", "x1"] {
+            if store.get(id).await.is_some() {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    #[tokio::test]
+    async fn sid_only_ends_that_op_session() {
+        let s = store().await;
+        assert_eq!(s.remove_matching("op", Some("s1"), None).await, 1);
+        assert_eq!(left(&s).await, ["a2", "a3", "b1", "x1"]);
+    }
+
+    #[tokio::test]
+    async fn sub_only_ends_every_session_of_the_user_at_that_issuer() {
+        let s = store().await;
+        assert_eq!(s.remove_matching("op", None, Some("alice")).await, 3);
+        assert_eq!(left(&s).await, ["b1", "x1"]);
+    }
+
+    #[tokio::test]
+    async fn sid_and_sub_must_both_match() {
+        let s = store().await;
+        assert_eq!(s.remove_matching("op", Some("s1"), Some("bob")).await, 0);
+        assert_eq!(s.remove_matching("op", Some("s3"), Some("bob")).await, 1);
+        assert_eq!(left(&s).await, ["a1", "a2", "a3", "x1"]);
+    }
+
+    #[tokio::test]
+    async fn nothing_named_nothing_removed() {
+        let s = store().await;
+        assert_eq!(s.remove_matching("op", None, None).await, 0);
+        assert_eq!(s.remove_matching("nope", Some("s1"), None).await, 0);
+        assert_eq!(left(&s).await.len(), 5);
     }
 }

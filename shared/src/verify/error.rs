@@ -126,6 +126,32 @@ pub enum ValidationError {
     UserinfoSubMismatch,
     #[error("The identity provider's token response could not be read ({reason}).")]
     MalformedTokenResponse { reason: String },
+
+    // --- the back-channel logout token (Back-Channel Logout 1.0, 2.4 and 2.6) ---
+    /// The `typ` header names another kind of token than a logout token (RFC 8725 3.11).
+    #[error("The logout token has the wrong type (typ must be logout+jwt or JWT).")]
+    LogoutTypInvalid,
+    /// Replay defence needs a token identifier.
+    #[error("The logout token has no identifier (jti missing).")]
+    JtiMissing,
+    /// This very logout token was already received.
+    #[error("The logout token was already used (jti replayed).")]
+    JtiReplayed,
+    /// Without the back-channel logout event, the token is not a logout token (it could be an ID token).
+    #[error("The token is not a logout token: it lacks the back-channel logout event (events).")]
+    LogoutEventMissing,
+    #[error("The logout token's events claim is not well-formed (events must be an object whose back-channel logout member is an object).")]
+    LogoutEventInvalid,
+    /// A nonce is forbidden so that an ID token can never pass as a logout token.
+    #[error(
+        "The logout token carries a nonce, which logout tokens must not have (nonce present)."
+    )]
+    LogoutNoncePresent,
+    #[error("The logout token names neither a session nor a user (sid and sub missing).")]
+    LogoutSidSubMissing,
+    /// Older than the accepted age: a stale (possibly captured) token.
+    #[error("The logout token was issued too long ago (iat too old).")]
+    LogoutIatTooOld,
 }
 
 impl ValidationError {
@@ -175,6 +201,14 @@ impl ValidationError {
             SubjectChanged => "sub_changed",
             UserinfoSubMismatch => "userinfo_sub_mismatch",
             MalformedTokenResponse { .. } => "malformed_token_response",
+            LogoutTypInvalid => "logout_typ_invalid",
+            JtiMissing => "jti_missing",
+            JtiReplayed => "jti_replayed",
+            LogoutEventMissing => "logout_event_missing",
+            LogoutEventInvalid => "logout_event_invalid",
+            LogoutNoncePresent => "logout_nonce_present",
+            LogoutSidSubMissing => "logout_sid_sub_missing",
+            LogoutIatTooOld => "logout_iat_too_old",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod claims;
 pub mod error;
 pub mod hashes;
 pub mod id_token;
+pub mod logout_token;
 pub mod refresh;
 pub mod token_endpoint;
 

@@ -4,7 +4,9 @@
 
 use super::claims::IdTokenClaims;
 use super::error::ValidationError;
-use super::id_token::{check_aud, check_azp, check_exp, check_iat, check_iss, check_same_subject, check_sub};
+use super::id_token::{
+    check_aud, check_azp, check_exp, check_iat, check_iss, check_same_subject, check_sub,
+};
 use super::{verify_signature, Keys, SignatureVerifier};
 use crate::jose::jws::CompactJws;
 

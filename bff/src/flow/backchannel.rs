@@ -1,0 +1,212 @@
+//! `POST /bff/backchannel`: OpenID Connect Back-Channel Logout 1.0. The OP calls it server to server with a
+//! signed logout token when a user's OP session ends; every session here that the token names is ended.
+//!
+//! Answers (Back-Channel Logout 2.8): `200` with `Cache-Control: no-store` and an empty body when the token is
+//! valid, also when no session matched (the OP cannot do anything about that, and retrying would not help);
+//! `400` JSON `{error, message}` with the rule's name for any invalid token or request. The token itself is
+//! never logged, only the rule that refused it.
+//!
+//! This route is exempt from the `X-CSRF` header (see [`crate::csrf`]): the caller is the OP, not a browser, and
+//! the request carries no cookie and acts on no browser's session. What authenticates it is the token's
+//! signature by the OP's key, checked with the same rules as ID tokens, plus its audience, issuer, age and the
+//! one-time `jti` below. A cross-site form post could only deliver a token the attacker already holds, which
+//! the replay cache refuses once it has been used.
+
+use crate::error::AppError;
+use crate::oidc::verifier;
+use crate::session::now;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{post, MethodRouter};
+use shared::verify::logout_token::{verify_logout_token, LogoutTokenRules, DEFAULT_MAX_AGE_SECS};
+use shared::ValidationError;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Where the OP posts logout tokens (registered at the OP as `backchannel_logout_uri`).
+pub const PATH: &str = "/bff/backchannel";
+
+/// Upper bound for the request body: a logout token is 1-2 KiB, a compact JWS here at most 16 KiB.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// How many `jti`s the replay cache holds at most (each lives a few minutes; see [`ReplayCache`]).
+pub const MAX_REMEMBERED_JTIS: usize = 10_000;
+
+/// The route, with its own replay cache (one per router, so BFFs in one process do not share it).
+pub fn route() -> MethodRouter<AppState> {
+    let replay = Arc::new(ReplayCache::new(MAX_REMEMBERED_JTIS));
+    post(
+        move |State(state): State<AppState>, headers: HeaderMap, body: Body| {
+            let replay = replay.clone();
+            async move {
+                let mut response = match logout(&state, &replay, &headers, body).await {
+                    Ok(()) => StatusCode::OK.into_response(),
+                    Err(e) => e.into_response(),
+                };
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            }
+        },
+    )
+}
+
+/// Reads the form, verifies the token, spends its `jti`, and ends the sessions it names.
+async fn logout(
+    state: &AppState,
+    replay: &ReplayCache,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(), AppError> {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form_type {
+        return Err(AppError::BadRequest(
+            "the body must be application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| AppError::BadRequest("the body is larger than 16 KiB".into()))?;
+    let raw = logout_token_param(&body)?;
+
+    let provider = state.provider.get()?;
+    let rules = LogoutTokenRules {
+        issuer: provider.metadata.issuer.clone(),
+        client_id: state.config.oidc.client_id.clone(),
+        leeway_secs: state.config.oidc.leeway_secs,
+        max_age_secs: DEFAULT_MAX_AGE_SECS,
+    };
+    let set = provider.keys_for(Some(&raw)).await?;
+    let t = now();
+    let claims = verify_logout_token(&raw, provider.keys(&set), &rules, t, &verifier())
+        .await
+        .inspect_err(|e| tracing::warn!(rule = e.rule(), "back-channel logout refused"))?;
+
+    // Kept for as long as the token could still pass the iat rule (iat may be up to a leeway in the future).
+    let ttl = rules.max_age_secs + 2 * rules.leeway_secs;
+    let jti = claims.jti.as_deref().unwrap_or_default();
+    replay
+        .spend(&format!("{}\n{jti}", rules.issuer), t, ttl)
+        .inspect_err(|e| tracing::warn!(rule = e.rule(), "back-channel logout refused"))?;
+
+    let ended = state
+        .sessions
+        .remove_matching(&rules.issuer, claims.sid.as_deref(), claims.sub.as_deref())
+        .await;
+    tracing::info!(
+        ended,
+        by_sid = claims.sid.is_some(),
+        by_sub = claims.sub.is_some(),
+        "back-channel logout"
+    );
+    Ok(())
+}
+
+/// The one `logout_token` form parameter (a repeated one is ambiguous and refused).
+fn logout_token_param(body: &[u8]) -> Result<String, AppError> {
+    let mut tokens = url::form_urlencoded::parse(body)
+        .filter(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned());
+    match (tokens.next(), tokens.next()) {
+        (Some(t), None) if !t.is_empty() => Ok(t),
+        (Some(_), Some(_)) => Err(AppError::BadRequest(
+            "the parameter `logout_token` appears more than once".into(),
+        )),
+        _ => Err(AppError::BadRequest(
+            "the parameter `logout_token` is missing".into(),
+        )),
+    }
+}
+
+/// The `jti`s of logout tokens already accepted, each until the token would be too old to pass anyway.
+///
+/// Bounded: only tokens that passed every rule (so signed by the OP) are recorded, which an attacker cannot
+/// mint. Should an OP still send more than the capacity within one token lifetime, expired entries are
+/// dropped first, then the entry closest to expiry: a replay of that one token could at worst end again the
+/// sessions it already ended.
+pub struct ReplayCache {
+    seen: Mutex<HashMap<String, i64>>,
+    capacity: usize,
+}
+
+impl ReplayCache {
+    pub fn new(capacity: usize) -> ReplayCache {
+        ReplayCache {
+            seen: Mutex::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Records `key` until `now + ttl`; refuses it with `jti_replayed` if it is already recorded and live.
+    pub fn spend(&self, key: &str, now: i64, ttl: i64) -> Result<(), ValidationError> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.get(key).is_some_and(|&until| until > now) {
+            return Err(ValidationError::JtiReplayed);
+        }
+        if seen.len() >= self.capacity {
+            seen.retain(|_, &mut until| until > now);
+        }
+        if seen.len() >= self.capacity {
+            if let Some(oldest) = seen
+                .iter()
+                .min_by_key(|(_, &until)| until)
+                .map(|(k, _)| k.clone())
+            {
+                seen.remove(&oldest);
+            }
+        }
+        seen.insert(key.to_owned(), now.saturating_add(ttl));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jti_is_spent_once_until_it_expires() {
+        let cache = ReplayCache::new(10);
+        assert_eq!(cache.spend("j1", 100, 60), Ok(()));
+        assert_eq!(
+            cache.spend("j1", 159, 60),
+            Err(ValidationError::JtiReplayed)
+        );
+        assert_eq!(cache.spend("j2", 159, 60), Ok(()));
+        assert_eq!(
+            cache.spend("j1", 160, 60),
+            Ok(()),
+            "expired entries free up"
+        );
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let cache = ReplayCache::new(3);
+        for (i, jti) in ["a", "b", "c", "d"].iter().enumerate() {
+            assert_eq!(cache.spend(jti, 100 + i as i64, 60), Ok(()));
+        }
+        let seen = cache.seen.lock().unwrap();
+        assert_eq!(seen.len(), 3);
+        assert!(!seen.contains_key("a"), "the entry closest to expiry went");
+    }
+
+    #[test]
+    fn the_form_has_exactly_one_token() {
+        assert_eq!(logout_token_param(b"logout_token=a.b.c").unwrap(), "a.b.c");
+        assert!(logout_token_param(b"logout_token=a&logout_token=b").is_err());
+        assert!(logout_token_param(b"token=a").is_err());
+        assert!(logout_token_param(b"logout_token=").is_err());
+    }
+}

@@ -1,0 +1,317 @@
+//! OpenID Connect Back-Channel Logout 1.0 at `POST /bff/backchannel`.
+//!
+//! With the real dev OP: ending a user's OP session (RP-initiated logout at the OP) makes the OP post a logout
+//! token to the BFF, which ends that browser's BFF session and no other. With the scripted test OP's keys: the
+//! certification plan's negative cases (each `400` JSON naming its rule, the session untouched) and the valid
+//! ones (`200`, `Cache-Control: no-store`).
+
+use hybrid_e2e::authorize::BffClient;
+use hybrid_e2e::op_session::OpBrowser;
+use hybrid_e2e::stack::{start_bff, BffHandle, Stack, StackOptions};
+use hybrid_e2e::test_op::{LogoutSigning, TestOp};
+use hybrid_e2e::wait_for;
+use jsonwebtoken::Algorithm;
+use reqwest::header::{CACHE_CONTROL, LOCATION};
+use serde_json::{json, Value};
+use shared::fragment::parse_fragment;
+use shared::ResponseType;
+use std::time::Duration;
+use url::Url;
+
+const CLIENT_ID: &str = "hybrid-spa";
+const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+async fn user_status(bff: &BffClient) -> u16 {
+    bff.get("/bff/user").await.status().as_u16()
+}
+
+/// Posts the fragment's response to `/bff/session` and checks a session was created for `sub`.
+async fn create_session(bff: &BffClient, fragment: &str, sub: &str) -> String {
+    let response = parse_fragment(fragment).expect("the OP's response parses");
+    let id_token = response.id_token.clone().unwrap_or_default();
+    let r = bff
+        .post(
+            "/bff/session",
+            Some(&serde_json::to_value(&response).unwrap()),
+        )
+        .await;
+    let status = r.status();
+    let body: Value = r.json().await.expect("JSON");
+    assert_eq!(status, 200, "session creation: {body}");
+    assert_eq!(body["user"]["sub"], sub);
+    id_token
+}
+
+/// Logs in through the BFF at the dev OP as `user` (`login_hint`), in a fresh browser (BFF and OP cookie
+/// jars); answers the browser and the front-channel ID token (the `id_token_hint` for logout at the OP).
+async fn login_at_dev_op(stack: &Stack, user: &str) -> (BffClient, OpBrowser, String) {
+    let bff = BffClient::new(&stack.origin);
+    let started = bff.start_login().await;
+    let mut url = Url::parse(&started.authorization_url).expect("authorization URL");
+    url.query_pairs_mut().append_pair("login_hint", user);
+    let op = OpBrowser::new();
+    let fragment = op.authorize(url.as_str(), &stack.redirect_uri).await;
+    let id_token = create_session(&bff, &fragment, user).await;
+    (bff, op, id_token)
+}
+
+#[tokio::test]
+async fn the_op_ending_its_session_ends_that_browser_session_only() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let (alice, alice_at_op, alice_id_token) = login_at_dev_op(&stack, "alice").await;
+    let (bob, _bob_at_op, _) = login_at_dev_op(&stack, "bob").await;
+    assert_eq!(user_status(&alice).await, 200);
+    assert_eq!(user_status(&bob).await, 200);
+
+    // Alice signs out at the OP (not at the BFF): the OP posts a logout token to /bff/backchannel.
+    let status = alice_at_op
+        .end_session(
+            &stack.issuer,
+            &alice_id_token,
+            &format!("{}/", stack.origin),
+        )
+        .await;
+    assert!(
+        (300..400).contains(&status),
+        "the OP confirms the logout with a redirect, got {status}"
+    );
+    wait_for(
+        "the back-channel logout to end alice's BFF session",
+        Duration::from_secs(15),
+        || async { (user_status(&alice).await == 401).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        user_status(&bob).await,
+        200,
+        "another user's session is untouched"
+    );
+}
+
+struct Setup {
+    op: TestOp,
+    bff: BffHandle,
+}
+
+async fn setup() -> Setup {
+    let op = TestOp::start().await;
+    let bff = start_bff(&op.issuer, ResponseType::CodeIdToken, "").await;
+    Setup { op, bff }
+}
+
+/// A browser signed in at the BFF through the test OP (as `alice`; its ID tokens carry no `sid`).
+async fn signed_in(s: &Setup) -> BffClient {
+    let bff = BffClient::new(&s.bff.origin);
+    let started = bff.start_login().await;
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirect
+        .get(&started.authorization_url)
+        .send()
+        .await
+        .expect("test OP reachable");
+    let location = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    let fragment = Url::parse(&location)
+        .unwrap()
+        .fragment()
+        .unwrap()
+        .to_owned();
+    create_session(&bff, &fragment, "alice").await;
+    assert_eq!(user_status(&bff).await, 200);
+    bff
+}
+
+/// Posts a logout token as the OP does: a form, server to server, no cookie, no `X-CSRF` header. Answers the
+/// status, whether `Cache-Control: no-store` was set, and the JSON body (`Null` when empty).
+async fn post_logout_token(s: &Setup, token: &str) -> (u16, bool, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/bff/backchannel", s.bff.port))
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .expect("BFF reachable");
+    let status = r.status().as_u16();
+    let no_store = r
+        .headers()
+        .get(CACHE_CONTROL)
+        .is_some_and(|v| v.as_bytes() == b"no-store");
+    let body = r.bytes().await.unwrap();
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).expect("a JSON body")
+    };
+    (status, no_store, body)
+}
+
+fn claims(s: &Setup, sid: Option<&str>, sub: Option<&str>) -> Value {
+    s.op.logout_claims(CLIENT_ID, sid, sub)
+}
+
+#[tokio::test]
+async fn the_eight_negative_cases_are_refused_and_end_nothing() {
+    let s = setup().await;
+    let browser = signed_in(&s).await;
+    let valid = || claims(&s, None, Some("alice"));
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut c = valid();
+        change(&mut c);
+        c
+    };
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "alg_none",
+            s.op.logout_token(&valid(), LogoutSigning::AlgNone),
+        ),
+        (
+            "logout_event_missing",
+            s.op.logout_token(
+                &with(&|c| {
+                    c.as_object_mut().unwrap().remove("events");
+                }),
+                LogoutSigning::Valid,
+            ),
+        ),
+        (
+            "logout_nonce_present",
+            s.op.logout_token(&with(&|c| c["nonce"] = json!("n-1")), LogoutSigning::Valid),
+        ),
+        (
+            "alg_hmac_rejected",
+            s.op.logout_token(&valid(), LogoutSigning::HmacWithPublicKey),
+        ),
+        (
+            "alg_not_allowed",
+            s.op.logout_token(&valid(), LogoutSigning::OtherAlg(Algorithm::PS256)),
+        ),
+        (
+            "aud_mismatch",
+            s.op.logout_token(
+                &with(&|c| c["aud"] = json!("another-client")),
+                LogoutSigning::Valid,
+            ),
+        ),
+        (
+            "logout_event_missing",
+            s.op.logout_token(
+                &with(&|c| {
+                    c["events"] = json!({"http://schemas.openid.net/event/other": {}});
+                }),
+                LogoutSigning::Valid,
+            ),
+        ),
+        (
+            "logout_event_invalid",
+            s.op.logout_token(
+                &with(&|c| c["events"] = json!({ EVENT: "not an object" })),
+                LogoutSigning::Valid,
+            ),
+        ),
+        (
+            "iss_mismatch",
+            s.op.logout_token(
+                &with(&|c| c["iss"] = json!("https://evil.example.com")),
+                LogoutSigning::Valid,
+            ),
+        ),
+        (
+            "logout_sid_sub_missing",
+            s.op.logout_token(&claims(&s, None, None), LogoutSigning::Valid),
+        ),
+        (
+            "jti_missing",
+            s.op.logout_token(
+                &with(&|c| {
+                    c.as_object_mut().unwrap().remove("jti");
+                }),
+                LogoutSigning::Valid,
+            ),
+        ),
+        (
+            "iat_missing",
+            s.op.logout_token(
+                &with(&|c| {
+                    c.as_object_mut().unwrap().remove("iat");
+                }),
+                LogoutSigning::Valid,
+            ),
+        ),
+    ];
+    for (rule, token) in cases {
+        let (status, no_store, body) = post_logout_token(&s, &token).await;
+        assert_eq!(status, 400, "{rule}: {body}");
+        assert_eq!(body["error"], rule, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(no_store, "{rule}: Cache-Control: no-store");
+        assert_eq!(user_status(&browser).await, 200, "{rule}: session alive");
+    }
+
+    // Replay: a valid token naming nobody signed in is accepted once, then refused.
+    let token =
+        s.op.logout_token(&claims(&s, None, Some("nobody")), LogoutSigning::Valid);
+    let (status, no_store, _) = post_logout_token(&s, &token).await;
+    assert_eq!((status, no_store), (200, true), "the first delivery");
+    let (status, _, body) = post_logout_token(&s, &token).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "jti_replayed");
+    assert_eq!(user_status(&browser).await, 200, "session alive");
+
+    // Not a form, or no token: 400 JSON too, and no X-CSRF header was ever needed.
+    let r = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/bff/backchannel", s.bff.port))
+        .json(&json!({"logout_token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "bad_request");
+    let (status, _, body) = post_logout_token(&s, "").await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")));
+    assert_eq!(s.op.token_requests(), 1, "only the login reached the OP");
+}
+
+#[tokio::test]
+async fn valid_tokens_end_the_sessions_they_name() {
+    let s = setup().await;
+
+    // sub only: every session of that user at this OP ends.
+    let one = signed_in(&s).await;
+    let two = signed_in(&s).await;
+    let token =
+        s.op.logout_token(&claims(&s, None, Some("alice")), LogoutSigning::Valid);
+    let (status, no_store, body) = post_logout_token(&s, &token).await;
+    assert_eq!((status, no_store, body), (200, true, Value::Null));
+    assert_eq!(user_status(&one).await, 401);
+    assert_eq!(user_status(&two).await, 401);
+
+    // A token signed with the other published key (ES256) is as good.
+    let three = signed_in(&s).await;
+    s.op.sign_with("ec-1");
+    let token =
+        s.op.logout_token(&claims(&s, None, Some("alice")), LogoutSigning::Valid);
+    assert_eq!(post_logout_token(&s, &token).await.0, 200);
+    assert_eq!(user_status(&three).await, 401);
+    s.op.sign_with("rsa-1");
+
+    // sid only, and sid + sub: the test OP's ID tokens carry no sid, so no session here has one and a sid
+    // names none of them (sid + sub must both match). Valid tokens all the same: 200, nothing ended. The
+    // dev OP test above covers sid + sub matching a real session; the store's unit tests cover sid only.
+    let four = signed_in(&s).await;
+    for (sid, sub) in [
+        (Some("op-session-1"), None),
+        (Some("op-session-1"), Some("alice")),
+    ] {
+        let token =
+            s.op.logout_token(&claims(&s, sid, sub), LogoutSigning::Valid);
+        let (status, no_store, _) = post_logout_token(&s, &token).await;
+        assert_eq!((status, no_store), (200, true), "{sid:?} {sub:?}");
+        assert_eq!(user_status(&four).await, 200, "{sid:?} {sub:?}");
+    }
+    // Another user's sub ends nothing either.
+    let token =
+        s.op.logout_token(&claims(&s, None, Some("bob")), LogoutSigning::Valid);
+    assert_eq!(post_logout_token(&s, &token).await.0, 200);
+    assert_eq!(user_status(&four).await, 200);
+}
