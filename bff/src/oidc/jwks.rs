@@ -18,6 +18,24 @@ const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Unknown-kid refetches happen at most this often.
 pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 
+/// How long a key set is trusted and how often it may be fetched again.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Lower bound on the OP's `max-age`.
+    pub min_ttl: Duration,
+    /// Unknown-kid refetches happen at most this often.
+    pub min_refetch_interval: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            min_ttl: MIN_TTL,
+            min_refetch_interval: MIN_REFETCH_INTERVAL,
+        }
+    }
+}
+
 struct Cached {
     set: Arc<JwkSet>,
     fresh_until: Instant,
@@ -28,6 +46,7 @@ struct Cached {
 pub struct JwksCache {
     http: reqwest::Client,
     uri: Url,
+    limits: Limits,
     // One lock for reading and fetching: concurrent misses wait for one fetch instead of each making one.
     state: Mutex<Option<Cached>>,
 }
@@ -35,9 +54,15 @@ pub struct JwksCache {
 impl JwksCache {
     /// A cache for `uri`; nothing is fetched until first use.
     pub fn new(http: reqwest::Client, uri: Url) -> JwksCache {
+        Self::with_limits(http, uri, Limits::default())
+    }
+
+    /// A cache with other time limits (tests use short ones to watch expiry and refetching happen).
+    pub fn with_limits(http: reqwest::Client, uri: Url, limits: Limits) -> JwksCache {
         JwksCache {
             http,
             uri,
+            limits,
             state: Mutex::new(None),
         }
     }
@@ -56,7 +81,7 @@ impl JwksCache {
         let mut state = self.state.lock().await;
         if let Some(c) = state
             .as_ref()
-            .filter(|c| c.fetched_at.elapsed() < MIN_REFETCH_INTERVAL)
+            .filter(|c| c.fetched_at.elapsed() < self.limits.min_refetch_interval)
         {
             return Ok(c.set.clone());
         }
@@ -80,7 +105,7 @@ impl JwksCache {
                     tracing::warn!(error = %e, "key set fetch failed; keeping the last good set");
                     // Do not retry on every request while the OP is down.
                     c.fetched_at = Instant::now();
-                    c.fresh_until = Instant::now() + MIN_REFETCH_INTERVAL;
+                    c.fresh_until = Instant::now() + self.limits.min_refetch_interval;
                     Ok(c.set.clone())
                 }
                 None => {
@@ -106,7 +131,7 @@ impl JwksCache {
             .get(CACHE_CONTROL)
             .and_then(|v| v.to_str().ok())
             .and_then(max_age)
-            .map_or(DEFAULT_TTL, |t| t.clamp(MIN_TTL, MAX_TTL));
+            .map_or(DEFAULT_TTL, |t| t.clamp(self.limits.min_ttl, MAX_TTL));
         if response
             .content_length()
             .is_some_and(|l| l > MAX_JWKS_BYTES as u64)
