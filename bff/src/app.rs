@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bff/user", get(flow::user::current_user))
         .route("/bff/logout", post(flow::logout::logout))
         .route(flow::backchannel::PATH, flow::backchannel::route())
+        .route("/bff/apis", get(proxy::catalog::list))
         .route("/api/{name}/{*path}", any(proxy::forward))
         .route(
             "/healthz",
@@ -50,15 +51,23 @@ pub fn router(state: AppState) -> Router {
     .with_state(state)
 }
 
+/// Ready when the OP's discovery is loaded and the session store answers.
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    if state.provider.is_loaded() {
-        (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "waiting for the OP"})),
-        )
+    let store = state.sessions.ping().await;
+    if let Err(e) = &store {
+        tracing::warn!(error = %e, "readiness: session store unreachable");
     }
+    let status = match (state.provider.is_loaded(), store.is_ok()) {
+        (true, true) => return (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))),
+        (false, _) => "waiting for the OP",
+        (true, false) => "session store unreachable",
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(
+            serde_json::json!({"status": status, "op": state.provider.is_loaded(), "store": store.is_ok()}),
+        ),
+    )
 }
 
 /// Prometheus metrics. Operators keep this path internal at their reverse proxy (it is read-only and holds no
@@ -69,6 +78,6 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render(None),
+        state.metrics.render(state.sessions.count().await.ok()),
     )
 }

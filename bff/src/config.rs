@@ -62,7 +62,25 @@ pub struct OidcConfig {
     /// Timeout for each request to the OP.
     #[serde(default = "default_http_timeout")]
     pub http_timeout_secs: u64,
+    /// More authorization request parameters, appended after the BFF's own, e.g. `{ audience = "..." }` for
+    /// Auth0, `organization`, `connection`, `prompt`. The parameters the BFF sets itself are refused.
+    #[serde(default)]
+    pub extra_authorize_params: BTreeMap<String, String>,
 }
+
+/// The authorization request parameters the BFF sets itself, which `oidc.extra_authorize_params` may not carry.
+pub const RESERVED_AUTHORIZE_PARAMS: [&str; 10] = [
+    "response_type",
+    "response_mode",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
+];
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -88,6 +106,33 @@ pub struct SessionConfig {
     /// that expires in flight.
     #[serde(default = "default_refresh_margin")]
     pub refresh_margin_secs: i64,
+    /// Where sessions live: `memory` (default, one process), `sqlite` (one machine, survives a restart) or
+    /// `redis` (shared by replicas).
+    #[serde(default)]
+    pub store: StoreKind,
+    /// The SQLite database file (`store = "sqlite"`).
+    #[serde(default)]
+    pub sqlite_path: Option<PathBuf>,
+    /// `redis://host:port/db` (`store = "redis"`).
+    #[serde(default)]
+    pub redis_url: Option<Secret>,
+    /// Prefix of every Redis key, so deployments can share a Redis database.
+    #[serde(default = "default_redis_prefix")]
+    pub redis_prefix: String,
+    /// Base64 32-byte keys sealing sessions at rest (SQLite, Redis): the first seals, all open (rotation).
+    /// Set them from the environment: `BFF_SESSION__KEYS='["..."]'`.
+    #[serde(default)]
+    pub keys: Vec<Secret>,
+}
+
+/// The session store implementation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    #[default]
+    Memory,
+    Sqlite,
+    Redis,
 }
 
 impl Default for SessionConfig {
@@ -97,6 +142,11 @@ impl Default for SessionConfig {
             absolute_timeout_secs: default_absolute(),
             login_timeout_secs: default_login_timeout(),
             refresh_margin_secs: default_refresh_margin(),
+            store: StoreKind::default(),
+            sqlite_path: None,
+            redis_url: None,
+            redis_prefix: default_redis_prefix(),
+            keys: Vec::new(),
         }
     }
 }
@@ -169,6 +219,9 @@ fn default_login_timeout() -> i64 {
 }
 fn default_refresh_margin() -> i64 {
     30
+}
+fn default_redis_prefix() -> String {
+    "bff:".to_owned()
 }
 fn default_methods() -> Vec<String> {
     ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -271,6 +324,17 @@ impl Config {
         if self.oidc.http_timeout_secs == 0 {
             return Err(bad("oidc.http_timeout_secs", "must be at least 1"));
         }
+        if let Some(key) = self
+            .oidc
+            .extra_authorize_params
+            .keys()
+            .find(|k| RESERVED_AUTHORIZE_PARAMS.contains(&k.as_str()))
+        {
+            return Err(bad(
+                "oidc.extra_authorize_params",
+                format!("`{key}` is set by the BFF itself (use the dedicated setting)"),
+            ));
+        }
         require_https_or_loopback("public_origin", &self.public_origin)?;
         let s = &self.session;
         if s.idle_timeout_secs <= 0 || s.absolute_timeout_secs < s.idle_timeout_secs {
@@ -284,6 +348,44 @@ impl Config {
         }
         if s.refresh_margin_secs < 0 {
             return Err(bad("session.refresh_margin_secs", "must not be negative"));
+        }
+        if !s.keys.is_empty() || s.store != StoreKind::Memory {
+            let keys: Vec<&str> = s.keys.iter().map(Secret::expose).collect();
+            crate::session::seal::Keyring::new(&keys).map_err(|e| {
+                bad(
+                    "session.keys",
+                    format!("{e} (needed by store = sqlite or redis; set BFF_SESSION__KEYS)"),
+                )
+            })?;
+        }
+        match s.store {
+            StoreKind::Memory => {}
+            StoreKind::Sqlite => {
+                if s.sqlite_path
+                    .as_ref()
+                    .is_none_or(|p| p.as_os_str().is_empty())
+                {
+                    return Err(bad(
+                        "session.sqlite_path",
+                        "is required with store = sqlite",
+                    ));
+                }
+            }
+            StoreKind::Redis => {
+                let url = s.redis_url.as_ref().map(Secret::expose).unwrap_or_default();
+                let ok = Url::parse(url).is_ok_and(|u| {
+                    matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix")
+                });
+                if !ok {
+                    return Err(bad(
+                        "session.redis_url",
+                        "is required with store = redis, e.g. redis://127.0.0.1:6379/0",
+                    ));
+                }
+                if s.redis_prefix.is_empty() {
+                    return Err(bad("session.redis_prefix", "must not be empty"));
+                }
+            }
         }
         for (name, api) in &self.apis {
             let field = format!("apis.{name}");
@@ -428,6 +530,14 @@ mod tests {
     }
 
     #[test]
+    fn the_dev_config_is_valid_and_its_key_opens_a_keyring() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/dev.toml");
+        let c = Config::load(&path, env(&[])).unwrap();
+        assert_eq!(c.session.store, StoreKind::Memory);
+        assert_eq!(c.session.keys.len(), 1);
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let cases = [
             ("BFF_OIDC__ISSUER", "http://op.example.com", "oidc.issuer"),
@@ -437,11 +547,52 @@ mod tests {
             ("BFF_OIDC__LEEWAY_SECS", "\"soon\"", "oidc.leeway_secs"),
             ("BFF_APIS__DEMO__URL", "not a url", "apis.demo.url"),
             ("BFF_OIDC__CLIENT_SECRET", "\"\"", "oidc.client_secret"),
+            (
+                "BFF_OIDC__EXTRA_AUTHORIZE_PARAMS",
+                "{ nonce = \"fixed\" }",
+                "oidc.extra_authorize_params",
+            ),
         ];
         for (key, value, field) in cases {
             let e = Config::from_toml(BASE, env(&[(key, value)])).unwrap_err();
             assert_eq!(e.field, field, "{key}={value}: {e}");
         }
+        let key = "BFF_SESSION__KEYS";
+        let good = "[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]";
+        let session_cases: [&[(&str, &str)]; 5] = [
+            &[("BFF_SESSION__STORE", "redis"), (key, good)],
+            &[("BFF_SESSION__STORE", "sqlite"), (key, good)],
+            &[
+                ("BFF_SESSION__STORE", "sqlite"),
+                ("BFF_SESSION__SQLITE_PATH", "x.db"),
+            ],
+            &[(key, "[\"c2hvcnQ=\"]")],
+            &[("BFF_SESSION__STORE", "disk")],
+        ];
+        let fields = [
+            "session.redis_url",
+            "session.sqlite_path",
+            "session.keys",
+            "session.keys",
+            "session.store",
+        ];
+        for (pairs, field) in session_cases.iter().zip(fields) {
+            let e = Config::from_toml(BASE, env(pairs)).unwrap_err();
+            assert_eq!(e.field, field, "{pairs:?}: {e}");
+            assert!(!e.to_string().contains("c2hvcnQ"), "{e}");
+        }
+        let c = Config::from_toml(
+            BASE,
+            env(&[
+                ("BFF_SESSION__STORE", "redis"),
+                ("BFF_SESSION__REDIS_URL", "redis://127.0.0.1:6379/0"),
+                (key, good),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.session.store, StoreKind::Redis);
+        assert_eq!(c.session.redis_prefix, "bff:");
+        assert!(!format!("{c:?}").contains("AAAA"));
         let e = Config::from_toml("public_origin = 1", env(&[])).unwrap_err();
         assert_eq!(e.field, "public_origin");
     }

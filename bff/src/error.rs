@@ -26,6 +26,9 @@ pub enum AppError {
     /// The OP did not answer in time.
     #[error("The identity provider did not answer in time. Please try again.")]
     OpTimeout,
+    /// The session store cannot be reached (the session, if any, is kept).
+    #[error("Sessions cannot be read right now. Please try again in a moment.")]
+    StoreUnavailable,
     #[error("You are not signed in.")]
     Unauthenticated,
     /// The OP refused to renew the session's tokens (revoked, expired, or the user was logged out there).
@@ -68,6 +71,9 @@ impl AppError {
             }
             AppError::OpUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "op_unavailable"),
             AppError::OpTimeout => (StatusCode::GATEWAY_TIMEOUT, "op_timeout"),
+            AppError::StoreUnavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "session_store_unavailable")
+            }
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             AppError::SessionExpired => (StatusCode::UNAUTHORIZED, "session_expired"),
             AppError::CsrfHeaderMissing => (StatusCode::FORBIDDEN, "csrf_header_missing"),
@@ -104,6 +110,14 @@ impl IntoResponse for AppError {
             message: self.to_string(),
         };
         (status, Json(body)).into_response()
+    }
+}
+
+impl From<crate::session::store::StoreError> for AppError {
+    fn from(e: crate::session::store::StoreError) -> Self {
+        // The store's message may name hosts or paths: logged here, never answered.
+        tracing::warn!(error = %e, "session store failed");
+        AppError::StoreUnavailable
     }
 }
 

@@ -20,20 +20,24 @@ use oidc::discovery::{discover_with_retry, policy};
 use oidc::jwks::JwksCache;
 use oidc::{Provider, ProviderSlot};
 use session::cookie::Cookies;
-use session::store::MemoryStore;
+use session::store::{MemoryStore, SessionStore, StoreError};
 use session::transaction::Transactions;
 use state::AppState;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Builds the state and starts discovery in the background (requests needing the OP get 503 until it loads).
-/// Returns the state and a handle that fails if the OP's discovery document is unacceptable.
+/// Returns the state and a handle that fails if the OP's discovery document is unacceptable; fails itself if the
+/// session store cannot be opened (a SQLite file that cannot be created; Redis connects on first use).
 pub fn start(
     config: Config,
-) -> (
-    AppState,
-    tokio::task::JoinHandle<Result<(), oidc::discovery::DiscoveryError>>,
-) {
+) -> Result<
+    (
+        AppState,
+        tokio::task::JoinHandle<Result<(), oidc::discovery::DiscoveryError>>,
+    ),
+    StoreError,
+> {
     let timeout = Duration::from_secs(config.oidc.http_timeout_secs);
     let op_http = reqwest::Client::builder()
         .timeout(timeout)
@@ -49,10 +53,7 @@ pub fn start(
     if !config.secure_cookies() {
         tracing::warn!(origin = %config.public_origin, "plain http: cookies are not Secure (development only)");
     }
-    let sessions = MemoryStore::new(
-        config.session.idle_timeout_secs,
-        config.session.absolute_timeout_secs,
-    );
+    let sessions = open_store(&config.session)?;
     let state = AppState {
         cookies: Cookies::new(config.secure_cookies()),
         config: Arc::new(config),
@@ -60,7 +61,7 @@ pub fn start(
         op_http,
         api_http,
         transactions: Arc::new(Transactions::default()),
-        sessions: Arc::new(sessions),
+        sessions,
         refresh_locks: Arc::default(),
         metrics: Arc::default(),
     };
@@ -81,5 +82,45 @@ pub fn start(
         });
         Ok(())
     });
-    (state, discovery)
+    Ok((state, discovery))
+}
+
+/// The configured session store (config validation has checked its settings and keys).
+pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore>, StoreError> {
+    use config::{Secret, StoreKind};
+    let (idle, absolute) = (config.idle_timeout_secs, config.absolute_timeout_secs);
+    let keys = || {
+        let keys: Vec<&str> = config.keys.iter().map(Secret::expose).collect();
+        session::seal::Keyring::new(&keys)
+            .map(Arc::new)
+            .map_err(StoreError)
+    };
+    Ok(match config.store {
+        StoreKind::Memory => Arc::new(MemoryStore::new(idle, absolute)),
+        StoreKind::Sqlite => {
+            let path = config.sqlite_path.clone().unwrap_or_default();
+            tracing::info!(path = %path.display(), "sessions in SQLite");
+            Arc::new(session::sqlite::SqliteStore::open(
+                &path,
+                keys()?,
+                idle,
+                absolute,
+            )?)
+        }
+        StoreKind::Redis => {
+            let url = config
+                .redis_url
+                .as_ref()
+                .map(Secret::expose)
+                .unwrap_or_default();
+            tracing::info!("sessions in Redis");
+            Arc::new(session::redis_store::RedisStore::new(
+                url,
+                &config.redis_prefix,
+                keys()?,
+                idle,
+                absolute,
+            )?)
+        }
+    })
 }

@@ -25,7 +25,13 @@ async fn main() -> ExitCode {
         }
     };
     let listen = config.listen;
-    let (state, discovery) = bff::start(config);
+    let (state, discovery) = match bff::start(config) {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("hybrid-bff: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {

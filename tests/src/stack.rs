@@ -69,7 +69,10 @@ pub struct Stack {
     pub redirect_uri: String,
     _op: Process,
     _api: Process,
-    _bff: BffHandle,
+    bff: Option<BffHandle>,
+    /// What the BFF was started with, for restarts and replicas.
+    response_type: ResponseType,
+    bff_toml: String,
 }
 
 impl Stack {
@@ -133,8 +136,8 @@ impl Stack {
             &mut extra,
             options.bff_toml.parse().expect("bff_toml is TOML"),
         );
-        let extra = extra.to_string();
-        let bff = start_bff_on(bff_port, &issuer, options.response_type, &extra).await;
+        let bff_toml = extra.to_string();
+        let bff = start_bff_on(bff_port, &issuer, options.response_type, &bff_toml).await;
         let http = reqwest::Client::new();
         let demo = format!("http://127.0.0.1:{api_port}/");
         wait_for("the demo API", Duration::from_secs(30), || async {
@@ -147,8 +150,31 @@ impl Stack {
             redirect_uri,
             _op: op,
             _api: api,
-            _bff: bff,
+            bff: Some(bff),
+            response_type: options.response_type,
+            bff_toml,
         }
+    }
+
+    /// Stops the BFF (finishing its open connections) and starts a new one on the same port with the same
+    /// configuration: what survives is what the session store kept.
+    pub async fn restart_bff(&mut self) {
+        let old = self.bff.take().expect("the stack has a BFF");
+        let port = old.port;
+        old.stop().await;
+        self.bff = Some(start_bff_on(port, &self.issuer, self.response_type, &self.bff_toml).await);
+    }
+
+    /// Another BFF with the same configuration on its own port (a replica; shares what the store shares).
+    /// Its origin differs by port only, so a browser's `localhost` cookies reach it too.
+    pub async fn start_replica(&self) -> BffHandle {
+        start_bff_on(
+            free_port(),
+            &self.issuer,
+            self.response_type,
+            &self.bff_toml,
+        )
+        .await
     }
 
     /// How many token requests the dev OP has received (its test-mode counter).
@@ -173,6 +199,23 @@ pub struct BffHandle {
     pub redirect_uri: String,
     pub port: u16,
     server: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl BffHandle {
+    /// Graceful shutdown, as on SIGTERM: stops accepting, closes idle keep-alive connections, finishes
+    /// in-flight requests; returns when the server has stopped (the port is free again).
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if tokio::time::timeout(Duration::from_secs(10), &mut self.server)
+            .await
+            .is_err()
+        {
+            self.server.abort();
+        }
+    }
 }
 
 impl Drop for BffHandle {
@@ -219,13 +262,18 @@ pub async fn start_bff_on(
     let config =
         bff::config::Config::from_toml(&text, std::iter::empty()).expect("test config is valid");
     let redirect_uri = config.oidc.redirect_uri.to_string();
-    let (state, _discovery) = bff::start(config);
+    let (state, _discovery) = bff::start(config).expect("the session store opens");
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("BFF port");
     let app = bff::app::router(state);
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
     });
     let http = reqwest::Client::new();
     let ready = format!("http://127.0.0.1:{port}/readyz");
@@ -243,6 +291,7 @@ pub async fn start_bff_on(
         redirect_uri,
         port,
         server,
+        shutdown: Some(shutdown),
     }
 }
 

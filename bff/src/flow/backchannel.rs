@@ -103,7 +103,7 @@ async fn logout(
     let ended = state
         .sessions
         .remove_matching(&rules.issuer, claims.sid.as_deref(), claims.sub.as_deref())
-        .await;
+        .await?;
     tracing::info!(
         ended,
         by_sid = claims.sid.is_some(),

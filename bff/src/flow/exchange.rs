@@ -121,10 +121,10 @@ async fn exchange(
     };
     // A new id at every login (session fixation defence); any older session of this browser is ended.
     if let Some(old) = state.cookies.read(request_headers, Kind::Session) {
-        state.sessions.remove(&old).await;
+        state.sessions.remove(&old).await?;
     }
     let id = random_token();
-    state.sessions.put(&id, session).await;
+    state.sessions.put(&id, session).await?;
     tracing::info!(response_type = %tx.pending.response_type, "login completed");
     Ok((
         id,

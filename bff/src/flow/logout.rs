@@ -26,7 +26,7 @@ pub async fn logout(
             }),
         ));
     };
-    let Some(session) = state.sessions.remove(&id).await else {
+    let Some(session) = state.sessions.remove(&id).await? else {
         return Ok((
             headers,
             Json(LoggedOut {

@@ -26,18 +26,18 @@ pub async fn current_session(
     let mut session = state
         .sessions
         .get(&id)
-        .await
+        .await?
         .ok_or(AppError::Unauthenticated)?;
     let s = &state.config.session;
     let t = now();
     if !session.is_live(s.idle_timeout_secs, s.absolute_timeout_secs, t) {
-        state.sessions.remove(&id).await;
+        state.sessions.remove(&id).await?;
         return Err(AppError::Unauthenticated);
     }
     // Write back at most once a minute: enough for an idle timeout measured in minutes.
     if t - session.last_seen >= 60 {
         session.last_seen = t;
-        state.sessions.put(&id, session.clone()).await;
+        state.sessions.put(&id, session.clone()).await?;
     }
     Ok((id, session))
 }

@@ -2,7 +2,10 @@
 //! `/bff/session`) and sessions (after). The browser only ever holds random identifiers.
 
 pub mod cookie;
+pub mod redis_store;
 pub mod refresh;
+pub mod seal;
+pub mod sqlite;
 pub mod store;
 pub mod transaction;
 

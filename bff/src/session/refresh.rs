@@ -1,9 +1,10 @@
 //! Access-token refresh, single-flight per session: when many API calls find the token due at once, one of them
 //! refreshes and the others wait for and use its result. This matters twice over: the OP rotates refresh tokens,
 //! so two parallel refreshes would make one of them fail (and, by reuse detection, may revoke the session).
+//! With a shared store (Redis) the same holds across replicas, through the store's lease lock.
 
-use super::now;
 use super::store::Session;
+use super::{now, random_token};
 use crate::error::AppError;
 use crate::oidc::{token, verifier};
 use crate::state::AppState;
@@ -11,6 +12,8 @@ use shared::token_response::TokenEndpointError;
 use shared::verify::refresh::{validate_refreshed_id_token, Refresh};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// One lock per session id, held only while a refresh runs. Entries vanish when no request holds them.
 #[derive(Default)]
@@ -40,6 +43,9 @@ fn is_due(session: &Session, margin: i64, at: i64) -> bool {
 
 /// The session with an access token that is good for at least the refresh margin, refreshing it if needed.
 /// A refusal by the OP ends the session (401 `session_expired`); an unreachable OP is a 503/504 and keeps it.
+///
+/// Two locks: the in-process one lines up this replica's requests; the store's lease lock (Redis) lines up the
+/// replicas, which poll until the holder is done and then use the session it stored.
 pub async fn ensure_fresh(
     state: &AppState,
     id: &str,
@@ -52,11 +58,44 @@ pub async fn ensure_fresh(
     let lock = state.refresh_locks.for_session(id);
     let _guard = lock.lock().await;
     // Whoever held the lock before us may have refreshed already: read again.
-    let session = state
+    let session = fresh_read(state, id).await?;
+    if !is_due(&session, margin, now()) {
+        return Ok(session);
+    }
+    let owner = random_token();
+    // Long enough for a refresh (token request and, at worst, a key fetch); bounded if its holder dies.
+    let lease = Duration::from_secs(2 * state.config.oidc.http_timeout_secs + 5);
+    let deadline = Instant::now() + lease + Duration::from_secs(1);
+    while !state.sessions.lock_refresh(id, &owner, lease).await? {
+        if Instant::now() > deadline {
+            return Err(AppError::OpTimeout);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let session = fresh_read(state, id).await?;
+        if !is_due(&session, margin, now()) {
+            return Ok(session);
+        }
+    }
+    let result = refresh_locked(state, id, margin).await;
+    if let Err(e) = state.sessions.unlock_refresh(id, &owner).await {
+        // The lease ends it anyway.
+        tracing::warn!(error = %e, "refresh lock not released");
+    }
+    result
+}
+
+async fn fresh_read(state: &AppState, id: &str) -> Result<Session, AppError> {
+    state
         .sessions
         .get(id)
-        .await
-        .ok_or(AppError::Unauthenticated)?;
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// The refresh itself, under both locks.
+async fn refresh_locked(state: &AppState, id: &str, margin: i64) -> Result<Session, AppError> {
+    // Another replica may have refreshed between our read and our lock.
+    let session = fresh_read(state, id).await?;
     if !is_due(&session, margin, now()) {
         return Ok(session);
     }
@@ -76,7 +115,7 @@ pub async fn ensure_fresh(
         Err(AppError::TokenEndpoint(TokenEndpointError::OAuth { error, .. })) => {
             tracing::info!(%error, "refresh refused by the OP; ending the session");
             state.metrics.refresh("refused");
-            state.sessions.remove(id).await;
+            state.sessions.remove(id).await?;
             return Err(AppError::SessionExpired);
         }
         Err(other) => {
@@ -101,7 +140,7 @@ pub async fn ensure_fresh(
                 "refreshed ID token refused; ending the session"
             );
             state.metrics.refresh("refused");
-            state.sessions.remove(id).await;
+            state.sessions.remove(id).await?;
             return Err(AppError::SessionExpired);
         }
         renewed.id_token = raw.to_owned();
@@ -113,7 +152,7 @@ pub async fn ensure_fresh(
     if tokens.refresh_token.is_some() {
         renewed.refresh_token = tokens.refresh_token;
     }
-    state.sessions.put(id, renewed.clone()).await;
+    state.sessions.put(id, renewed.clone()).await?;
     state.metrics.refresh("ok");
     tracing::info!("access token refreshed");
     Ok(renewed)
@@ -128,7 +167,7 @@ async fn expired_unless_still_valid(
         .access_token_expires_at
         .is_some_and(|exp| now() >= exp)
     {
-        state.sessions.remove(id).await;
+        state.sessions.remove(id).await?;
         return Err(AppError::SessionExpired);
     }
     Ok(session)

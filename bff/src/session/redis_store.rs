@@ -1,0 +1,236 @@
+//! The Redis store: shared by every replica. Keys (all under the configured prefix, default `bff:`):
+//!
+//! - `s:<hash of id>`: the sealed session, with a TTL until it expires (idle or absolute timeout);
+//! - `sid:<issuer>\n<sid>` and `sub:<issuer>\n<sub>`: sets of session hashes, the back-channel logout indexes
+//!   (they expire an absolute timeout after their last write, so they outlive every member; members whose
+//!   session has gone are harmless: removing them finds nothing);
+//! - `all`: a sorted set of session hashes by expiry, for the active-session count;
+//! - `lock:<hash of id>`: the cross-replica refresh lock, a random owner token with a lease.
+//!
+//! The connection is made on first use and re-made by the connection manager after a failure, so the BFF
+//! starts while Redis is down and `/readyz` says so until it is back.
+
+use super::now;
+use super::seal::Keyring;
+use super::sqlite::{open_session, seal_session};
+use super::store::{storage_key, Session, SessionStore, StoreError};
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::AsyncCommands;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+pub struct RedisStore {
+    client: redis::Client,
+    conn: OnceCell<ConnectionManager>,
+    prefix: String,
+    keys: Arc<Keyring>,
+    idle_secs: i64,
+    absolute_secs: i64,
+}
+
+/// Releases the lock only if its value is still our owner token.
+const UNLOCK: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#;
+
+impl RedisStore {
+    /// A store for `url` (`redis://host:port/db`); connects on first use.
+    pub fn new(
+        url: &str,
+        prefix: &str,
+        keys: Arc<Keyring>,
+        idle_secs: i64,
+        absolute_secs: i64,
+    ) -> Result<RedisStore, StoreError> {
+        Ok(RedisStore {
+            client: redis::Client::open(url).map_err(StoreError::new)?,
+            conn: OnceCell::new(),
+            prefix: prefix.to_owned(),
+            keys,
+            idle_secs,
+            absolute_secs,
+        })
+    }
+
+    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
+        self.conn
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Duration::from_secs(2))
+                    .set_response_timeout(Duration::from_secs(2))
+                    .set_number_of_retries(1);
+                ConnectionManager::new_with_config(self.client.clone(), config).await
+            })
+            .await
+            .cloned()
+            .map_err(StoreError::new)
+    }
+
+    fn session_key(&self, hash: &str) -> String {
+        format!("{}s:{hash}", self.prefix)
+    }
+    fn sid_key(&self, issuer: &str, sid: &str) -> String {
+        format!("{}sid:{issuer}\n{sid}", self.prefix)
+    }
+    fn sub_key(&self, issuer: &str, sub: &str) -> String {
+        format!("{}sub:{issuer}\n{sub}", self.prefix)
+    }
+    fn all_key(&self) -> String {
+        format!("{}all", self.prefix)
+    }
+    fn lock_key(&self, id: &str) -> String {
+        format!("{}lock:{}", self.prefix, storage_key(id))
+    }
+}
+
+fn err(e: redis::RedisError) -> StoreError {
+    StoreError::new(e)
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let mut c = self.conn().await?;
+        let sealed: Option<Vec<u8>> = c
+            .get(self.session_key(&storage_key(id)))
+            .await
+            .map_err(err)?;
+        Ok(sealed.and_then(|s| open_session(&self.keys, id, &s)))
+    }
+
+    async fn put(&self, id: &str, session: Session) -> Result<(), StoreError> {
+        let hash = storage_key(id);
+        let expires_at = session.expires_at(self.idle_secs, self.absolute_secs);
+        let ttl_secs = expires_at - now();
+        if ttl_secs <= 0 {
+            // Already past a timeout: it could never be used again.
+            self.remove(id).await?;
+            return Ok(());
+        }
+        let ttl_ms = ttl_secs as u64 * 1000;
+        let sealed = seal_session(&self.keys, id, &session);
+        let index_ttl = self.absolute_secs;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .pset_ex(self.session_key(&hash), sealed, ttl_ms)
+            .ignore()
+            .zadd(self.all_key(), &hash, expires_at)
+            .ignore();
+        let sub_key = self.sub_key(&session.issuer, &session.user.sub);
+        pipe.sadd(&sub_key, &hash)
+            .ignore()
+            .expire(&sub_key, index_ttl)
+            .ignore();
+        if let Some(sid) = &session.sid {
+            let sid_key = self.sid_key(&session.issuer, sid);
+            pipe.sadd(&sid_key, &hash)
+                .ignore()
+                .expire(&sid_key, index_ttl)
+                .ignore();
+        }
+        let mut c = self.conn().await?;
+        pipe.query_async::<()>(&mut c).await.map_err(err)
+    }
+
+    async fn remove(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let hash = storage_key(id);
+        let mut c = self.conn().await?;
+        let (sealed,): (Option<Vec<u8>>,) = redis::pipe()
+            .atomic()
+            .get_del(self.session_key(&hash))
+            .zrem(self.all_key(), &hash)
+            .ignore()
+            .query_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(sealed.and_then(|s| open_session(&self.keys, id, &s)))
+    }
+
+    async fn remove_matching(
+        &self,
+        issuer: &str,
+        sid: Option<&str>,
+        sub: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        let mut c = self.conn().await?;
+        let hashes: Vec<String> = match (sid, sub) {
+            (None, None) => return Ok(0),
+            (Some(sid), None) => c.smembers(self.sid_key(issuer, sid)).await,
+            (None, Some(sub)) => c.smembers(self.sub_key(issuer, sub)).await,
+            (Some(sid), Some(sub)) => {
+                c.sinter(&[self.sid_key(issuer, sid), self.sub_key(issuer, sub)])
+                    .await
+            }
+        }
+        .map_err(err)?;
+        if hashes.is_empty() {
+            return Ok(0);
+        }
+        let keys: Vec<String> = hashes.iter().map(|h| self.session_key(h)).collect();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .del(&keys)
+            .zrem(self.all_key(), &hashes)
+            .ignore();
+        if let Some(sid) = sid {
+            pipe.srem(self.sid_key(issuer, sid), &hashes).ignore();
+        }
+        if let Some(sub) = sub {
+            pipe.srem(self.sub_key(issuer, sub), &hashes).ignore();
+        }
+        let (removed,): (usize,) = pipe.query_async(&mut c).await.map_err(err)?;
+        Ok(removed)
+    }
+
+    async fn count(&self) -> Result<usize, StoreError> {
+        let mut c = self.conn().await?;
+        let (n,): (usize,) = redis::pipe()
+            .atomic()
+            .zrembyscore(self.all_key(), "-inf", now())
+            .ignore()
+            .zcard(self.all_key())
+            .query_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(n)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.conn().await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut c)
+            .await
+            .map(drop)
+            .map_err(err)
+    }
+
+    async fn lock_refresh(
+        &self,
+        id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.conn().await?;
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.lock_key(id))
+            .arg(owner)
+            .arg("NX")
+            .arg("PX")
+            .arg(lease.as_millis() as u64)
+            .query_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(set.is_some())
+    }
+
+    async fn unlock_refresh(&self, id: &str, owner: &str) -> Result<(), StoreError> {
+        let mut c = self.conn().await?;
+        redis::Script::new(UNLOCK)
+            .key(self.lock_key(id))
+            .arg(owner)
+            .invoke_async::<i64>(&mut c)
+            .await
+            .map(drop)
+            .map_err(err)
+    }
+}
