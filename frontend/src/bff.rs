@@ -1,14 +1,17 @@
 //! The BFF's HTTP API (same origin, session cookie, `X-CSRF: 1` on every POST and every `/api` call). Types
 //! come from `shared::api`, so both tiers agree by construction.
 
-use crate::http::{self, Call, Failure, Reply};
+pub use crate::http::Reply;
+use crate::http::{self, Call, Failure};
 use crate::problem::Problem;
 use serde::de::DeserializeOwned;
-use shared::api::{ErrorBody, LoggedOut, LoginStarted, SessionInfo};
+use shared::api::{ApiCatalog, ErrorBody, LoggedOut, LoginStarted, SessionInfo};
 use shared::fragment::AuthorizationResponse;
 
 /// Generous for every BFF answer; the demo API's JSON is tiny.
 const MAX_BODY_BYTES: usize = 256 * 1024;
+/// No BFF call waits longer than this (the BFF's own upstream timeouts are shorter).
+const TIMEOUT_MS: i32 = 20_000;
 
 /// `POST /bff/login`: starts a sign-in; the answer says where to send the browser.
 pub async fn login() -> Result<LoginStarted, Problem> {
@@ -50,6 +53,47 @@ pub async fn call_demo_api() -> Result<String, ApiError> {
     }
 }
 
+/// `GET /bff/apis`: the upstreams the console may call.
+pub async fn apis() -> Result<ApiCatalog, Problem> {
+    expect_json(request("GET", "/bff/apis", false, None).await?)
+}
+
+/// One API console call through the BFF: whatever the status, the reply as it came.
+pub async fn console_call(method: &str, url: &str, body: Option<String>) -> Result<Reply, Problem> {
+    request(method, url, true, body).await
+}
+
+/// What a failed console call means, in plain words, with the BFF's `error` code when it sent one.
+pub fn explain(reply: &Reply) -> Option<Problem> {
+    if (200..400).contains(&reply.status) {
+        return None;
+    }
+    let body = serde_json::from_slice::<ErrorBody>(&reply.body).ok();
+    let code = body.as_ref().map(|b| b.error.clone()).unwrap_or_default();
+    let (kind, words) = match (reply.status, code.as_str()) {
+        (401, _) => ("session_gone", "The session is gone (expired, or ended elsewhere). Sign in again to continue."),
+        (403, "csrf_header_missing") | (403, "csrf") => ("csrf", "The BFF refused the call: it lacked the anti-CSRF header (X-CSRF: 1), which every /api call needs."),
+        (403, _) => ("forbidden", "The BFF or the API refused this path: it is outside the API's allowed path prefix, or the token lacks the rights."),
+        (404, _) => ("not_found", "No such API or path: check the API name and the path."),
+        (405, _) => ("method_not_allowed", "This API does not allow that method (the BFF's per-API allowlist)."),
+        (413, _) => ("too_large", "The request body is larger than this API accepts."),
+        (502, _) => ("upstream_unavailable", "The API behind the BFF could not be reached (502). Try again in a moment."),
+        (504, _) => ("upstream_timeout", "The API behind the BFF took too long to answer (504). Try again in a moment."),
+        (s, _) if s >= 500 => ("server_error", "The server ran into a problem. Try again later."),
+        _ => ("http_error", "The request was refused."),
+    };
+    let code = if code.is_empty() {
+        kind.to_owned()
+    } else {
+        code
+    };
+    let message = match &body {
+        Some(b) if !b.message.is_empty() => format!("{words} ({})", b.message),
+        _ => words.to_owned(),
+    };
+    Some(Problem { code, message })
+}
+
 pub enum ApiError {
     /// The session is gone (401): the page should offer to sign in again.
     SignedOut(Problem),
@@ -73,10 +117,15 @@ async fn request(
         csrf,
         json_body,
         max_bytes: MAX_BODY_BYTES,
+        timeout_ms: TIMEOUT_MS,
     })
     .await
     .map_err(|failure| match failure {
         Failure::Unreachable => Problem::unreachable(),
+        Failure::Timeout => Problem::new(
+            "timeout",
+            "The server did not answer in time. Check your connection and try again.",
+        ),
         Failure::TooLarge => {
             Problem::new("too_large", "The server's answer was unexpectedly large.")
         }

@@ -45,3 +45,15 @@ pub fn mark(name: &str) {
         let _ = perf.mark(name);
     }
 }
+
+/// Replaces the current history entry with this same-origin path (e.g. the deep link restored after sign-in).
+pub fn replace_path(path: &str) {
+    let _ = window()
+        .history()
+        .and_then(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path)));
+}
+
+/// The path and query of the current address, e.g. `/somewhere?x=1`.
+pub fn path_and_query() -> String {
+    path() + &search()
+}

@@ -2,17 +2,27 @@
 //!
 //! Order matters: the fragment leaves the address bar before anything else happens, the pending sign-in is
 //! used up whatever the outcome, and the code is sent to the BFF only after every rule passed.
+//!
+//! The OP's key set normally comes from the pending sign-in (fetched when the sign-in started), so checking the
+//! ID token needs no network round trip; it is fetched now only when that copy is missing, stale, or lacks the
+//! token's `kid` (then once).
 
+use crate::flow::{self, Outcome, Step, TokenTable};
 use crate::http::{self, Call, Failure};
+use crate::pending::{self, Stored};
 use crate::problem::Problem;
 use crate::webcrypto::WebCryptoVerifier;
-use shared::api::User;
+use shared::api::{PendingLogin, User};
 use shared::fragment::{looks_like_authorization_response, parse_fragment, AuthorizationResponse};
 use shared::jose::alg::AlgPolicy;
 use shared::jose::jwks::{JwkSet, MAX_JWKS_BYTES};
-use shared::verify::authorization::{validate_response, Expected};
+use shared::jose::jws::CompactJws;
+use shared::verify::authorization::{validate_response, Expected, ValidatedResponse};
 use shared::verify::Keys;
 use shared::ValidationError;
+
+/// The key set fetch gives up after this.
+const JWKS_TIMEOUT_MS: i32 = 10_000;
 
 /// A response that passed every rule in the browser, ready for the BFF.
 pub struct Verified {
@@ -20,6 +30,8 @@ pub struct Verified {
     pub response: AuthorizationResponse,
     /// From the verified front-channel ID token; `None` for `code token`, which has none.
     pub user: Option<User>,
+    /// The decoded ID token, for the flow view.
+    pub table: Option<TokenTable>,
 }
 
 /// When the address bar holds an authorization response: removes it from the address bar and the history at
@@ -33,38 +45,178 @@ pub fn take_fragment() -> Option<String> {
     Some(hash)
 }
 
-/// Runs every check of the front-channel response. On `Err` the code must not be sent anywhere.
-pub async fn verify(fragment: &str) -> Result<Verified, Problem> {
+/// Runs every check of the front-channel response, reporting each step to `log`. On `Err` the code must not be
+/// sent anywhere.
+pub async fn verify(fragment: &str, log: &dyn Fn(Step)) -> Result<Verified, Problem> {
     let now = crate::browser::now_secs();
     // Used up whatever happens next: a response can be matched against a sign-in only once.
-    let pending = crate::pending::take(now);
+    let stored = pending::take(now);
+    if let Some(s) = &stored {
+        if let Some(path) = pending::safe_return_path(&s.return_to) {
+            crate::browser::replace_path(&path);
+        }
+        let mut step = Step::new(
+            "Authorization request",
+            format!(
+                "response_type={}, scope={}",
+                s.pending.response_type.as_str(),
+                s.scope
+            ),
+            Outcome::Info,
+        );
+        step.at_ms = s.started_ms;
+        log(step);
+    }
     // An OP error (e.g. the user declined) says more than "no pending sign-in", so the fragment is read first.
-    let response = parse_fragment(fragment)?;
-    let pending = pending.ok_or(ValidationError::NoPendingLogin)?;
-    let jwks = fetch_jwks(&pending.jwks_uri).await?;
+    let response = match parse_fragment(fragment) {
+        Ok(response) => response,
+        Err(e) => {
+            log(Step::new("Fragment received", e.rule(), Outcome::Failed));
+            return Err(e.into());
+        }
+    };
+    crate::browser::mark("fragment-parsed");
+    log(Step::new(
+        "Fragment received",
+        flow::fragment_summary(&response),
+        Outcome::Info,
+    ));
+    let stored = stored.ok_or_else(|| {
+        log(Step::new(
+            "ID token checks",
+            "no_pending_login",
+            Outcome::Failed,
+        ));
+        ValidationError::NoPendingLogin
+    })?;
+    let result = check(&response, &stored, now, log).await;
+    let validated = match result {
+        Ok(validated) => validated,
+        Err(problem) => {
+            let mut step = Step::new("ID token checks", problem.code.clone(), Outcome::Failed);
+            step.checks = flow::failed_checks(&problem.code);
+            log(step);
+            return Err(problem);
+        }
+    };
+    crate::browser::mark("id-token-verified");
+    let pending = &stored.pending;
+    let header = response
+        .id_token
+        .as_deref()
+        .and_then(|raw| CompactJws::parse(raw).ok())
+        .map(|jws| jws.header().clone());
+    let token = validated.id_token.as_ref().map(|t| {
+        let kid = header.as_ref().and_then(|h| h.kid.as_deref());
+        (t.alg, kid, &t.claims)
+    });
+    let checks = flow::passed_checks(&response, pending, token, now);
+    let passed = checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Passed)
+        .count();
+    let mut step = Step::new(
+        "ID token checks",
+        format!(
+            "{passed} checks passed, {} not applicable",
+            checks.len() - passed
+        ),
+        Outcome::Passed,
+    );
+    step.checks = checks;
+    log(step);
+    let table = validated.id_token.as_ref().map(|t| {
+        let h = header.as_ref();
+        flow::token_table(
+            t.alg,
+            h.and_then(|h| h.kid.as_deref()),
+            h.and_then(|h| h.typ.as_deref()),
+            &t.claims,
+        )
+    });
+    let user = validated.id_token.map(|token| token.claims.user());
+    Ok(Verified {
+        response,
+        user,
+        table,
+    })
+}
+
+/// Validates with the cached key set when it is fresh; fetches the set when there is none, or once when the
+/// cached set lacks the token's kid.
+async fn check(
+    response: &AuthorizationResponse,
+    stored: &Stored,
+    now: i64,
+    log: &dyn Fn(Step),
+) -> Result<ValidatedResponse, Problem> {
+    let pending = &stored.pending;
+    let cached = stored
+        .fresh_jwks(now)
+        .and_then(|json| JwkSet::parse(json.as_bytes()).ok());
+    if let Some(jwks) = cached {
+        log(Step::new(
+            "OP keys",
+            format!(
+                "cached when the sign-in started ({} s ago): no request",
+                now - stored.jwks_fetched_at
+            ),
+            Outcome::Info,
+        ));
+        match validate(response, pending, &jwks, now).await {
+            Err(ValidationError::UnknownKid) => {}
+            other => return other.map_err(Problem::from),
+        }
+    }
+    if response.id_token.is_none() {
+        // `code token`: no signature to check, so no keys are needed.
+        return validate(response, pending, &JwkSet::default(), now)
+            .await
+            .map_err(Problem::from);
+    }
+    let started = js_sys::Date::now();
+    let (jwks, _) = fetch_jwks(&pending.jwks_uri).await?;
+    log(Step::new(
+        "OP keys",
+        format!(
+            "fetched from jwks_uri in {} ms",
+            (js_sys::Date::now() - started) as i64
+        ),
+        Outcome::Info,
+    ));
+    validate(response, pending, &jwks, now)
+        .await
+        .map_err(Problem::from)
+}
+
+async fn validate(
+    response: &AuthorizationResponse,
+    pending: &PendingLogin,
+    jwks: &JwkSet,
+    now: i64,
+) -> Result<ValidatedResponse, ValidationError> {
     let policy = AlgPolicy::only(&pending.allowed_algs);
     let expected = Expected {
         state: &pending.state,
         response_type: pending.response_type,
         rules: &pending.rules,
     };
-    let validated = validate_response(
-        &response,
+    validate_response(
+        response,
         &expected,
         Keys {
-            jwks: &jwks,
+            jwks,
             policy: &policy,
         },
         now,
         &WebCryptoVerifier,
     )
-    .await?;
-    let user = validated.id_token.map(|token| token.claims.user());
-    Ok(Verified { response, user })
+    .await
 }
 
-/// The OP's key set, fetched directly from its `jwks_uri` (the OP allows CORS; no cookies are sent).
-async fn fetch_jwks(uri: &str) -> Result<JwkSet, Problem> {
+/// The OP's key set, fetched directly from its `jwks_uri` (the OP allows CORS; no cookies are sent): the
+/// parsed set and the JSON as served (public data, cached with the pending sign-in).
+pub async fn fetch_jwks(uri: &str) -> Result<(JwkSet, String), Problem> {
     let reply = http::send(Call {
         method: "GET",
         url: uri,
@@ -72,11 +224,12 @@ async fn fetch_jwks(uri: &str) -> Result<JwkSet, Problem> {
         csrf: false,
         json_body: None,
         max_bytes: MAX_JWKS_BYTES,
+        timeout_ms: JWKS_TIMEOUT_MS,
     })
     .await
     .map_err(|failure| match failure {
         Failure::TooLarge => ValidationError::BadJwks { reason: "it is too large".into() }.into(),
-        Failure::Unreachable => Problem::new(
+        Failure::Unreachable | Failure::Timeout => Problem::new(
             "jwks_unreachable",
             "The identity provider's keys could not be fetched, so the sign-in cannot be checked. Please try again.",
         ),
@@ -87,5 +240,6 @@ async fn fetch_jwks(uri: &str) -> Result<JwkSet, Problem> {
         }
         .into());
     }
-    Ok(JwkSet::parse(&reply.body)?)
+    let set = JwkSet::parse(&reply.body)?;
+    Ok((set, String::from_utf8_lossy(&reply.body).into_owned()))
 }

@@ -2,9 +2,14 @@
 //! status plus body bytes back. Everything protocol-specific lives in [`crate::bff`] and [`crate::callback`].
 
 use js_sys::Uint8Array;
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestCredentials, RequestInit, RequestMode, Response};
+use web_sys::{
+    AbortController, Headers, Request, RequestCredentials, RequestInit, RequestMode, Response,
+};
 
 /// What a request is allowed to carry.
 pub struct Call<'a> {
@@ -16,11 +21,15 @@ pub struct Call<'a> {
     pub json_body: Option<String>,
     /// Bodies larger than this are refused without being read whole (when the server says its length).
     pub max_bytes: usize,
+    /// The whole request (answer and body) is aborted after this many milliseconds: nothing spins forever.
+    pub timeout_ms: i32,
 }
 
 pub struct Reply {
     pub status: u16,
     pub body: Vec<u8>,
+    /// Response headers as the browser exposes them (lower-case names).
+    pub headers: Vec<(String, String)>,
 }
 
 /// Why no usable reply arrived.
@@ -30,10 +39,39 @@ pub enum Failure {
     Unreachable,
     /// The answer is larger than `max_bytes`.
     TooLarge,
+    /// No complete answer within `timeout_ms`.
+    Timeout,
 }
 
 pub async fn send(call: Call<'_>) -> Result<Reply, Failure> {
+    let abort = AbortController::new().map_err(|_| Failure::Unreachable)?;
+    let timed_out = Rc::new(Cell::new(false));
+    let on_timeout = {
+        let (abort, timed_out) = (abort.clone(), timed_out.clone());
+        Closure::once(move || {
+            timed_out.set(true);
+            abort.abort();
+        })
+    };
+    let window = crate::browser::window();
+    let timer = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(
+            on_timeout.as_ref().unchecked_ref(),
+            call.timeout_ms,
+        )
+        .unwrap_or(0);
+    let result = send_with(call, &abort).await;
+    window.clear_timeout_with_handle(timer);
+    drop(on_timeout);
+    match result {
+        Err(_) if timed_out.get() => Err(Failure::Timeout),
+        other => other,
+    }
+}
+
+async fn send_with(call: Call<'_>, abort: &AbortController) -> Result<Reply, Failure> {
     let init = RequestInit::new();
+    init.set_signal(Some(&abort.signal()));
     init.set_method(call.method);
     if call.same_origin {
         init.set_mode(RequestMode::SameOrigin);
@@ -75,8 +113,19 @@ pub async fn send(call: Call<'_>) -> Result<Reply, Failure> {
     if bytes.length() as usize > call.max_bytes {
         return Err(Failure::TooLarge);
     }
+    let mut headers = Vec::new();
+    if let Ok(Some(entries)) = js_sys::try_iter(&response.headers()) {
+        for entry in entries.flatten() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            headers.push((
+                pair.get(0).as_string().unwrap_or_default(),
+                pair.get(1).as_string().unwrap_or_default(),
+            ));
+        }
+    }
     Ok(Reply {
         status: response.status(),
         body: bytes.to_vec(),
+        headers,
     })
 }

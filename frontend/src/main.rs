@@ -12,6 +12,7 @@ mod bff;
 mod browser;
 mod callback;
 mod components;
+mod flow;
 mod http;
 mod pending;
 mod problem;

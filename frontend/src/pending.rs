@@ -1,11 +1,45 @@
 //! The pending sign-in (`shared::api::PendingLogin`: state, nonce and the other ID-token rules, never a token)
-//! kept in `sessionStorage` across the trip to the OP. It is read *and removed* in one step, so a response can
-//! be checked against it only once.
+//! kept in `sessionStorage` across the trip to the OP, together with public data fetched ahead of time: the OP's
+//! key set (so the ID token is verified without a network round trip on the way back), the scopes asked for,
+//! and the page to return to. It is read *and removed* in one step, so a response can be checked against it
+//! only once.
 
+use serde::{Deserialize, Serialize};
 use shared::api::PendingLogin;
 use web_sys::Storage;
 
 pub const STORAGE_KEY: &str = "hybrid-flow.pending";
+/// A key set fetched longer ago than this is not used; it is fetched again instead.
+pub const JWKS_TTL_SECS: i64 = 600;
+
+#[derive(Serialize, Deserialize)]
+pub struct Stored {
+    pub pending: PendingLogin,
+    /// The OP's public key set (JSON as served) and when it was fetched (seconds since the epoch).
+    #[serde(default)]
+    pub jwks: Option<String>,
+    #[serde(default)]
+    pub jwks_fetched_at: i64,
+    /// The `scope` of the authorization request, for the flow view.
+    #[serde(default)]
+    pub scope: String,
+    /// A same-origin relative path (path and query) to restore after the sign-in.
+    #[serde(default)]
+    pub return_to: String,
+    /// When the sign-in started (milliseconds since the epoch).
+    #[serde(default)]
+    pub started_ms: f64,
+}
+
+impl Stored {
+    /// The cached key set when it is still fresh.
+    pub fn fresh_jwks(&self, now: i64) -> Option<&str> {
+        let age = now - self.jwks_fetched_at;
+        self.jwks
+            .as_deref()
+            .filter(|_| (0..JWKS_TTL_SECS).contains(&age))
+    }
+}
 
 fn storage() -> Option<Storage> {
     crate::browser::window().session_storage().ok().flatten()
@@ -13,8 +47,8 @@ fn storage() -> Option<Storage> {
 
 /// Remembers the sign-in just started. Fails when `sessionStorage` is unavailable (then the sign-in could not
 /// be completed, so it must not be started).
-pub fn save(pending: &PendingLogin) -> Result<(), ()> {
-    let json = serde_json::to_string(pending).map_err(|_| ())?;
+pub fn save(stored: &Stored) -> Result<(), ()> {
+    let json = serde_json::to_string(stored).map_err(|_| ())?;
     storage()
         .ok_or(())?
         .set_item(STORAGE_KEY, &json)
@@ -23,10 +57,40 @@ pub fn save(pending: &PendingLogin) -> Result<(), ()> {
 
 /// Takes the pending sign-in out of storage. `None` when there is none, it is unreadable, or it has expired
 /// (the BFF has forgotten it by then).
-pub fn take(now: i64) -> Option<PendingLogin> {
+pub fn take(now: i64) -> Option<Stored> {
     let storage = storage()?;
     let json = storage.get_item(STORAGE_KEY).ok().flatten();
     let _ = storage.remove_item(STORAGE_KEY);
-    let pending: PendingLogin = serde_json::from_str(&json?).ok()?;
-    (pending.expires_at > now).then_some(pending)
+    let stored: Stored = serde_json::from_str(&json?).ok()?;
+    (stored.pending.expires_at > now).then_some(stored)
+}
+
+/// Only a same-origin relative path is ever restored: it starts with one `/` (not `//`, not `/\`), has no
+/// scheme, no fragment and no control characters, and is not the callback itself.
+pub fn safe_return_path(path: &str) -> Option<String> {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.contains('#')
+        && !path.chars().any(|c| c.is_control() || c == '\\')
+        && path.len() <= 512
+        && path != "/"
+        && !path.starts_with("/callback");
+    ok.then(|| path.to_owned())
+}
+
+/// The `scope` parameter of an authorization URL, decoded.
+pub fn scope_of(url: &str) -> String {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let query = query.split('#').next().unwrap_or("");
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("scope="))
+        .map(|v| {
+            js_sys::decode_uri_component(&v.replace('+', " "))
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
 }

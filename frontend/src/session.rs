@@ -2,6 +2,7 @@
 //! goes through [`crate::bff`] and [`crate::callback`].
 
 use crate::browser;
+use crate::flow::{self, Outcome, Step, TokenTable};
 use crate::problem::Problem;
 use crate::{bff, callback, pending};
 use leptos::prelude::*;
@@ -48,8 +49,21 @@ impl Phase {
     }
 }
 
+/// What the alert's "Try again" button does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    LogIn,
+    CheckSession,
+    CallApi,
+}
+
 #[derive(Clone, Copy)]
 pub struct Session {
+    /// The flow view's timeline (this page load only; never token material).
+    pub timeline: RwSignal<Vec<Step>>,
+    /// The decoded, verified ID token of this sign-in.
+    pub token: RwSignal<Option<TokenTable>>,
+    pub retry: RwSignal<Option<Retry>>,
     pub phase: RwSignal<Phase>,
     pub user: RwSignal<Option<User>>,
     pub problem: RwSignal<Option<Problem>>,
@@ -63,6 +77,9 @@ pub struct Session {
 impl Session {
     pub fn new() -> Session {
         Session {
+            timeline: RwSignal::new(Vec::new()),
+            token: RwSignal::new(None),
+            retry: RwSignal::new(None),
             phase: RwSignal::new(Phase::None),
             user: RwSignal::new(None),
             problem: RwSignal::new(None),
@@ -80,42 +97,120 @@ impl Session {
             return;
         }
         let returned_from_logout = has_state_param(&browser::search());
-        if returned_from_logout || browser::path() != "/" {
+        // Any other path (a deep link such as `/somewhere?x=1`) stays: it is restored after a sign-in.
+        if returned_from_logout || browser::path().starts_with("/callback") {
             browser::clean_address_bar();
         }
+        self.check_session(returned_from_logout);
+    }
+
+    /// Page load without a fragment: does the BFF hold a session for this browser?
+    fn check_session(self, returned_from_logout: bool) {
         spawn_local(async move {
             match bff::current_session().await {
                 Ok(Some(info)) => {
                     self.user.set(Some(info.user));
                     self.phase.set(Phase::Active);
+                    self.log(Step::new(
+                        "Session restored",
+                        "GET /bff/user: the BFF holds a session for this browser (its cookie is HttpOnly; the tokens stay on the server)",
+                        Outcome::Passed,
+                    ));
                 }
                 Ok(None) if returned_from_logout => self.phase.set(Phase::SignedOut),
                 Ok(None) => self.phase.set(Phase::None),
-                Err(problem) => self.problem.set(Some(problem)),
+                Err(problem) => {
+                    self.retry.set(Some(Retry::CheckSession));
+                    self.problem.set(Some(problem));
+                }
             }
             self.ready.set(true);
         });
     }
 
+    fn log(self, step: Step) {
+        self.timeline.update(|t| t.push(step));
+    }
+
+    /// The alert's "Try again".
+    pub fn retry_now(self) {
+        match self.retry.get_untracked() {
+            Some(Retry::LogIn) => self.log_in(),
+            Some(Retry::CallApi) => self.call_api(),
+            Some(Retry::CheckSession) => {
+                self.problem.set(None);
+                self.retry.set(None);
+                self.ready.set(false);
+                self.check_session(false);
+            }
+            None => {}
+        }
+    }
+
     /// Step 3 of the flow: validate in the browser, show the user, then let the BFF redeem the code.
     async fn complete_sign_in(self, fragment: String) {
         self.phase.set(Phase::Verifying);
-        let verified = match callback::verify(&fragment).await {
+        let log = move |step: Step| self.log(step);
+        let verified = match callback::verify(&fragment, &log).await {
             Ok(verified) => verified,
             Err(problem) => return self.fail(problem),
         };
+        self.token.set(verified.table);
         if let Some(user) = verified.user {
             self.user.set(Some(user));
             browser::mark("hybrid:user-shown");
+            browser::mark("identity-shown");
+            self.log(Step::new(
+                "Identity shown",
+                "from the verified ID token, before the BFF has answered",
+                Outcome::Passed,
+            ));
         }
         self.phase.set(Phase::Exchanging);
+        let code = verified.response.code.as_deref().map(flow::short);
+        self.log(Step::new(
+            "Code sent to the BFF",
+            format!(
+                "POST /bff/session with code={}: the BFF checks the response again and redeems the code (PKCE, client authentication)",
+                code.unwrap_or_default()
+            ),
+            Outcome::Info,
+        ));
+        let started = js_sys::Date::now();
         match bff::create_session(&verified.response).await {
             Ok(info) => {
+                self.log(Step::new(
+                    "BFF exchange",
+                    format!(
+                        "token endpoint answered; tokens validated and kept on the server ({} ms)",
+                        (js_sys::Date::now() - started) as i64
+                    ),
+                    Outcome::Passed,
+                ));
                 self.user.set(Some(info.user));
                 self.phase.set(Phase::Active);
                 browser::mark("hybrid:session-up");
+                browser::mark("session-established");
+                self.log(Step::new(
+                    "Session established",
+                    format!(
+                        "HttpOnly session cookie set; ends at the latest {}",
+                        String::from(
+                            js_sys::Date::new(&((info.expires_at as f64) * 1000.0).into())
+                                .to_iso_string()
+                        )
+                    ),
+                    Outcome::Passed,
+                ));
             }
-            Err(problem) => self.fail(problem),
+            Err(problem) => {
+                self.log(Step::new(
+                    "BFF exchange",
+                    problem.code.clone(),
+                    Outcome::Failed,
+                ));
+                self.fail(problem)
+            }
         }
     }
 
@@ -126,7 +221,22 @@ impl Session {
                 Ok(started) => started,
                 Err(problem) => return self.fail(problem),
             };
-            if pending::save(&started.pending).is_err() {
+            let now = browser::now_secs();
+            // Public data fetched ahead, so the way back needs no network round trip for the keys.
+            let jwks = callback::fetch_jwks(&started.pending.jwks_uri)
+                .await
+                .ok()
+                .map(|(_, json)| json);
+            let stored = pending::Stored {
+                scope: pending::scope_of(&started.authorization_url),
+                return_to: pending::safe_return_path(&browser::path_and_query())
+                    .unwrap_or_default(),
+                started_ms: js_sys::Date::now(),
+                jwks_fetched_at: now,
+                jwks,
+                pending: started.pending,
+            };
+            if pending::save(&stored).is_err() {
                 return self.fail(Problem::new(
                     "storage_unavailable",
                     "This browser does not allow the page to remember the sign-in (session storage is blocked).",
@@ -148,12 +258,11 @@ impl Session {
         spawn_local(async move {
             match bff::call_demo_api().await {
                 Ok(json) => self.api_result.set(Some(json)),
-                Err(bff::ApiError::SignedOut(problem)) => {
-                    self.user.set(None);
-                    self.phase.set(Phase::None);
+                Err(bff::ApiError::SignedOut(problem)) => self.session_gone(problem),
+                Err(bff::ApiError::Other(problem)) => {
+                    self.retry.set(Some(Retry::CallApi));
                     self.problem.set(Some(problem));
                 }
-                Err(bff::ApiError::Other(problem)) => self.problem.set(Some(problem)),
             }
             self.busy.set(false);
         });
@@ -166,6 +275,8 @@ impl Session {
                 Ok(done) => {
                     self.user.set(None);
                     self.api_result.set(None);
+                    self.token.set(None);
+                    self.timeline.set(Vec::new());
                     self.phase.set(Phase::SignedOut);
                     if let Some(url) = done.end_session_url {
                         if browser::navigate(&url).is_ok() {
@@ -179,14 +290,24 @@ impl Session {
         });
     }
 
+    /// A 401 from the BFF: the session ended (expired, logged out elsewhere); offer to sign in again.
+    pub fn session_gone(self, problem: Problem) {
+        self.user.set(None);
+        self.phase.set(Phase::None);
+        self.retry.set(Some(Retry::LogIn));
+        self.problem.set(Some(problem));
+    }
+
     fn begin(self) {
         self.problem.set(None);
+        self.retry.set(None);
         self.busy.set(true);
     }
 
     fn fail(self, problem: Problem) {
         self.user.set(None);
         self.phase.set(Phase::Error);
+        self.retry.set(Some(Retry::LogIn));
         self.problem.set(Some(problem));
         self.busy.set(false);
     }

@@ -76,3 +76,21 @@ pub struct ErrorBody {
     pub error: String,
     pub message: String,
 }
+
+/// Answer to `GET /bff/apis`: the upstream APIs the BFF forwards to (`/api/<name>/...`), for the SPA's console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ApiCatalog {
+    pub apis: Vec<ApiEntry>,
+}
+
+/// One configured upstream: its name in `/api/<name>`, the methods the browser may use, and the path prefix
+/// under which paths are forwarded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiEntry {
+    pub name: String,
+    pub methods: Vec<String>,
+    pub path_prefix: String,
+    /// Whether calls need a session (the BFF adds its access token).
+    #[serde(default)]
+    pub token: bool,
+}

@@ -1,6 +1,7 @@
 //! `/api/<name>/<path>`: forwards to the configured upstream with the session's access token. The browser
 //! never sees the token; the upstream never sees the browser's cookies.
 
+pub mod catalog;
 mod path;
 
 use crate::error::AppError;

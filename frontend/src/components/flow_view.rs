@@ -1,0 +1,96 @@
+use crate::flow::{Check, Outcome, Step};
+use crate::session::Session;
+use leptos::prelude::*;
+
+/// The timeline of this sign-in and the decoded ID token. Rendered once something happened.
+#[component]
+pub fn FlowView(session: Session) -> impl IntoView {
+    let timeline = move || {
+        let steps = session.timeline.get();
+        let start = steps.iter().map(|s| s.at_ms).fold(f64::INFINITY, f64::min);
+        steps
+            .into_iter()
+            .map(|step| step_view(step, start))
+            .collect_view()
+    };
+    let token = move || {
+        session.token.get().map(|t| {
+            view! {
+                <h3>"ID token (verified)"</h3>
+                <div class="tables">
+                    {rows_table("Header", t.header, "id-token-header")}
+                    {rows_table("Claims", t.claims, "id-token-claims")}
+                </div>
+            }
+        })
+    };
+    move || {
+        (!session.timeline.with(Vec::is_empty)).then(|| {
+            view! {
+                <section class="panel flow" data-testid="flow-view" aria-labelledby="flow-title">
+                    <h2 id="flow-title">"What happened"</h2>
+                    <ol class="timeline">{timeline}</ol>
+                    {token}
+                </section>
+            }
+        })
+    }
+}
+
+fn step_view(step: Step, start: f64) -> impl IntoView {
+    let offset = format!("+{} ms", (step.at_ms - start).max(0.0) as i64);
+    let checks = (!step.checks.is_empty()).then(|| checks_table(step.checks));
+    view! {
+        <li data-outcome=step.outcome.attr() data-testid="flow-step">
+            <span class="when">{offset}</span>
+            <span class="mark" aria-hidden="true">{symbol(step.outcome)}</span>
+            <strong>{step.title}</strong>
+            <span class="detail">{step.detail}</span>
+            {checks}
+        </li>
+    }
+}
+
+fn checks_table(checks: Vec<Check>) -> impl IntoView {
+    view! {
+        <table class="checks" data-testid="id-token-checks">
+            <caption class="sr">"Checks of the front-channel response"</caption>
+            <thead><tr><th scope="col">"Check"</th><th scope="col">"Result"</th><th scope="col">"Value checked"</th></tr></thead>
+            <tbody>
+                {checks.into_iter().map(|c| view! {
+                    <tr data-outcome=c.outcome.attr()>
+                        <th scope="row">{c.name}</th>
+                        <td class="result">{symbol(c.outcome)}" "{c.outcome.label()}</td>
+                        <td>{c.value}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+fn rows_table(
+    title: &'static str,
+    rows: Vec<(String, String)>,
+    test_id: &'static str,
+) -> impl IntoView {
+    view! {
+        <table class="kv" data-testid=test_id>
+            <caption>{title}</caption>
+            <tbody>
+                {rows.into_iter().map(|(k, v)| view! {
+                    <tr><th scope="row">{k}</th><td>{v}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+fn symbol(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "✓",
+        Outcome::Failed => "✗",
+        Outcome::Skipped => "–",
+        Outcome::Info => "•",
+    }
+}

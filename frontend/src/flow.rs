@@ -1,0 +1,316 @@
+//! The flow view's data: what happened during the sign-in, step by step, and which ID token checks ran with
+//! which values. Built from the response and the *verified* claims after `shared::verify` accepted them (or from
+//! the rule that refused them); no protocol decision is taken here. Codes and tokens are only ever shortened.
+
+use shared::api::PendingLogin;
+use shared::fragment::AuthorizationResponse;
+use shared::jose::alg::Alg;
+use shared::verify::claims::IdTokenClaims;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    Failed,
+    Skipped,
+    Info,
+}
+
+impl Outcome {
+    pub fn attr(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+            Outcome::Info => "info",
+        }
+    }
+
+    /// The word shown next to a check.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Skipped => "n/a",
+            other => other.attr(),
+        }
+    }
+}
+
+/// One check of the front-channel response.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: &'static str,
+    pub value: String,
+    pub outcome: Outcome,
+}
+
+/// One step of the timeline.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Milliseconds since the epoch.
+    pub at_ms: f64,
+    pub title: &'static str,
+    pub detail: String,
+    pub outcome: Outcome,
+    pub checks: Vec<Check>,
+}
+
+impl Step {
+    pub fn new(title: &'static str, detail: impl Into<String>, outcome: Outcome) -> Step {
+        Step {
+            at_ms: js_sys::Date::now(),
+            title,
+            detail: detail.into(),
+            outcome,
+            checks: Vec::new(),
+        }
+    }
+}
+
+/// The decoded ID token (header and verified claims) as rows for a table.
+#[derive(Debug, Clone, Default)]
+pub struct TokenTable {
+    pub header: Vec<(String, String)>,
+    pub claims: Vec<(String, String)>,
+}
+
+/// A value safe to show: JWTs by size only, anything else by its first six characters.
+pub fn short(value: &str) -> String {
+    if value.starts_with("eyJ") || value.matches('.').count() == 2 {
+        return format!("JWT, {} chars", value.len());
+    }
+    let head: String = value.chars().take(6).collect();
+    if head.len() < value.len() {
+        head + "…"
+    } else {
+        head
+    }
+}
+
+/// Which parameters the fragment carried, values shortened (the issuer in full: it is public).
+pub fn fragment_summary(r: &AuthorizationResponse) -> String {
+    let fields = [
+        ("code", &r.code),
+        ("id_token", &r.id_token),
+        ("access_token", &r.access_token),
+        ("token_type", &r.token_type),
+        ("state", &r.state),
+        ("iss", &r.iss),
+    ];
+    let parts: Vec<String> = fields
+        .iter()
+        .filter_map(|(name, value)| {
+            let value = value.as_deref()?;
+            let shown = match *name {
+                "iss" | "token_type" => value.to_owned(),
+                _ => short(value),
+            };
+            Some(format!("{name}={shown}"))
+        })
+        .collect();
+    parts.join(", ")
+}
+
+/// The checks in the order `shared::verify::authorization::validate_response` runs them, each with the rules
+/// that belong to it.
+const ORDER: &[(&str, &[&str])] = &[
+    ("state", &["state_missing", "state_mismatch"]),
+    ("iss parameter", &["iss_parameter_mismatch"]),
+    ("code present", &["code_missing"]),
+    (
+        "token_type",
+        &["access_token_missing", "token_type_invalid"],
+    ),
+    ("ID token present", &["id_token_missing"]),
+    (
+        "signature",
+        &[
+            "malformed_token",
+            "alg_none",
+            "alg_hmac_rejected",
+            "alg_not_allowed",
+            "crit_unsupported",
+            "unknown_kid",
+            "no_usable_key",
+            "bad_signature",
+            "bad_jwks",
+            "jwks_unreachable",
+            "malformed_claims",
+        ],
+    ),
+    ("iss", &["iss_mismatch"]),
+    ("sub", &["sub_missing"]),
+    ("aud", &["aud_mismatch", "aud_untrusted"]),
+    ("azp", &["azp_mismatch"]),
+    ("exp", &["exp_missing", "expired"]),
+    ("iat", &["iat_missing", "iat_in_future"]),
+    ("nonce", &["nonce_missing", "nonce_mismatch"]),
+    ("c_hash", &["c_hash_missing", "c_hash_mismatch"]),
+    ("at_hash", &["at_hash_missing", "at_hash_mismatch"]),
+];
+
+/// After a refusal: the checks before the failed one passed, the failed one is marked, the rest never ran.
+/// Empty when the rule is not one of these checks (e.g. an OP error).
+pub fn failed_checks(rule: &str) -> Vec<Check> {
+    let Some(at) = ORDER.iter().position(|(_, rules)| rules.contains(&rule)) else {
+        return Vec::new();
+    };
+    ORDER
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| Check {
+            name,
+            value: match i.cmp(&at) {
+                std::cmp::Ordering::Less => "passed".into(),
+                std::cmp::Ordering::Equal => format!("failed: {rule}"),
+                std::cmp::Ordering::Greater => "not checked".into(),
+            },
+            outcome: match i.cmp(&at) {
+                std::cmp::Ordering::Less => Outcome::Passed,
+                std::cmp::Ordering::Equal => Outcome::Failed,
+                std::cmp::Ordering::Greater => Outcome::Skipped,
+            },
+        })
+        .collect()
+}
+
+/// After acceptance: every check with the value it looked at.
+pub fn passed_checks(
+    r: &AuthorizationResponse,
+    pending: &PendingLogin,
+    token: Option<(Alg, Option<&str>, &IdTokenClaims)>,
+    now: i64,
+) -> Vec<Check> {
+    let ok = |name, value: String| Check {
+        name,
+        value,
+        outcome: Outcome::Passed,
+    };
+    let na = |name, why: &str| Check {
+        name,
+        value: why.to_owned(),
+        outcome: Outcome::Skipped,
+    };
+    let mut out = vec![ok(
+        "state",
+        format!(
+            "{} matches the sign-in",
+            short(r.state.as_deref().unwrap_or(""))
+        ),
+    )];
+    out.push(match &r.iss {
+        Some(iss) => ok("iss parameter", format!("{iss} (RFC 9207)")),
+        None => na("iss parameter", "not sent by the OP"),
+    });
+    out.push(ok("code present", short(r.code.as_deref().unwrap_or(""))));
+    out.push(match &r.token_type {
+        Some(t) if r.access_token.is_some() => ok("token_type", t.clone()),
+        _ => na("token_type", "no access token in this response type"),
+    });
+    let Some((alg, kid, c)) = token else {
+        out.push(na("ID token present", "none in this response type"));
+        return out;
+    };
+    let leeway = pending.rules.leeway_secs;
+    out.push(ok("ID token present", "yes".into()));
+    out.push(ok(
+        "signature",
+        format!(
+            "{} with kid {} (WebCrypto)",
+            alg.name(),
+            kid.unwrap_or("(none)")
+        ),
+    ));
+    out.push(ok("iss", c.iss.clone().unwrap_or_default()));
+    out.push(ok("sub", c.sub.clone().unwrap_or_default()));
+    out.push(ok(
+        "aud",
+        format!("{} (client {})", c.aud.join(", "), pending.rules.client_id),
+    ));
+    out.push(match &c.azp {
+        Some(azp) => ok("azp", azp.clone()),
+        None => na("azp", "absent (allowed)"),
+    });
+    let exp = c.exp.unwrap_or_default();
+    out.push(ok(
+        "exp",
+        format!("{exp}: valid for {} s more (leeway {leeway} s)", exp - now),
+    ));
+    let iat = c.iat.unwrap_or_default();
+    out.push(ok(
+        "iat",
+        format!(
+            "{iat}: issued {} s ago by the OP's clock (clock offset within ±{leeway} s)",
+            now - iat
+        ),
+    ));
+    out.push(ok(
+        "nonce",
+        format!(
+            "{} matches the one sent",
+            short(c.nonce.as_deref().unwrap_or(""))
+        ),
+    ));
+    out.push(ok(
+        "c_hash",
+        format!(
+            "{} = left half of {}(code)",
+            c.c_hash.as_deref().unwrap_or(""),
+            hash_name(alg)
+        ),
+    ));
+    out.push(match (&r.access_token, &c.at_hash) {
+        (Some(_), Some(h)) => ok(
+            "at_hash",
+            format!("{h} = left half of {}(access token)", hash_name(alg)),
+        ),
+        _ => na("at_hash", "no access token in this response type"),
+    });
+    out
+}
+
+fn hash_name(alg: Alg) -> &'static str {
+    match alg.hash() {
+        shared::jose::alg::HashAlg::Sha256 => "SHA-256",
+        shared::jose::alg::HashAlg::Sha384 => "SHA-384",
+        shared::jose::alg::HashAlg::Sha512 => "SHA-512",
+    }
+}
+
+/// The header and verified claims as rows; the nonce shortened, times also as UTC.
+pub fn token_table(
+    alg: Alg,
+    kid: Option<&str>,
+    typ: Option<&str>,
+    c: &IdTokenClaims,
+) -> TokenTable {
+    let mut header = vec![("alg".to_owned(), alg.name().to_owned())];
+    if let Some(kid) = kid {
+        header.push(("kid".into(), kid.into()));
+    }
+    if let Some(typ) = typ {
+        header.push(("typ".into(), typ.into()));
+    }
+    let mut claims = Vec::new();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(c) {
+        for (name, value) in map {
+            let shown = match (&*name, &value) {
+                (_, serde_json::Value::Null) => continue,
+                (_, serde_json::Value::Array(items)) if items.is_empty() => continue,
+                ("nonce", serde_json::Value::String(s)) => short(s),
+                ("exp" | "iat" | "auth_time", serde_json::Value::Number(n)) => {
+                    let secs = n.as_f64().unwrap_or_default();
+                    let date = js_sys::Date::new(&(secs * 1000.0).into());
+                    format!("{n} ({})", String::from(date.to_iso_string()))
+                }
+                (_, serde_json::Value::String(s)) => s.clone(),
+                (_, serde_json::Value::Array(items)) => items
+                    .iter()
+                    .map(|i| i.as_str().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                (_, other) => other.to_string(),
+            };
+            claims.push((name, shown));
+        }
+    }
+    TokenTable { header, claims }
+}
