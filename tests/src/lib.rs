@@ -7,7 +7,9 @@
 
 pub mod authorize;
 pub mod browser;
+pub mod glewlwyd;
 pub mod op_session;
+pub mod redis_server;
 pub mod stack;
 pub mod test_op;
 

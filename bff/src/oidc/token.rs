@@ -40,6 +40,10 @@ pub fn authorization_url(
         if let Some(resource) = &oidc.resource {
             q.append_pair("resource", resource);
         }
+        // Validated at load: none of these replaces a parameter set above.
+        for (key, value) in &oidc.extra_authorize_params {
+            q.append_pair(key, value);
+        }
     }
     url
 }
