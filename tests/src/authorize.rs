@@ -45,6 +45,30 @@ impl BffClient {
             .expect("BFF reachable")
     }
 
+    /// Posts an authorization response, the fragment as the SPA read it, to `/bff/session`; asserts that a
+    /// session was created and returns the answer (`{user, expires_at}`).
+    pub async fn create_session(&self, fragment: &str) -> Value {
+        let response =
+            shared::fragment::parse_fragment(fragment).expect("the OP's response parses");
+        let r = self
+            .post(
+                "/bff/session",
+                Some(&serde_json::to_value(&response).unwrap()),
+            )
+            .await;
+        let status = r.status();
+        let body: Value = r.json().await.expect("JSON");
+        assert_eq!(status, 200, "session creation: {body}");
+        body
+    }
+
+    /// Logs in through the dev OP's redirect chain (auto-login mode) and creates the session.
+    pub async fn log_in_at_op(&self, redirect_uri: &str) -> Value {
+        let started = self.start_login().await;
+        let fragment = authorize_at_op(&started.authorization_url, redirect_uri).await;
+        self.create_session(&fragment).await
+    }
+
     /// `POST /bff/login`.
     pub async fn start_login(&self) -> LoginStarted {
         let r = self.post("/bff/login", None).await;

@@ -106,6 +106,26 @@ impl Browser {
         el.text().await.expect("alert text")
     }
 
+    /// `GET /bff/user` from the page (same origin, with its cookies): the HTTP status, or an error when the
+    /// script could not run.
+    pub async fn try_bff_user_status(&self) -> Result<i64, String> {
+        let script = "const done = arguments[arguments.length - 1];\
+                      fetch('/bff/user', {credentials: 'same-origin'}).then(r => done(r.status), () => done(-1));";
+        self.client
+            .execute_async(script, vec![])
+            .await
+            .map_err(|e| format!("fetch('/bff/user') did not run: {e}"))?
+            .as_i64()
+            .ok_or_else(|| "fetch('/bff/user') gave no status".to_owned())
+    }
+
+    /// [`Browser::try_bff_user_status`], for tests that expect the script to run.
+    pub async fn bff_user_status(&self) -> i64 {
+        self.try_bff_user_status()
+            .await
+            .expect("fetch('/bff/user') runs")
+    }
+
     /// Runs a script in the page and returns its JSON result.
     pub async fn eval(&self, script: &str) -> serde_json::Value {
         self.client

@@ -27,19 +27,12 @@ async fn user_status(bff: &BffClient) -> u16 {
 
 /// Posts the fragment's response to `/bff/session` and checks a session was created for `sub`.
 async fn create_session(bff: &BffClient, fragment: &str, sub: &str) -> String {
-    let response = parse_fragment(fragment).expect("the OP's response parses");
-    let id_token = response.id_token.clone().unwrap_or_default();
-    let r = bff
-        .post(
-            "/bff/session",
-            Some(&serde_json::to_value(&response).unwrap()),
-        )
-        .await;
-    let status = r.status();
-    let body: Value = r.json().await.expect("JSON");
-    assert_eq!(status, 200, "session creation: {body}");
+    let id_token = parse_fragment(fragment)
+        .expect("the OP's response parses")
+        .id_token;
+    let body = bff.create_session(fragment).await;
     assert_eq!(body["user"]["sub"], sub);
-    id_token
+    id_token.unwrap_or_default()
 }
 
 /// Logs in through the BFF at the dev OP as `user` (`login_hint`), in a fresh browser (BFF and OP cookie

@@ -8,22 +8,6 @@ use serde_json::{json, Value};
 use shared::fragment::parse_fragment;
 use shared::ResponseType;
 
-async fn login(stack: &Stack, bff: &BffClient) -> Value {
-    let started = bff.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    let response = parse_fragment(&fragment).expect("the OP's response parses");
-    let r = bff
-        .post(
-            "/bff/session",
-            Some(&serde_json::to_value(&response).unwrap()),
-        )
-        .await;
-    let status = r.status();
-    let body: Value = r.json().await.expect("JSON");
-    assert_eq!(status, 200, "session creation: {body}");
-    body
-}
-
 async fn full_flow(response_type: ResponseType) {
     let stack = Stack::start(StackOptions {
         response_type,
@@ -33,7 +17,7 @@ async fn full_flow(response_type: ResponseType) {
     let bff = BffClient::new(&stack.origin);
     assert_eq!(bff.get("/bff/user").await.status(), 401);
 
-    let session = login(&stack, &bff).await;
+    let session = bff.log_in_at_op(&stack.redirect_uri).await;
     assert_eq!(session["user"]["sub"], "alice", "{response_type}");
     assert_eq!(session["user"]["name"], "Alice Example");
     assert_eq!(stack.token_requests().await, 1);

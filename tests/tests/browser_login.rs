@@ -6,18 +6,6 @@ use hybrid_e2e::free_port;
 use hybrid_e2e::stack::{Stack, StackOptions};
 use std::sync::{Arc, OnceLock};
 
-async fn bff_user_status(browser: &Browser) -> i64 {
-    let script = "const done = arguments[arguments.length - 1];\
-                  fetch('/bff/user', {credentials: 'same-origin'}).then(r => done(r.status), () => done(-1));";
-    browser
-        .client
-        .execute_async(script, vec![])
-        .await
-        .expect("fetch runs")
-        .as_i64()
-        .expect("a status")
-}
-
 #[tokio::test]
 async fn login_shows_user_before_session_then_calls_api_and_logs_out() {
     let stack = Stack::start(StackOptions {
@@ -74,7 +62,7 @@ async fn login_shows_user_before_session_then_calls_api_and_logs_out() {
     browser.click("logout").await;
     // RP-initiated logout goes to the OP (which confirms by itself in test mode) and back to the SPA.
     browser.wait_session_state("signed-out").await;
-    assert_eq!(bff_user_status(&browser).await, 401);
+    assert_eq!(browser.bff_user_status().await, 401);
     browser.close().await;
 }
 
@@ -124,7 +112,7 @@ async fn tampered_id_token_in_the_fragment_is_refused_and_the_code_never_sent() 
         0,
         "the code was never sent to the token endpoint"
     );
-    assert_eq!(bff_user_status(&browser).await, 401);
+    assert_eq!(browser.bff_user_status().await, 401);
     browser.close().await;
     server.abort();
 }

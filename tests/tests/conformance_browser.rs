@@ -286,19 +286,6 @@ where
     }
 }
 
-/// `GET /bff/user` from the page (same origin, with its cookies): the status.
-async fn bff_user_status(browser: &Browser) -> Result<i64, String> {
-    let script = "const done = arguments[arguments.length - 1];\
-                  fetch('/bff/user', {credentials: 'same-origin'}).then(r => done(r.status), () => done(-1));";
-    browser
-        .client
-        .execute_async(script, vec![])
-        .await
-        .map_err(|e| format!("fetch('/bff/user') did not run: {e}"))?
-        .as_i64()
-        .ok_or_else(|| "fetch('/bff/user') gave no status".to_owned())
-}
-
 /// Plain words for a person: not empty, no markup, JSON or token material.
 fn is_plain_words(text: &str) -> bool {
     let text = text.trim();
@@ -489,7 +476,7 @@ async fn run_case(browser: &Browser, op: &TestOp, bff: &BffHandle, case: &Case) 
         }
     }
     if !matches!(case.expect, Expect::Session) {
-        match bff_user_status(browser).await {
+        match browser.try_bff_user_status().await {
             Ok(401) => {}
             Ok(status) => bad.push(format!("/bff/user answered {status}, expected 401")),
             Err(e) => bad.push(e),

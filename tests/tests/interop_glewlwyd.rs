@@ -10,7 +10,6 @@ use hybrid_e2e::glewlwyd::Glewlwyd;
 use hybrid_e2e::stack::{start_bff_on, BffHandle, Process};
 use hybrid_e2e::{free_port, repo_root, wait_for};
 use serde_json::Value;
-use shared::fragment::parse_fragment;
 use shared::ResponseType;
 use std::time::Duration;
 
@@ -96,16 +95,7 @@ async fn flow(response_type: ResponseType) {
             .await;
     assert_eq!(back.query(), None, "{response_type}: nothing in the query");
     let fragment = back.fragment().expect("the response is in the fragment");
-    let response = parse_fragment(fragment).expect("glewlwyd's response parses");
-    let r = bff
-        .post(
-            "/bff/session",
-            Some(&serde_json::to_value(&response).unwrap()),
-        )
-        .await;
-    let status = r.status();
-    let session: Value = r.json().await.expect("JSON");
-    assert_eq!(status, 200, "{response_type}: session creation: {session}");
+    let session = bff.create_session(fragment).await;
     let sub = session["user"]["sub"].as_str().expect("a sub").to_owned();
     assert!(
         !sub.is_empty() && sub != "alice",
@@ -263,21 +253,8 @@ async fn browser_flow(response_type: ResponseType) {
     browser.wait_session_state("signed-out").await;
     let url = browser.client.current_url().await.unwrap();
     assert_eq!(url.origin().ascii_serialization(), s.bff.origin);
-    assert_eq!(bff_user_status(&browser).await, 401);
+    assert_eq!(browser.bff_user_status().await, 401);
     browser.close().await;
-}
-
-/// `GET /bff/user` from the SPA's page.
-async fn bff_user_status(browser: &Browser) -> i64 {
-    let script = "const done = arguments[arguments.length - 1];\
-                  fetch('/bff/user', {credentials: 'same-origin'}).then(r => done(r.status), () => done(-1));";
-    browser
-        .client
-        .execute_async(script, vec![])
-        .await
-        .expect("fetch runs")
-        .as_i64()
-        .expect("a status")
 }
 
 #[tokio::test]
@@ -310,14 +287,7 @@ async fn glewlwyd_backchannel_logout_ends_the_bff_session() {
         .expect("glewlwyd reachable");
     let back = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
     let fragment = back.fragment().expect("fragment").to_owned();
-    let response = parse_fragment(&fragment).expect("parses");
-    let r = bff
-        .post(
-            "/bff/session",
-            Some(&serde_json::to_value(&response).unwrap()),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    bff.create_session(&fragment).await;
     assert_eq!(bff.get("/bff/user").await.status(), 200);
 
     let id_token = url::form_urlencoded::parse(fragment.as_bytes())

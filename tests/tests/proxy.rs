@@ -5,7 +5,6 @@ use hybrid_e2e::authorize::{authorize_at_op, BffClient};
 use hybrid_e2e::free_port;
 use hybrid_e2e::stack::{Stack, StackOptions};
 use serde_json::Value;
-use shared::fragment::parse_fragment;
 use std::time::Duration;
 
 #[tokio::test]
@@ -44,11 +43,7 @@ async fn allowlist_limits_and_upstream_failures_are_json() {
     let bff = BffClient::new(&stack.origin);
     let started = bff.start_login().await;
     let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    let response = serde_json::to_value(parse_fragment(&fragment).unwrap()).unwrap();
-    assert_eq!(
-        bff.post("/bff/session", Some(&response)).await.status(),
-        200
-    );
+    bff.create_session(&fragment).await;
 
     let ok = bff.get("/api/demo/hello/there").await;
     assert_eq!(ok.status(), 200);

@@ -6,7 +6,6 @@ use hybrid_e2e::stack::{start_bff, Stack, StackOptions};
 use hybrid_e2e::test_op::{Scenario, TestOp, TokenAnswer};
 use hybrid_e2e::wait_for;
 use serde_json::Value;
-use shared::fragment::parse_fragment;
 use shared::ResponseType;
 use std::time::{Duration, Instant};
 
@@ -24,11 +23,7 @@ async fn logged_in_stack() -> (Stack, BffClient, Instant) {
     let started = bff.start_login().await;
     let issued = Instant::now();
     let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    let response = serde_json::to_value(parse_fragment(&fragment).unwrap()).unwrap();
-    assert_eq!(
-        bff.post("/bff/session", Some(&response)).await.status(),
-        200
-    );
+    bff.create_session(&fragment).await;
     (stack, bff, issued)
 }
 
@@ -86,11 +81,7 @@ async fn a_refused_or_foreign_refresh_ends_the_session_with_401_json() {
         let started = bff.start_login().await;
         let issued = Instant::now();
         let fragment = authorize_at_op(&started.authorization_url, &bff_handle.redirect_uri).await;
-        let response = serde_json::to_value(parse_fragment(&fragment).unwrap()).unwrap();
-        assert_eq!(
-            bff.post("/bff/session", Some(&response)).await.status(),
-            200
-        );
+        bff.create_session(&fragment).await;
 
         op.set_scenario(Scenario::token(answer));
         until_due(issued).await;

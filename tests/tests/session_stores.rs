@@ -333,9 +333,7 @@ async fn a_store_that_is_down_is_an_error_not_an_empty_store() {
 async fn login(stack: &Stack, bff: &BffClient) {
     let started = bff.start_login().await;
     let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    let response = serde_json::to_value(parse_fragment(&fragment).unwrap()).unwrap();
-    let r = bff.post("/bff/session", Some(&response)).await;
-    assert_eq!(r.status(), 200, "session creation");
+    bff.create_session(&fragment).await;
 }
 
 fn sqlite_toml(name: &str) -> String {
@@ -415,15 +413,8 @@ async fn back_channel_logout_on_one_replica_ends_the_session_on_both() {
     let fragment = op
         .authorize(&started.authorization_url, &stack.redirect_uri)
         .await;
-    let response = parse_fragment(&fragment).unwrap();
-    let id_token = response.id_token.clone().unwrap();
-    let r = one
-        .post(
-            "/bff/session",
-            Some(&serde_json::to_value(&response).unwrap()),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    let id_token = parse_fragment(&fragment).unwrap().id_token.unwrap();
+    one.create_session(&fragment).await;
     let two = BffClient {
         http: one.http.clone(),
         origin: replica.origin.clone(),

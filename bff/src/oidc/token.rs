@@ -56,19 +56,13 @@ pub async fn exchange_code(
     code: &str,
     code_verifier: &str,
 ) -> Result<TokenResponse, AppError> {
-    let mut form = vec![
+    let form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
         ("redirect_uri", config.oidc.redirect_uri.as_str()),
         ("code_verifier", code_verifier),
     ];
-    if let Some(resource) = &config.oidc.resource {
-        form.push(("resource", resource));
-    }
-    let response = authenticated_post(http, &metadata.token_endpoint, config, form).await?;
-    let ok = response.status().is_success();
-    let body = read_capped(response).await?;
-    Ok(TokenResponse::parse(ok, &body)?)
+    token_request(http, metadata, config, form).await
 }
 
 /// Redeems a refresh token for fresh tokens (RFC 6749 6), for the same resource as the sign-in.
@@ -78,10 +72,20 @@ pub async fn refresh(
     config: &Config,
     refresh_token: &str,
 ) -> Result<TokenResponse, AppError> {
-    let mut form = vec![
+    let form = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
     ];
+    token_request(http, metadata, config, form).await
+}
+
+/// A token-endpoint request for this deployment's resource (RFC 8707), its answer read capped and strictly.
+async fn token_request(
+    http: &reqwest::Client,
+    metadata: &Metadata,
+    config: &Config,
+    mut form: Vec<(&str, &str)>,
+) -> Result<TokenResponse, AppError> {
     if let Some(resource) = &config.oidc.resource {
         form.push(("resource", resource));
     }
