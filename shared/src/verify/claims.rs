@@ -33,10 +33,7 @@ pub struct IdTokenClaims {
 impl IdTokenClaims {
     /// Reads a JWS payload as claims.
     pub fn from_json(payload: &[u8]) -> Result<IdTokenClaims, ValidationError> {
-        let obj: Map<String, Value> =
-            serde_json::from_slice(payload).map_err(|_| ValidationError::MalformedClaims {
-                reason: "the payload is not a JSON object".into(),
-            })?;
+        let obj = json_object(payload)?;
         let r = Reader(&obj);
         Ok(IdTokenClaims {
             iss: r.string("iss")?,
@@ -71,16 +68,24 @@ impl IdTokenClaims {
     }
 }
 
-struct Reader<'a>(&'a Map<String, Value>);
+/// A JWT payload as a JSON object; anything else is `malformed_claims`.
+pub(crate) fn json_object(payload: &[u8]) -> Result<Map<String, Value>, ValidationError> {
+    serde_json::from_slice(payload).map_err(|_| ValidationError::MalformedClaims {
+        reason: "the payload is not a JSON object".into(),
+    })
+}
+
+/// Typed reads of claims, each naming the claim when its JSON type is wrong. Shared by every token type.
+pub(crate) struct Reader<'a>(pub(crate) &'a Map<String, Value>);
 
 impl Reader<'_> {
-    fn wrong(name: &str, expected: &str) -> ValidationError {
+    pub(crate) fn wrong(name: &str, expected: &str) -> ValidationError {
         ValidationError::MalformedClaims {
             reason: format!("`{name}` is not {expected}"),
         }
     }
 
-    fn string(&self, name: &str) -> Result<Option<String>, ValidationError> {
+    pub(crate) fn string(&self, name: &str) -> Result<Option<String>, ValidationError> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -88,7 +93,7 @@ impl Reader<'_> {
         }
     }
 
-    fn boolean(&self, name: &str) -> Result<Option<bool>, ValidationError> {
+    pub(crate) fn boolean(&self, name: &str) -> Result<Option<bool>, ValidationError> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -99,7 +104,7 @@ impl Reader<'_> {
     }
 
     /// NumericDate (RFC 7519 2): seconds, possibly fractional; truncated to whole seconds.
-    fn time(&self, name: &str) -> Result<Option<i64>, ValidationError> {
+    pub(crate) fn time(&self, name: &str) -> Result<Option<i64>, ValidationError> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => match n
@@ -113,7 +118,7 @@ impl Reader<'_> {
         }
     }
 
-    fn audience(&self) -> Result<Vec<String>, ValidationError> {
+    pub(crate) fn audience(&self) -> Result<Vec<String>, ValidationError> {
         match self.0.get("aud") {
             None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::String(s)) => Ok(vec![s.clone()]),

@@ -8,11 +8,12 @@
 //! must be absent (so that an ID token can never pass as a logout token). `exp` is optional (some OPs, e.g.
 //! glewlwyd, omit it) but checked when present.
 
+use super::claims::{json_object, Reader};
 use super::error::ValidationError;
 use super::{verify_signature, Keys, SignatureVerifier};
 use crate::jose::jws::CompactJws;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The member of `events` that makes a JWT a back-channel logout token.
 pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -54,19 +55,17 @@ pub struct LogoutClaims {
 impl LogoutClaims {
     /// Reads a verified JWS payload, with explicit type checks so a wrong type names the claim at fault.
     pub fn from_json(payload: &[u8]) -> Result<LogoutClaims, ValidationError> {
-        let obj: Map<String, Value> =
-            serde_json::from_slice(payload).map_err(|_| ValidationError::MalformedClaims {
-                reason: "the payload is not a JSON object".into(),
-            })?;
+        let obj = json_object(payload)?;
+        let r = Reader(&obj);
         let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
         Ok(LogoutClaims {
-            iss: string(&obj, "iss")?,
-            aud: audience(&obj)?,
-            iat: time(&obj, "iat")?,
-            exp: time(&obj, "exp")?,
-            jti: non_empty(string(&obj, "jti")?),
-            sid: non_empty(string(&obj, "sid")?),
-            sub: non_empty(string(&obj, "sub")?),
+            iss: r.string("iss")?,
+            aud: r.audience()?,
+            iat: r.time("iat")?,
+            exp: r.time("exp")?,
+            jti: non_empty(r.string("jti")?),
+            sid: non_empty(r.string("sid")?),
+            sub: non_empty(r.string("sub")?),
             has_nonce: obj.get("nonce").is_some_and(|v| !v.is_null()),
             events: obj.get("events").filter(|v| !v.is_null()).cloned(),
         })
@@ -195,52 +194,10 @@ pub fn check_no_nonce(claims: &LogoutClaims) -> Result<(), ValidationError> {
         .ok_or(ValidationError::LogoutNoncePresent)
 }
 
-fn wrong(name: &str, expected: &str) -> ValidationError {
-    ValidationError::MalformedClaims {
-        reason: format!("`{name}` is not {expected}"),
-    }
-}
-
-fn string(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, ValidationError> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(wrong(name, "a string")),
-    }
-}
-
-/// NumericDate (RFC 7519 2): seconds, possibly fractional; truncated to whole seconds.
-fn time(obj: &Map<String, Value>, name: &str) -> Result<Option<i64>, ValidationError> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
-            .map(Some)
-            .ok_or_else(|| wrong(name, "a time")),
-        Some(_) => Err(wrong(name, "a number")),
-    }
-}
-
-fn audience(obj: &Map<String, Value>) -> Result<Vec<String>, ValidationError> {
-    match obj.get("aud") {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![s.clone()]),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| wrong("aud", "a list of strings"))
-            })
-            .collect(),
-        Some(_) => Err(wrong("aud", "a string or a list of strings")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
     use crate::jose::alg::{Alg, AlgPolicy};
     use crate::jose::b64url_encode;
     use crate::jose::jwks::{Jwk, JwkSet};
