@@ -197,11 +197,11 @@ pub fn check_no_nonce(claims: &LogoutClaims) -> Result<(), ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Map;
     use crate::jose::alg::{Alg, AlgPolicy};
     use crate::jose::b64url_encode;
     use crate::jose::jwks::{Jwk, JwkSet};
     use serde_json::json;
+    use serde_json::Map;
 
     const NOW: i64 = 1_700_000_000;
 
