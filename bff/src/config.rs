@@ -31,6 +31,18 @@ pub struct Config {
     /// Upstream APIs reachable at `/api/<name>/...`.
     #[serde(default)]
     pub apis: BTreeMap<String, ApiConfig>,
+    /// How log lines are written: `text` (default, for people) or `json` (one object per line, for collectors).
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+/// The log line format (`log_format`, env `BFF_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// The OP and this client's registration at it.
@@ -171,6 +183,20 @@ pub struct ApiConfig {
     /// Largest request body forwarded.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// This upstream's own resource indicator (RFC 8707): its calls carry a token obtained for it with a
+    /// refresh-token grant, cached in the session. The sign-in also asks for it, as the OP only narrows later.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// This upstream's own scopes (RFC 6749 6: a subset of the sign-in's), requested the same way.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+}
+
+impl ApiConfig {
+    /// Whether calls use a token of their own rather than the session's main access token.
+    pub fn own_token(&self) -> bool {
+        self.resource.is_some() || self.scopes.is_some()
+    }
 }
 
 /// A secret that never shows in `Debug` output or logs.
@@ -418,6 +444,27 @@ impl Config {
             if api.timeout_secs == 0 {
                 return Err(bad(&format!("{field}.timeout_secs"), "must be at least 1"));
             }
+            if api.resource.as_deref().is_some_and(|r| r.trim().is_empty()) {
+                return Err(bad(&format!("{field}.resource"), "must not be empty"));
+            }
+            if let Some(scopes) = &api.scopes {
+                if scopes.is_empty()
+                    || scopes
+                        .iter()
+                        .any(|s| s.is_empty() || s.contains(char::is_whitespace))
+                {
+                    return Err(bad(
+                        &format!("{field}.scopes"),
+                        "must be a non-empty list of scopes without spaces",
+                    ));
+                }
+            }
+            if api.own_token() && !api.token {
+                return Err(bad(
+                    &format!("{field}.token"),
+                    "must be true when `resource` or `scopes` is set",
+                ));
+            }
         }
         Ok(())
     }
@@ -530,6 +577,18 @@ mod tests {
     }
 
     #[test]
+    fn log_format_defaults_to_text_and_is_set_by_file_or_env() {
+        let c = Config::from_toml(BASE, env(&[])).unwrap();
+        assert_eq!(c.log_format, LogFormat::Text);
+        let c = Config::from_toml(&format!("log_format = \"json\"\n{BASE}"), env(&[])).unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        let c = Config::from_toml(BASE, env(&[("BFF_LOG_FORMAT", "json")])).unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        let e = Config::from_toml(BASE, env(&[("BFF_LOG_FORMAT", "xml")])).unwrap_err();
+        assert!(e.to_string().contains("log_format"), "{e}");
+    }
+
+    #[test]
     fn the_dev_config_is_valid_and_its_key_opens_a_keyring() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/dev.toml");
         let c = Config::load(&path, env(&[])).unwrap();
@@ -546,6 +605,10 @@ mod tests {
             ("BFF_OIDC__SCOPES", "[\"profile\"]", "oidc.scopes"),
             ("BFF_OIDC__LEEWAY_SECS", "\"soon\"", "oidc.leeway_secs"),
             ("BFF_APIS__DEMO__URL", "not a url", "apis.demo.url"),
+            ("BFF_APIS__DEMO__RESOURCE", "\"\"", "apis.demo.resource"),
+            ("BFF_APIS__DEMO__SCOPES", "[]", "apis.demo.scopes"),
+            ("BFF_APIS__DEMO__SCOPES", "[\"\"]", "apis.demo.scopes"),
+            ("BFF_APIS__DEMO__SCOPES", "[\"a b\"]", "apis.demo.scopes"),
             ("BFF_OIDC__CLIENT_SECRET", "\"\"", "oidc.client_secret"),
             (
                 "BFF_OIDC__EXTRA_AUTHORIZE_PARAMS",

@@ -21,7 +21,6 @@ use oidc::jwks::JwksCache;
 use oidc::{Provider, ProviderSlot};
 use session::cookie::Cookies;
 use session::store::{MemoryStore, SessionStore, StoreError};
-use session::transaction::Transactions;
 use state::AppState;
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,7 +59,6 @@ pub fn start(
         provider: Arc::new(ProviderSlot::default()),
         op_http,
         api_http,
-        transactions: Arc::new(Transactions::default()),
         sessions,
         refresh_locks: Arc::default(),
         metrics: Arc::default(),

@@ -1,18 +1,12 @@
 //! `hybrid-bff [CONFIG.toml]`: loads the configuration (path also from `BFF_CONFIG`), then serves until
 //! SIGINT/SIGTERM, finishing in-flight requests.
 
-use bff::config::Config;
+use bff::config::{Config, LogFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,hyper=warn,reqwest=warn".into()),
-        )
-        .init();
     let path = std::env::args()
         .nth(1)
         .or_else(|| std::env::var("BFF_CONFIG").ok())
@@ -24,6 +18,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    init_logs(config.log_format);
     let listen = config.listen;
     let (state, discovery) = match bff::start(config) {
         Ok(started) => started,
@@ -51,6 +46,18 @@ async fn main() -> ExitCode {
             eprintln!("hybrid-bff: {e}");
             ExitCode::from(3)
         }
+    }
+}
+
+/// Log lines as text or one JSON object per line (`log_format`); `RUST_LOG` filters either way. The request
+/// id is a field of each request's span, so it appears in both formats.
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,hyper=warn,reqwest=warn".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
     }
 }
 

@@ -6,7 +6,6 @@ use crate::oidc::ProviderSlot;
 use crate::session::cookie::Cookies;
 use crate::session::refresh::RefreshLocks;
 use crate::session::store::SessionStore;
-use crate::session::transaction::Transactions;
 use std::sync::Arc;
 
 /// Shared by all handlers; cheap to clone.
@@ -18,7 +17,6 @@ pub struct AppState {
     pub op_http: reqwest::Client,
     /// For upstream APIs (no redirects, per-API timeouts set per request).
     pub api_http: reqwest::Client,
-    pub transactions: Arc<Transactions>,
     pub sessions: Arc<dyn SessionStore>,
     pub cookies: Cookies,
     pub refresh_locks: Arc<RefreshLocks>,

@@ -28,6 +28,8 @@ const AUTO_LOGIN = env('OP_AUTO_LOGIN', '0') === '1';
 const AUTO_LOGIN_USER = env('OP_AUTO_LOGIN_USER', 'alice');
 
 const API_RESOURCE = 'urn:demo-api';
+// A second resource with its own audience, for per-upstream tokens (RFC 8707).
+const RESOURCES = new Set([API_RESOURCE, 'urn:demo-api-2']);
 const API_SCOPE = 'api:read';
 
 // Hosts for which the dev relaxations apply (http redirect URIs, outgoing
@@ -227,10 +229,10 @@ ${form}
       defaultResource: async (ctx, client, oneOf) => oneOf ?? API_RESOURCE,
       useGrantedResource: async () => true,
       async getResourceServerInfo(ctx, resourceIndicator) {
-        if (resourceIndicator === API_RESOURCE) {
+        if (RESOURCES.has(resourceIndicator)) {
           return {
             scope: API_SCOPE,
-            audience: API_RESOURCE,
+            audience: resourceIndicator,
             accessTokenTTL: 60 * 60,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'RS256' } },

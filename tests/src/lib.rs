@@ -8,6 +8,7 @@
 pub mod authorize;
 pub mod browser;
 pub mod glewlwyd;
+pub mod nginx;
 pub mod op_session;
 pub mod redis_server;
 pub mod stack;

@@ -308,3 +308,37 @@ async fn valid_tokens_end_the_sessions_they_name() {
     assert_eq!(post_logout_token(&s, &token).await.0, 200);
     assert_eq!(user_status(&four).await, 200);
 }
+
+/// The `jti` replay check holds across replicas: two BFFs sharing a Redis store, a logout token accepted by
+/// one is refused as `jti_replayed` by the other (the OP's retry or an attacker's replay may reach either).
+#[tokio::test]
+async fn a_jti_spent_at_one_replica_is_refused_by_the_other() {
+    let redis = hybrid_e2e::redis_server::RedisServer::start().await;
+    let store = format!(
+        "[session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"bcl:\"\nkeys = [\"{}\"]\n",
+        redis.url,
+        "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+    );
+    let op = TestOp::start().await;
+    let a = Setup {
+        bff: start_bff(&op.issuer, ResponseType::CodeIdToken, &store).await,
+        op,
+    };
+    let b_bff = start_bff(&a.op.issuer, ResponseType::CodeIdToken, &store).await;
+    let browser = signed_in(&a).await;
+    let token =
+        a.op.logout_token(&claims(&a, None, Some("nobody")), LogoutSigning::Valid);
+    assert_eq!(post_logout_token(&a, &token).await.0, 200, "replica A");
+    let b = Setup {
+        op: a.op,
+        bff: b_bff,
+    };
+    let (status, no_store, body) = post_logout_token(&b, &token).await;
+    assert_eq!((status, no_store), (400, true), "replica B: {body}");
+    assert_eq!(body["error"], "jti_replayed");
+    // A fresh token (new jti) is accepted by B and, naming alice, ends her session on both replicas.
+    let token =
+        b.op.logout_token(&claims(&b, None, Some("alice")), LogoutSigning::Valid);
+    assert_eq!(post_logout_token(&b, &token).await.0, 200);
+    assert_eq!(user_status(&browser).await, 401);
+}

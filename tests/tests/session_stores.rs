@@ -8,14 +8,17 @@ use bff::session::redis_store::RedisStore;
 use bff::session::seal::Keyring;
 use bff::session::sqlite::SqliteStore;
 use bff::session::store::{MemoryStore, Session, SessionStore};
+use bff::session::transaction::Transaction;
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
 use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{Stack, StackOptions};
 use hybrid_e2e::{repo_root, wait_for};
 use serde_json::Value;
-use shared::api::User;
+use shared::api::{PendingLogin, User};
 use shared::fragment::parse_fragment;
+use shared::verify::id_token::IdTokenRules;
+use shared::ResponseType;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,6 +52,7 @@ fn session(sub: &str, sid: Option<&str>, issuer: &str) -> Session {
         access_token_expires_at: Some(t + 300),
         created_at: t,
         last_seen: t,
+        upstream_tokens: Default::default(),
     }
 }
 
@@ -255,6 +259,94 @@ async fn suite(kind: &str) {
     );
     assert_eq!(present(&*store, &ids).await, ["b1", "x1"]);
     assert_eq!(store.count().await.unwrap(), 2);
+
+    // remember_once: true the first time only, also through a second handle on the same backend (a replica),
+    // keys independent, and free again once the TTL has passed.
+    let other = b.store(&[key(1)]);
+    let long = Duration::from_secs(60);
+    assert!(
+        store.remember_once("jti:op\nj1", long).await.unwrap(),
+        "{kind}"
+    );
+    assert!(
+        !store.remember_once("jti:op\nj1", long).await.unwrap(),
+        "{kind}"
+    );
+    assert!(
+        !other.remember_once("jti:op\nj1", long).await.unwrap(),
+        "{kind}: shared"
+    );
+    assert!(
+        other.remember_once("jti:op\nj2", long).await.unwrap(),
+        "{kind}"
+    );
+    assert!(store
+        .remember_once("short", Duration::from_secs(1))
+        .await
+        .unwrap());
+    assert!(!store.remember_once("short", long).await.unwrap(), "{kind}");
+    wait_for(
+        "the remembered key to expire",
+        Duration::from_secs(5),
+        || async {
+            other
+                .remember_once("short", long)
+                .await
+                .unwrap()
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(
+        !store.remember_once("jti:op\nj1", long).await.unwrap(),
+        "{kind}"
+    );
+    assert_eq!(store.count().await.unwrap(), 2, "{kind}: no sessions");
+
+    // Login transactions: put on one handle, taken once on another (a replica); expired ones are none.
+    let login = |expires_at: i64| Transaction {
+        pending: PendingLogin {
+            state: "st".into(),
+            response_type: ResponseType::CodeIdToken,
+            rules: IdTokenRules {
+                issuer: "op".into(),
+                client_id: "app".into(),
+                trusted_audiences: Vec::new(),
+                nonce: "n".into(),
+                leeway_secs: 0,
+            },
+            jwks_uri: "http://op/jwks".into(),
+            allowed_algs: Vec::new(),
+            expires_at,
+        },
+        code_verifier: "VERIFIER".into(),
+    };
+    assert!(store
+        .put_transaction("l1", login(now() + 60))
+        .await
+        .unwrap());
+    let taken = other
+        .take_transaction("l1")
+        .await
+        .unwrap()
+        .expect("{kind}: shared");
+    assert_eq!(taken.code_verifier, "VERIFIER");
+    assert_eq!(
+        (
+            taken.pending.state.as_str(),
+            taken.pending.rules.nonce.as_str()
+        ),
+        ("st", "n")
+    );
+    assert!(
+        store.take_transaction("l1").await.unwrap().is_none(),
+        "{kind}: one-time"
+    );
+    assert!(store.put_transaction("l2", login(now() - 1)).await.unwrap());
+    assert!(
+        store.take_transaction("l2").await.unwrap().is_none(),
+        "{kind}: expired"
+    );
 
     if !b.encrypts() {
         return;

@@ -10,7 +10,7 @@
 //! the request carries no cookie and acts on no browser's session. What authenticates it is the token's
 //! signature by the OP's key, checked with the same rules as ID tokens, plus its audience, issuer, age and the
 //! one-time `jti` below. A cross-site form post could only deliver a token the attacker already holds, which
-//! the replay cache refuses once it has been used.
+//! the store's one-time record refuses once it has been used.
 
 use crate::error::AppError;
 use crate::oidc::verifier;
@@ -23,8 +23,7 @@ use axum::response::IntoResponse;
 use axum::routing::{post, MethodRouter};
 use shared::verify::logout_token::{verify_logout_token, LogoutTokenRules, DEFAULT_MAX_AGE_SECS};
 use shared::ValidationError;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Where the OP posts logout tokens (registered at the OP as `backchannel_logout_uri`).
 pub const PATH: &str = "/bff/backchannel";
@@ -32,36 +31,24 @@ pub const PATH: &str = "/bff/backchannel";
 /// Upper bound for the request body: a logout token is 1-2 KiB, a compact JWS here at most 16 KiB.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// How many `jti`s the replay cache holds at most (each lives a few minutes; see [`ReplayCache`]).
-pub const MAX_REMEMBERED_JTIS: usize = 10_000;
-
-/// The route, with its own replay cache (one per router, so BFFs in one process do not share it).
+/// The route. The `jti` replay record lives in the session store, so it holds across replicas sharing it.
 pub fn route() -> MethodRouter<AppState> {
-    let replay = Arc::new(ReplayCache::new(MAX_REMEMBERED_JTIS));
     post(
-        move |State(state): State<AppState>, headers: HeaderMap, body: Body| {
-            let replay = replay.clone();
-            async move {
-                let mut response = match logout(&state, &replay, &headers, body).await {
-                    Ok(()) => StatusCode::OK.into_response(),
-                    Err(e) => e.into_response(),
-                };
-                response
-                    .headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                response
-            }
+        |State(state): State<AppState>, headers: HeaderMap, body: Body| async move {
+            let mut response = match logout(&state, &headers, body).await {
+                Ok(()) => StatusCode::OK.into_response(),
+                Err(e) => e.into_response(),
+            };
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
         },
     )
 }
 
 /// Reads the form, verifies the token, spends its `jti`, and ends the sessions it names.
-async fn logout(
-    state: &AppState,
-    replay: &ReplayCache,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<(), AppError> {
+async fn logout(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(), AppError> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -96,9 +83,16 @@ async fn logout(
     // Kept for as long as the token could still pass the iat rule (iat may be up to a leeway in the future).
     let ttl = rules.max_age_secs + 2 * rules.leeway_secs;
     let jti = claims.jti.as_deref().unwrap_or_default();
-    replay
-        .spend(&format!("{}\n{jti}", rules.issuer), t, ttl)
-        .inspect_err(|e| tracing::warn!(rule = e.rule(), "back-channel logout refused"))?;
+    let ttl = Duration::from_secs(u64::try_from(ttl).unwrap_or(0));
+    if !state
+        .sessions
+        .remember_once(&format!("jti:{}\n{jti}", rules.issuer), ttl)
+        .await?
+    {
+        let e = ValidationError::JtiReplayed;
+        tracing::warn!(rule = e.rule(), "back-channel logout refused");
+        return Err(e.into());
+    }
 
     let ended = state
         .sessions
@@ -129,78 +123,9 @@ fn logout_token_param(body: &[u8]) -> Result<String, AppError> {
     }
 }
 
-/// The `jti`s of logout tokens already accepted, each until the token would be too old to pass anyway.
-///
-/// Bounded: only tokens that passed every rule (so signed by the OP) are recorded, which an attacker cannot
-/// mint. Should an OP still send more than the capacity within one token lifetime, expired entries are
-/// dropped first, then the entry closest to expiry: a replay of that one token could at worst end again the
-/// sessions it already ended.
-pub struct ReplayCache {
-    seen: Mutex<HashMap<String, i64>>,
-    capacity: usize,
-}
-
-impl ReplayCache {
-    pub fn new(capacity: usize) -> ReplayCache {
-        ReplayCache {
-            seen: Mutex::default(),
-            capacity: capacity.max(1),
-        }
-    }
-
-    /// Records `key` until `now + ttl`; refuses it with `jti_replayed` if it is already recorded and live.
-    pub fn spend(&self, key: &str, now: i64, ttl: i64) -> Result<(), ValidationError> {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.get(key).is_some_and(|&until| until > now) {
-            return Err(ValidationError::JtiReplayed);
-        }
-        if seen.len() >= self.capacity {
-            seen.retain(|_, &mut until| until > now);
-        }
-        if seen.len() >= self.capacity {
-            if let Some(oldest) = seen
-                .iter()
-                .min_by_key(|(_, &until)| until)
-                .map(|(k, _)| k.clone())
-            {
-                seen.remove(&oldest);
-            }
-        }
-        seen.insert(key.to_owned(), now.saturating_add(ttl));
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_jti_is_spent_once_until_it_expires() {
-        let cache = ReplayCache::new(10);
-        assert_eq!(cache.spend("j1", 100, 60), Ok(()));
-        assert_eq!(
-            cache.spend("j1", 159, 60),
-            Err(ValidationError::JtiReplayed)
-        );
-        assert_eq!(cache.spend("j2", 159, 60), Ok(()));
-        assert_eq!(
-            cache.spend("j1", 160, 60),
-            Ok(()),
-            "expired entries free up"
-        );
-    }
-
-    #[test]
-    fn the_cache_is_bounded() {
-        let cache = ReplayCache::new(3);
-        for (i, jti) in ["a", "b", "c", "d"].iter().enumerate() {
-            assert_eq!(cache.spend(jti, 100 + i as i64, 60), Ok(()));
-        }
-        let seen = cache.seen.lock().unwrap();
-        assert_eq!(seen.len(), 3);
-        assert!(!seen.contains_key("a"), "the entry closest to expiry went");
-    }
 
     #[test]
     fn the_form_has_exactly_one_token() {

@@ -55,8 +55,9 @@ async fn exchange(
         .read(request_headers, Kind::Login)
         .ok_or(ValidationError::NoPendingLogin)?;
     let tx = state
-        .transactions
-        .take(&tx_id)
+        .sessions
+        .take_transaction(&tx_id)
+        .await?
         .ok_or(ValidationError::NoPendingLogin)?;
     let provider = state.provider.get()?;
     let rules = &tx.pending.rules;
@@ -118,6 +119,7 @@ async fn exchange(
         access_token_expires_at: tokens.expires_in.map(|e| t + e),
         created_at: t,
         last_seen: t,
+        upstream_tokens: Default::default(),
     };
     // A new id at every login (session fixation defence); any older session of this browser is ended.
     if let Some(old) = state.cookies.read(request_headers, Kind::Session) {

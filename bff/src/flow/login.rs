@@ -50,13 +50,17 @@ pub async fn start(
             code_challenge: &s256_challenge(&code_verifier),
         },
     );
-    if !state.transactions.insert(
-        tx_id.clone(),
-        Transaction {
-            pending: pending.clone(),
-            code_verifier,
-        },
-    ) {
+    if !state
+        .sessions
+        .put_transaction(
+            &tx_id,
+            Transaction {
+                pending: pending.clone(),
+                code_verifier,
+            },
+        )
+        .await?
+    {
         return Err(AppError::OpUnavailable);
     }
     let mut headers = HeaderMap::new();

@@ -2,7 +2,7 @@
 //! Client authentication lives here only, so the client secret is sent from exactly one place.
 
 use super::discovery::Metadata;
-use crate::config::{AuthMethod, Config};
+use crate::config::{ApiConfig, AuthMethod, Config};
 use crate::error::AppError;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -40,6 +40,19 @@ pub fn authorization_url(
         if let Some(resource) = &oidc.resource {
             q.append_pair("resource", resource);
         }
+        // Upstreams with a resource of their own (RFC 8707 2): the refresh-token grant for their tokens may only
+        // name resources granted here.
+        let mut upstream: Vec<&str> = config
+            .apis
+            .values()
+            .filter_map(|api| api.resource.as_deref())
+            .filter(|r| oidc.resource.as_deref() != Some(*r))
+            .collect();
+        upstream.sort_unstable();
+        upstream.dedup();
+        for resource in upstream {
+            q.append_pair("resource", resource);
+        }
         // Validated at load: none of these replaces a parameter set above.
         for (key, value) in &oidc.extra_authorize_params {
             q.append_pair(key, value);
@@ -62,31 +75,50 @@ pub async fn exchange_code(
         ("redirect_uri", config.oidc.redirect_uri.as_str()),
         ("code_verifier", code_verifier),
     ];
-    token_request(http, metadata, config, form).await
+    token_request(
+        http,
+        metadata,
+        config,
+        form,
+        config.oidc.resource.as_deref(),
+    )
+    .await
 }
 
-/// Redeems a refresh token for fresh tokens (RFC 6749 6), for the same resource as the sign-in.
+/// Redeems a refresh token for fresh tokens (RFC 6749 6): for the same resource as the sign-in, or, with
+/// `upstream`, for that upstream's own resource (RFC 8707 3; else the sign-in's) and scopes (else all granted).
 pub async fn refresh(
     http: &reqwest::Client,
     metadata: &Metadata,
     config: &Config,
     refresh_token: &str,
+    upstream: Option<&ApiConfig>,
 ) -> Result<TokenResponse, AppError> {
-    let form = vec![
+    let scope = upstream
+        .and_then(|api| api.scopes.as_ref())
+        .map(|scopes| scopes.join(" "));
+    let mut form = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
     ];
-    token_request(http, metadata, config, form).await
+    if let Some(scope) = &scope {
+        form.push(("scope", scope));
+    }
+    let resource = upstream
+        .and_then(|api| api.resource.as_deref())
+        .or(config.oidc.resource.as_deref());
+    token_request(http, metadata, config, form, resource).await
 }
 
-/// A token-endpoint request for this deployment's resource (RFC 8707), its answer read capped and strictly.
+/// A token-endpoint request for `resource` (RFC 8707), its answer read capped and strictly.
 async fn token_request(
     http: &reqwest::Client,
     metadata: &Metadata,
     config: &Config,
     mut form: Vec<(&str, &str)>,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, AppError> {
-    if let Some(resource) = &config.oidc.resource {
+    if let Some(resource) = resource {
         form.push(("resource", resource));
     }
     let response = authenticated_post(http, &metadata.token_endpoint, config, form).await?;
@@ -175,4 +207,61 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, AppErro
         }
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_authorization_request_names_every_upstream_resource_once() {
+        let config = Config::from_toml(
+            r#"
+            public_origin = "http://localhost:8080"
+            [oidc]
+            issuer = "http://127.0.0.1:9090"
+            client_id = "app"
+            client_secret = "s"
+            redirect_uri = "http://localhost:8080/callback"
+            resource = "urn:main"
+            [apis.a]
+            url = "http://127.0.0.1:4001"
+            [apis.b]
+            url = "http://127.0.0.1:4002"
+            resource = "urn:b"
+            [apis.c]
+            url = "http://127.0.0.1:4003"
+            resource = "urn:b"
+            [apis.d]
+            url = "http://127.0.0.1:4004"
+            resource = "urn:main"
+            scopes = ["api:read"]
+            "#,
+            Vec::new(),
+        )
+        .unwrap();
+        let url = |s: &str| Url::parse(s).unwrap();
+        let metadata = Metadata {
+            issuer: "http://127.0.0.1:9090".into(),
+            authorization_endpoint: url("http://127.0.0.1:9090/auth"),
+            token_endpoint: url("http://127.0.0.1:9090/token"),
+            jwks_uri: url("http://127.0.0.1:9090/jwks"),
+            end_session_endpoint: None,
+            revocation_endpoint: None,
+            response_types_supported: Vec::new(),
+            id_token_signing_alg_values_supported: Vec::new(),
+        };
+        let request = AuthorizationRequest {
+            state: "st",
+            nonce: "n",
+            code_challenge: "c",
+        };
+        let url = authorization_url(&metadata, &config, &request);
+        let resources: Vec<String> = url
+            .query_pairs()
+            .filter(|(k, _)| k == "resource")
+            .map(|(_, v)| v.into_owned())
+            .collect();
+        assert_eq!(resources, ["urn:main", "urn:b"]);
+    }
 }

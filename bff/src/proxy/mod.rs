@@ -6,7 +6,7 @@ mod path;
 
 use crate::error::AppError;
 use crate::flow::current_session;
-use crate::session::refresh::ensure_fresh;
+use crate::session::refresh::{token_for, Which};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -58,7 +58,13 @@ pub async fn forward(
     let target = path::join(&api.url, &api.path_prefix, &rest, request.uri().query())?;
     let access_token = if api.token {
         let (id, session) = current_session(&state, request.headers()).await?;
-        Some(ensure_fresh(&state, &id, session).await?.access_token)
+        // An upstream with a resource or scopes of its own gets its own token, obtained once and cached.
+        let which = if api.own_token() {
+            Which::Upstream(&name, api)
+        } else {
+            Which::Main
+        };
+        Some(token_for(&state, &id, session, which).await?)
     } else {
         None
     };

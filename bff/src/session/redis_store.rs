@@ -5,15 +5,18 @@
 //!   (they expire an absolute timeout after their last write, so they outlive every member; members whose
 //!   session has gone are harmless: removing them finds nothing);
 //! - `all`: a sorted set of session hashes by expiry, for the active-session count;
-//! - `lock:<hash of id>`: the cross-replica refresh lock, a random owner token with a lease.
+//! - `lock:<hash of id>`: the cross-replica refresh lock, a random owner token with a lease;
+//! - `once:<key>`: a key recorded by `remember_once` (the back-channel logout `jti`s), until its TTL ends;
+//! - `tx:<hash of login id>`: a sealed login transaction, until the login times out (taken with `GETDEL`).
 //!
 //! The connection is made on first use and re-made by the connection manager after a failure, so the BFF
 //! starts while Redis is down and `/readyz` says so until it is back.
 
 use super::now;
 use super::seal::Keyring;
-use super::sqlite::{open_session, seal_session};
-use super::store::{storage_key, Session, SessionStore, StoreError};
+use super::sqlite::{open_session, open_transaction, seal_session};
+use super::store::{storage_key, transaction_aad, Session, SessionStore, StoreError};
+use super::transaction::Transaction;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
@@ -80,6 +83,12 @@ impl RedisStore {
     }
     fn lock_key(&self, id: &str) -> String {
         format!("{}lock:{}", self.prefix, storage_key(id))
+    }
+    fn transaction_key(&self, id: &str) -> String {
+        format!("{}tx:{}", self.prefix, storage_key(id))
+    }
+    fn once_key(&self, key: &str) -> String {
+        format!("{}once:{key}", self.prefix)
     }
 }
 
@@ -221,6 +230,39 @@ impl SessionStore for RedisStore {
             .await
             .map_err(err)?;
         Ok(set.is_some())
+    }
+
+    async fn remember_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let mut c = self.conn().await?;
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.once_key(key))
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl.as_secs().max(1))
+            .query_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(set.is_some())
+    }
+
+    async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError> {
+        let ttl_secs = (tx.pending.expires_at - now()).max(1) as u64;
+        let plain = serde_json::to_vec(&tx).expect("a transaction serialises");
+        let sealed = self.keys.seal(&transaction_aad(id), &plain);
+        let mut c = self.conn().await?;
+        c.set_ex::<_, _, ()>(self.transaction_key(id), sealed, ttl_secs)
+            .await
+            .map_err(err)?;
+        Ok(true)
+    }
+
+    async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
+        let mut c = self.conn().await?;
+        let sealed: Option<Vec<u8>> = c.get_del(self.transaction_key(id)).await.map_err(err)?;
+        Ok(sealed
+            .and_then(|s| open_transaction(&self.keys, id, &s))
+            .filter(|tx| tx.pending.expires_at > now()))
     }
 
     async fn unlock_refresh(&self, id: &str, owner: &str) -> Result<(), StoreError> {

@@ -3,8 +3,9 @@
 //! so two parallel refreshes would make one of them fail (and, by reuse detection, may revoke the session).
 //! With a shared store (Redis) the same holds across replicas, through the store's lease lock.
 
-use super::store::Session;
+use super::store::{Session, UpstreamToken};
 use super::{now, random_token};
+use crate::config::ApiConfig;
 use crate::error::AppError;
 use crate::oidc::{token, verifier};
 use crate::state::AppState;
@@ -34,32 +35,73 @@ impl RefreshLocks {
     }
 }
 
-/// Whether the access token should be renewed before use.
-fn is_due(session: &Session, margin: i64, at: i64) -> bool {
-    session
-        .access_token_expires_at
-        .is_some_and(|exp| at >= exp - margin)
+/// Which access token a call needs.
+#[derive(Clone, Copy)]
+pub enum Which<'a> {
+    /// The session's own, from the sign-in.
+    Main,
+    /// That of the upstream with this name, which has a resource or scopes of its own.
+    Upstream(&'a str, &'a ApiConfig),
 }
 
-/// The session with an access token that is good for at least the refresh margin, refreshing it if needed.
+impl Which<'_> {
+    /// The token and its expiry, if the session has one.
+    fn token<'s>(&self, session: &'s Session) -> Option<(&'s str, Option<i64>)> {
+        match self {
+            Which::Main => Some((&session.access_token, session.access_token_expires_at)),
+            Which::Upstream(name, _) => session
+                .upstream_tokens
+                .get(*name)
+                .map(|t| (t.access_token.as_str(), t.expires_at)),
+        }
+    }
+}
+
+/// Whether the access token should be (re)obtained before use.
+fn is_due(session: &Session, which: Which<'_>, margin: i64, at: i64) -> bool {
+    match which.token(session) {
+        Some((_, expires_at)) => expires_at.is_some_and(|exp| at >= exp - margin),
+        None => true,
+    }
+}
+
+/// The access token `which` of the session, good for at least the refresh margin, refreshing (or, for an
+/// upstream, obtaining) it first if needed. A refusal by the OP ends the session (401 `session_expired`); an
+/// unreachable OP is a 503/504 and keeps it.
+pub async fn token_for(
+    state: &AppState,
+    id: &str,
+    session: Session,
+    which: Which<'_>,
+) -> Result<String, AppError> {
+    let session = ensure_fresh(state, id, session, which).await?;
+    which
+        .token(&session)
+        .map(|(token, _)| token.to_owned())
+        .ok_or(AppError::SessionExpired)
+}
+
+/// The session with access token `which` good for at least the refresh margin, refreshing it if needed.
 /// A refusal by the OP ends the session (401 `session_expired`); an unreachable OP is a 503/504 and keeps it.
 ///
 /// Two locks: the in-process one lines up this replica's requests; the store's lease lock (Redis) lines up the
-/// replicas, which poll until the holder is done and then use the session it stored.
+/// replicas, which poll until the holder is done and then use the session it stored. Both are per session,
+/// whichever the token: every refresh-token grant rotates the one refresh token.
 pub async fn ensure_fresh(
     state: &AppState,
     id: &str,
     session: Session,
+    which: Which<'_>,
 ) -> Result<Session, AppError> {
     let margin = state.config.session.refresh_margin_secs;
-    if !is_due(&session, margin, now()) {
+    if !is_due(&session, which, margin, now()) {
         return Ok(session);
     }
     let lock = state.refresh_locks.for_session(id);
     let _guard = lock.lock().await;
     // Whoever held the lock before us may have refreshed already: read again.
     let session = fresh_read(state, id).await?;
-    if !is_due(&session, margin, now()) {
+    if !is_due(&session, which, margin, now()) {
         return Ok(session);
     }
     let owner = random_token();
@@ -72,11 +114,11 @@ pub async fn ensure_fresh(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         let session = fresh_read(state, id).await?;
-        if !is_due(&session, margin, now()) {
+        if !is_due(&session, which, margin, now()) {
             return Ok(session);
         }
     }
-    let result = refresh_locked(state, id, margin).await;
+    let result = refresh_locked(state, id, which, margin).await;
     if let Err(e) = state.sessions.unlock_refresh(id, &owner).await {
         // The lease ends it anyway.
         tracing::warn!(error = %e, "refresh lock not released");
@@ -93,14 +135,23 @@ async fn fresh_read(state: &AppState, id: &str) -> Result<Session, AppError> {
 }
 
 /// The refresh itself, under both locks.
-async fn refresh_locked(state: &AppState, id: &str, margin: i64) -> Result<Session, AppError> {
+async fn refresh_locked(
+    state: &AppState,
+    id: &str,
+    which: Which<'_>,
+    margin: i64,
+) -> Result<Session, AppError> {
     // Another replica may have refreshed between our read and our lock.
     let session = fresh_read(state, id).await?;
-    if !is_due(&session, margin, now()) {
+    if !is_due(&session, which, margin, now()) {
         return Ok(session);
     }
     let Some(refresh_token) = session.refresh_token.clone() else {
-        return expired_unless_still_valid(state, id, session).await;
+        return expired_unless_still_valid(state, id, session, which).await;
+    };
+    let upstream = match which {
+        Which::Main => None,
+        Which::Upstream(_, api) => Some(api),
     };
     let provider = state.provider.get()?;
     let tokens = match token::refresh(
@@ -108,6 +159,7 @@ async fn refresh_locked(state: &AppState, id: &str, margin: i64) -> Result<Sessi
         &provider.metadata,
         &state.config,
         &refresh_token,
+        upstream,
     )
     .await
     {
@@ -146,15 +198,30 @@ async fn refresh_locked(state: &AppState, id: &str, margin: i64) -> Result<Sessi
         renewed.id_token = raw.to_owned();
     }
     let t = now();
-    renewed.access_token = tokens.access_token;
-    renewed.access_token_expires_at = tokens.expires_in.map(|e| t + e);
+    let expires_at = tokens.expires_in.map(|e| t + e);
+    match which {
+        Which::Main => {
+            renewed.access_token = tokens.access_token;
+            renewed.access_token_expires_at = expires_at;
+        }
+        Which::Upstream(name, _) => {
+            let token = UpstreamToken {
+                access_token: tokens.access_token,
+                expires_at,
+            };
+            renewed.upstream_tokens.insert(name.to_owned(), token);
+        }
+    }
     // Rotation: a new refresh token replaces the old one, which the OP no longer accepts.
     if tokens.refresh_token.is_some() {
         renewed.refresh_token = tokens.refresh_token;
     }
     state.sessions.put(id, renewed.clone()).await?;
     state.metrics.refresh("ok");
-    tracing::info!("access token refreshed");
+    match which {
+        Which::Main => tracing::info!("access token refreshed"),
+        Which::Upstream(api, _) => tracing::info!(api, "upstream access token obtained"),
+    }
     Ok(renewed)
 }
 
@@ -162,13 +229,88 @@ async fn expired_unless_still_valid(
     state: &AppState,
     id: &str,
     session: Session,
+    which: Which<'_>,
 ) -> Result<Session, AppError> {
-    if session
-        .access_token_expires_at
-        .is_some_and(|exp| now() >= exp)
-    {
+    // Without a refresh token, an upstream token that was never obtained never will be.
+    let expired = match which.token(&session) {
+        Some((_, expires_at)) => expires_at.is_some_and(|exp| now() >= exp),
+        None => true,
+    };
+    if expired {
         state.sessions.remove(id).await?;
         return Err(AppError::SessionExpired);
     }
     Ok(session)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use shared::api::User;
+
+    fn session() -> Session {
+        Session {
+            user: User {
+                sub: "alice".into(),
+                name: None,
+                preferred_username: None,
+                email: None,
+                email_verified: None,
+            },
+            issuer: "op".into(),
+            sid: None,
+            id_token: String::new(),
+            access_token: "MAIN-TOKEN".into(),
+            refresh_token: Some("REFRESH".into()),
+            access_token_expires_at: Some(1000),
+            created_at: 0,
+            last_seen: 0,
+            upstream_tokens: Default::default(),
+        }
+    }
+
+    #[test]
+    fn an_upstream_token_is_due_when_absent_or_within_the_margin() {
+        let config = Config::from_toml(
+            r#"
+            public_origin = "http://localhost:8080"
+            [oidc]
+            issuer = "http://127.0.0.1:9090"
+            client_id = "app"
+            client_secret = "s"
+            redirect_uri = "http://localhost:8080/callback"
+            [apis.b]
+            url = "http://127.0.0.1:4002"
+            resource = "urn:b"
+            "#,
+            Vec::new(),
+        )
+        .unwrap();
+        let api = &config.apis["b"];
+        let which = Which::Upstream("b", api);
+        let mut s = session();
+        assert!(!is_due(&s, Which::Main, 60, 900));
+        assert!(is_due(&s, which, 60, 900), "never obtained");
+        s.upstream_tokens.insert(
+            "b".into(),
+            UpstreamToken {
+                access_token: "UPSTREAM-TOKEN".into(),
+                expires_at: Some(2000),
+            },
+        );
+        assert!(!is_due(&s, which, 60, 1900));
+        assert!(is_due(&s, which, 60, 1940));
+        assert_eq!(which.token(&s).unwrap().0, "UPSTREAM-TOKEN");
+        let debug = format!("{s:?} {:?}", s.upstream_tokens);
+        assert!(!debug.contains("TOKEN"), "{debug}");
+    }
+
+    #[test]
+    fn sessions_sealed_before_upstream_tokens_still_open() {
+        let mut json = serde_json::to_value(session()).unwrap();
+        json.as_object_mut().unwrap().remove("upstream_tokens");
+        let old: Session = serde_json::from_value(json).unwrap();
+        assert!(old.upstream_tokens.is_empty());
+    }
 }

@@ -6,11 +6,13 @@
 
 use super::now;
 use super::seal::Keyring;
-use super::store::{storage_key, Session, SessionStore, StoreError};
+use super::store::{storage_key, transaction_aad, Session, SessionStore, StoreError};
+use super::transaction::Transaction;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Expired rows deleted per write at most, so a write never stalls on a large backlog.
 const CLEANUP_BATCH: usize = 100;
@@ -49,7 +51,19 @@ impl SqliteStore {
              );
              CREATE INDEX IF NOT EXISTS sessions_issuer_sid ON sessions (issuer, sid);
              CREATE INDEX IF NOT EXISTS sessions_issuer_sub ON sessions (issuer, sub);
-             CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);",
+             CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);
+             CREATE TABLE IF NOT EXISTS once_keys (
+                 key        TEXT PRIMARY KEY NOT NULL,
+                 expires_at INTEGER NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS once_keys_expires_at ON once_keys (expires_at);
+             CREATE TABLE IF NOT EXISTS login_transactions (
+                 id         TEXT PRIMARY KEY NOT NULL,
+                 expires_at INTEGER NOT NULL,
+                 sealed     BLOB NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS login_transactions_expires_at
+                 ON login_transactions (expires_at);",
         )
         .map_err(StoreError::new)?;
         Ok(SqliteStore {
@@ -94,6 +108,15 @@ pub(crate) fn open_session(keys: &Keyring, id: &str, sealed: &[u8]) -> Option<Se
             None
         }
     }
+}
+
+/// Opens a stored login transaction; one that does not open is none (the login fails as not pending).
+pub(crate) fn open_transaction(keys: &Keyring, id: &str, sealed: &[u8]) -> Option<Transaction> {
+    let plain = keys
+        .open(&transaction_aad(id), sealed)
+        .inspect_err(|e| tracing::warn!(reason = e.reason(), "stored login cannot be opened"))
+        .ok()?;
+    serde_json::from_slice(&plain).ok()
 }
 
 /// Seals a session for storage.
@@ -211,5 +234,73 @@ impl SessionStore for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    async fn remember_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let key = key.to_owned();
+        let t = now();
+        let expires_at = t.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            // Expired keys first (bounded), so an expired key can be recorded again.
+            tx.execute(
+                "DELETE FROM once_keys WHERE key IN
+                     (SELECT key FROM once_keys WHERE expires_at <= ?1 LIMIT ?2)",
+                params![t, CLEANUP_BATCH as i64],
+            )?;
+            tx.execute(
+                "DELETE FROM once_keys WHERE key = ?1 AND expires_at <= ?2",
+                params![key, t],
+            )?;
+            let added = tx.execute(
+                "INSERT OR IGNORE INTO once_keys (key, expires_at) VALUES (?1, ?2)",
+                params![key, expires_at],
+            )?;
+            tx.commit()?;
+            Ok(added == 1)
+        })
+        .await
+    }
+
+    async fn put_transaction(&self, id: &str, login: Transaction) -> Result<bool, StoreError> {
+        let key = storage_key(id);
+        let plain = serde_json::to_vec(&login).expect("a transaction serialises");
+        let sealed = self.keys.seal(&transaction_aad(id), &plain);
+        let expires_at = login.pending.expires_at;
+        let t = now();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM login_transactions WHERE id IN
+                     (SELECT id FROM login_transactions WHERE expires_at <= ?1 LIMIT ?2)",
+                params![t, CLEANUP_BATCH as i64],
+            )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO login_transactions (id, expires_at, sealed)
+                 VALUES (?1, ?2, ?3)",
+                params![key, expires_at, sealed],
+            )?;
+            tx.commit()
+        })
+        .await
+        .map(|()| true)
+    }
+
+    async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
+        let key = storage_key(id);
+        let t = now();
+        let sealed: Option<Vec<u8>> = self
+            .run(move |c| {
+                c.query_row(
+                    "DELETE FROM login_transactions WHERE id = ?1 RETURNING sealed, expires_at",
+                    params![key],
+                    |row| Ok((row.get(0)?, row.get::<_, i64>(1)?)),
+                )
+                .optional()
+            })
+            .await?
+            .filter(|(_, exp)| *exp > t)
+            .map(|(s, _)| s);
+        Ok(sealed.and_then(|s| open_transaction(&self.keys, id, &s)))
     }
 }

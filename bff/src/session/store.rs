@@ -6,13 +6,14 @@
 //! of the database nor of Redis yields a token or a usable session cookie.
 
 use super::now;
+use super::transaction::{Transaction, Transactions};
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::api::User;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -31,6 +32,25 @@ pub struct Session {
     pub access_token_expires_at: Option<i64>,
     pub created_at: i64,
     pub last_seen: i64,
+    /// Tokens of upstreams with a resource or scopes of their own, by API name. Defaulted, so sessions sealed
+    /// before this field existed still open.
+    #[serde(default)]
+    pub upstream_tokens: BTreeMap<String, UpstreamToken>,
+}
+
+/// An access token obtained for one upstream (see [`crate::config::ApiConfig::own_token`]).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct UpstreamToken {
+    pub access_token: String,
+    pub expires_at: Option<i64>,
+}
+
+impl std::fmt::Debug for UpstreamToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamToken")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 // Tokens must never reach a log through `{:?}`.
@@ -101,6 +121,20 @@ pub trait SessionStore: Send + Sync {
     async fn unlock_refresh(&self, _id: &str, _owner: &str) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Records `key` for `ttl`: `true` the first time, `false` while it is still recorded. Every replica sharing
+    /// the store sees the same answer (the back-channel logout `jti` replay check).
+    async fn remember_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// Keeps a started login until its `pending.expires_at`, under the login cookie's value `id`; `false` if
+    /// the store holds too many pending logins (the memory store's bound).
+    async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError>;
+    /// Removes and returns the login, if present and unexpired: one-time, whatever the outcome of the check.
+    async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError>;
+}
+
+/// The id a persistent store seals a login transaction for (never the same as a session's, so neither can
+/// be passed off as the other).
+pub fn transaction_aad(id: &str) -> String {
+    format!("login:{id}")
 }
 
 /// The key a persistent store files a session under: a hash of its id, so store contents are no cookies.
@@ -129,6 +163,8 @@ pub struct MemoryStore {
     map: Mutex<HashMap<String, Session>>,
     idle_secs: i64,
     absolute_secs: i64,
+    once: OnceKeys,
+    transactions: Transactions,
 }
 
 impl MemoryStore {
@@ -138,6 +174,8 @@ impl MemoryStore {
             map: Mutex::default(),
             idle_secs,
             absolute_secs,
+            once: OnceKeys::new(MAX_REMEMBERED_KEYS),
+            transactions: Transactions::default(),
         }
     }
 
@@ -198,6 +236,64 @@ impl SessionStore for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    async fn remember_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        Ok(self.once.remember(key, now(), ttl))
+    }
+
+    async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError> {
+        Ok(self.transactions.insert(id.to_owned(), tx))
+    }
+
+    async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
+        Ok(self.transactions.take(id))
+    }
+}
+
+/// How many keys [`MemoryStore::remember_once`] holds at most (each lives a few minutes; see [`OnceKeys`]).
+pub const MAX_REMEMBERED_KEYS: usize = 10_000;
+
+/// The memory store's [`SessionStore::remember_once`] record: each key until its expiry.
+///
+/// Bounded: only back-channel logout tokens that passed every rule (so signed by the OP) are recorded, which
+/// an attacker cannot mint. Should an OP still send more than the capacity within one token lifetime, expired
+/// entries are dropped first, then the entry closest to expiry: a replay of that one token could at worst end
+/// again the sessions it already ended.
+pub struct OnceKeys {
+    seen: Mutex<HashMap<String, i64>>,
+    capacity: usize,
+}
+
+impl OnceKeys {
+    pub fn new(capacity: usize) -> OnceKeys {
+        OnceKeys {
+            seen: Mutex::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Records `key` until `now + ttl`: `false` if it is already recorded and live.
+    pub fn remember(&self, key: &str, now: i64, ttl: i64) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.get(key).is_some_and(|&until| until > now) {
+            return false;
+        }
+        if seen.len() >= self.capacity {
+            seen.retain(|_, &mut until| until > now);
+        }
+        if seen.len() >= self.capacity {
+            if let Some(oldest) = seen
+                .iter()
+                .min_by_key(|(_, &until)| until)
+                .map(|(k, _)| k.clone())
+            {
+                seen.remove(&oldest);
+            }
+        }
+        seen.insert(key.to_owned(), now.saturating_add(ttl));
+        true
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +318,7 @@ mod tests {
             access_token_expires_at: None,
             created_at: t,
             last_seen: t,
+            upstream_tokens: BTreeMap::new(),
         }
     }
 
@@ -290,6 +387,26 @@ mod tests {
             1
         );
         assert_eq!(left(&s).await, ["a1", "a2", "a3", "x1"]);
+    }
+
+    #[test]
+    fn a_key_is_remembered_once_until_it_expires() {
+        let once = OnceKeys::new(10);
+        assert!(once.remember("j1", 100, 60));
+        assert!(!once.remember("j1", 159, 60));
+        assert!(once.remember("j2", 159, 60));
+        assert!(once.remember("j1", 160, 60), "expired entries free up");
+    }
+
+    #[test]
+    fn the_once_record_is_bounded() {
+        let once = OnceKeys::new(3);
+        for (i, key) in ["a", "b", "c", "d"].iter().enumerate() {
+            assert!(once.remember(key, 100 + i as i64, 60));
+        }
+        let seen = once.seen.lock().unwrap();
+        assert_eq!(seen.len(), 3);
+        assert!(!seen.contains_key("a"), "the entry closest to expiry went");
     }
 
     #[tokio::test]

@@ -1,12 +1,15 @@
 //! Login transactions: what `/bff/login` promised, kept until `/bff/session` consumes it exactly once.
 
 use super::now;
+use serde::{Deserialize, Serialize};
 use shared::api::PendingLogin;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// A started login. The PKCE verifier never leaves the BFF; the rest is also given to the SPA.
-#[derive(Debug, Clone)]
+/// A started login. The PKCE verifier never leaves the BFF; the rest is also given to the SPA. Kept by the
+/// session store ([`super::store::SessionStore::put_transaction`]), so a login started on one replica can be
+/// finished on another (sealed like sessions in the persistent stores).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Transaction {
     pub pending: PendingLogin,
     pub code_verifier: String,

@@ -1,0 +1,165 @@
+//! Two BFF replicas behind Debian's nginx (round robin, the shipped config) sharing one Redis: the browser
+//! talks to nginx's origin only (the OP's redirect URI and the BFF's `public_origin` are nginx's). The login
+//! is started on one replica and finished on the other (the login transaction is in the shared store); calls
+//! land on both replicas (nginx's access log names the upstream of each, and each replica's `/metrics` counts
+//! its own proxied calls); a refresh storm across both gives one refresh at the OP; `/bff/logout` through
+//! nginx ends the session for every later call, whichever replica answers it.
+
+use hybrid_e2e::authorize::BffClient;
+use hybrid_e2e::nginx::start_nginx;
+use hybrid_e2e::redis_server::RedisServer;
+use hybrid_e2e::stack::{Stack, StackOptions};
+use hybrid_e2e::{free_port, repo_root, wait_for};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The dev OP's access tokens live 3600 s; with this margin they fall due `DUE_AFTER` after issue.
+const DUE_AFTER: Duration = Duration::from_secs(5);
+
+/// The upstreams (`127.0.0.1:PORT`) nginx sent requests for `uri` to with `status`, from its access log.
+fn upstreams(prefix: &Path, uri: &str, status: u16) -> BTreeSet<String> {
+    let log = std::fs::read_to_string(prefix.join("access.log")).unwrap_or_default();
+    log.lines()
+        .filter_map(|l| {
+            let mut parts = l.split(' ');
+            let (u, s, addr) = (parts.next()?, parts.next()?, parts.next()?);
+            (u == uri && s == status.to_string()).then(|| addr.to_owned())
+        })
+        .collect()
+}
+
+/// How many proxied demo calls with a 2xx answer this replica has timed (its own `/metrics`).
+async fn proxied(port: u16) -> u64 {
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .expect("replica metrics")
+        .text()
+        .await
+        .unwrap();
+    let needle = "bff_proxy_duration_seconds_count{upstream=\"demo\",status=\"2xx\"} ";
+    text.lines()
+        .find_map(|l| l.strip_prefix(needle))
+        .map_or(0, |n| n.trim().parse().expect("a count"))
+}
+
+#[tokio::test]
+async fn two_replicas_behind_nginx_round_robin_share_login_refresh_and_logout() {
+    let redis = RedisServer::start().await;
+    let nginx_port = free_port();
+    let public = format!("http://localhost:{nginx_port}");
+    let stack = Stack::start(StackOptions {
+        redirect_uri: Some(format!("{public}/callback")),
+        bff_toml: format!(
+            "public_origin = \"{public}\"\n[oidc]\npost_logout_redirect_uri = \"{public}/\"\n\
+             [session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"rr:\"\n\
+             keys = [\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"]\nrefresh_margin_secs = {}\n",
+            redis.url,
+            3600 - DUE_AFTER.as_secs()
+        ),
+        ..Default::default()
+    })
+    .await;
+    let replica = stack.start_replica().await;
+    let a_port: u16 = stack.origin.rsplit(':').next().unwrap().parse().unwrap();
+    let b_port = replica.port;
+    let op_origin = url::Url::parse(&stack.issuer)
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    let prefix = repo_root().join(format!("target/nginx-test/{nginx_port}"));
+    let _nginx = start_nginx(&prefix, nginx_port, &[a_port, b_port], &op_origin);
+    let http = reqwest::Client::new();
+    wait_for("nginx to listen", Duration::from_secs(20), || async {
+        let r = http
+            .get(format!("http://127.0.0.1:{nginx_port}/bff/user"))
+            .send()
+            .await
+            .ok()?;
+        (r.status() == 401).then_some(())
+    })
+    .await;
+    let both: BTreeSet<String> = [a_port, b_port]
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+
+    // Log in through nginx: `/bff/login` and `/bff/session` are consecutive, so round robin sends them to
+    // different replicas.
+    let via = Arc::new(BffClient::new(&public));
+    let issued = Instant::now();
+    let session = via.log_in_at_op(&stack.redirect_uri).await;
+    assert_eq!(session["user"]["sub"], "alice");
+    let (started, finished) = (
+        upstreams(&prefix, "/bff/login", 200),
+        upstreams(&prefix, "/bff/session", 200),
+    );
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_ne!(
+        started, finished,
+        "started on one replica, finished on the other"
+    );
+    // Six of each in a row (round robin alternates, so interleaving them would split them by kind).
+    for _ in 0..6 {
+        let r = via.get("/bff/user").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["user"]["sub"], "alice");
+    }
+    for _ in 0..6 {
+        let r = via.get("/api/demo/hello").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["sub"], "alice");
+    }
+    assert!(
+        issued.elapsed() < DUE_AFTER,
+        "the calls before the storm ran before the token fell due"
+    );
+    assert_eq!(upstreams(&prefix, "/bff/user", 200), both, "round robin");
+    assert_eq!(upstreams(&prefix, "/api/demo/hello", 200), both);
+    let (a_calls, b_calls) = (proxied(a_port).await, proxied(b_port).await);
+    assert_eq!((a_calls, b_calls), (3, 3), "each replica proxied its share");
+    assert_eq!(stack.token_requests().await, 1, "the login's exchange only");
+
+    // A refresh storm through nginx, landing on both replicas: exactly one refresh at the OP.
+    wait_for("the access token to fall due", DUE_AFTER * 3, || async {
+        (issued.elapsed() > DUE_AFTER + Duration::from_secs(1)).then_some(())
+    })
+    .await;
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let bff = via.clone();
+            tokio::spawn(async move {
+                let r = bff.get("/api/demo/hello").await;
+                (
+                    r.status().as_u16(),
+                    r.json::<Value>().await.unwrap_or_default(),
+                )
+            })
+        })
+        .collect();
+    for call in calls {
+        let (status, body) = call.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["sub"], "alice");
+    }
+    assert!(proxied(a_port).await > a_calls && proxied(b_port).await > b_calls);
+    assert_eq!(
+        stack.token_requests().await,
+        2,
+        "one exchange, one refresh across both replicas"
+    );
+
+    // Logout through nginx ends the session for every later call, on either replica.
+    assert_eq!(via.post("/bff/logout", None).await.status(), 200);
+    for _ in 0..4 {
+        assert_eq!(via.get("/bff/user").await.status(), 401);
+    }
+    for _ in 0..4 {
+        assert_eq!(via.get("/api/demo/hello").await.status(), 401);
+    }
+    assert_eq!(upstreams(&prefix, "/bff/user", 401), both);
+    assert_eq!(upstreams(&prefix, "/api/demo/hello", 401), both);
+}
