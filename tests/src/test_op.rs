@@ -194,6 +194,10 @@ struct Issued {
 
 struct Inner {
     issuer: String,
+    /// Where the endpoints are: the issuer without a trailing slash.
+    base: String,
+    /// The query of every authorization request, in order.
+    authorize_queries: Mutex<Vec<HashMap<String, String>>>,
     scenario: Mutex<Scenario>,
     /// The published key set.
     served: Mutex<Vec<SigningKey>>,
@@ -204,6 +208,14 @@ struct Inner {
     token_requests: AtomicU64,
     jwks_requests: AtomicU64,
     last_jwks_request: Mutex<Option<Instant>>,
+}
+
+/// How [`TestOp::start_with`] shapes the OP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options {
+    /// The issuer ends with a slash, `http://127.0.0.1:PORT/`, as Auth0's `https://TENANT.auth0.com/`:
+    /// discovery's `issuer` and every token's `iss` carry it; the endpoints stay at `http://127.0.0.1:PORT/...`.
+    pub trailing_slash_issuer: bool,
 }
 
 /// A running test OP; stops when dropped.
@@ -222,13 +234,25 @@ impl Drop for TestOp {
 impl TestOp {
     /// Starts the OP on a free port of 127.0.0.1, publishing `rsa-1` and `ec-1` and signing with `rsa-1`.
     pub async fn start() -> TestOp {
+        TestOp::start_with(Options::default()).await
+    }
+
+    /// Starts the OP shaped as `options` says.
+    pub async fn start_with(options: Options) -> TestOp {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .expect("test OP port");
         let port = listener.local_addr().expect("local address").port();
-        let issuer = format!("http://127.0.0.1:{port}");
+        let base = format!("http://127.0.0.1:{port}");
+        let issuer = if options.trailing_slash_issuer {
+            format!("{base}/")
+        } else {
+            base.clone()
+        };
         let inner = Arc::new(Inner {
             issuer: issuer.clone(),
+            base,
+            authorize_queries: Mutex::new(Vec::new()),
             scenario: Mutex::new(Scenario::default()),
             served: Mutex::new(vec![key("rsa-1"), key("ec-1")]),
             signer: Mutex::new("rsa-1"),
@@ -288,6 +312,11 @@ impl TestOp {
         self.inner.token_requests.load(Ordering::SeqCst)
     }
 
+    /// The query parameters of every authorization request so far, oldest first.
+    pub fn authorize_queries(&self) -> Vec<HashMap<String, String>> {
+        self.inner.authorize_queries.lock().unwrap().clone()
+    }
+
     /// How many times the key set was fetched.
     pub fn jwks_requests(&self) -> u64 {
         self.inner.jwks_requests.load(Ordering::SeqCst)
@@ -318,9 +347,9 @@ fn random() -> String {
 const ANY_ORIGIN: [(header::HeaderName, &str); 1] = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
 
 async fn discovery(State(op): State<Arc<Inner>>) -> impl IntoResponse {
-    let i = &op.issuer;
+    let i = &op.base;
     let document = Json(json!({
-        "issuer": i,
+        "issuer": op.issuer,
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
         "jwks_uri": format!("{i}/jwks"),
@@ -382,6 +411,7 @@ async fn authorize(
     State(op): State<Arc<Inner>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    op.authorize_queries.lock().unwrap().push(q.clone());
     let scenario = *op.scenario.lock().unwrap();
     let (Some(redirect_uri), Some(response_type)) = (q.get("redirect_uri"), q.get("response_type"))
     else {

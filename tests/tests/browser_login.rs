@@ -1,14 +1,32 @@
 //! End to end in headless Chromium: the real SPA (built by Trunk, served by the BFF), the real BFF and the real
-//! dev OP. What a person sees: the user at once, then the session, the API answer, and logout.
+//! dev OP, for each hybrid response type. What a person sees: the user at once (when the front channel carries an
+//! ID token), then the session, the API answer, and logout.
 
 use hybrid_e2e::browser::Browser;
 use hybrid_e2e::free_port;
 use hybrid_e2e::stack::{Stack, StackOptions};
+use shared::ResponseType;
 use std::sync::{Arc, OnceLock};
 
 #[tokio::test]
-async fn login_shows_user_before_session_then_calls_api_and_logs_out() {
+async fn code_id_token_login_shows_user_before_session_then_calls_api_and_logs_out() {
+    login_calls_api_and_logs_out(ResponseType::CodeIdToken).await;
+}
+
+#[tokio::test]
+async fn code_token_login_shows_user_with_session_then_calls_api_and_logs_out() {
+    login_calls_api_and_logs_out(ResponseType::CodeToken).await;
+}
+
+#[tokio::test]
+async fn code_id_token_token_login_shows_user_before_session_then_calls_api_and_logs_out() {
+    login_calls_api_and_logs_out(ResponseType::CodeIdTokenToken).await;
+}
+
+/// The whole journey in the browser with `response_type`.
+async fn login_calls_api_and_logs_out(response_type: ResponseType) {
     let stack = Stack::start(StackOptions {
+        response_type,
         serve_spa: true,
         ..Default::default()
     })
@@ -28,21 +46,27 @@ async fn login_shows_user_before_session_then_calls_api_and_logs_out() {
         "the fragment is wiped from the address bar"
     );
     assert_eq!(url.path(), "/");
-    // The user was on screen before the BFF answered: the SPA marks both moments.
+    // With an ID token in the front channel, the user was on screen before the BFF answered: the SPA marks
+    // both moments. Without one (`code token`), the user comes with the session, so there is no early mark.
     let marks = browser
         .eval(
             "const t = n => (performance.getEntriesByName(n)[0] || {}).startTime;\
              return [t('hybrid:user-shown'), t('hybrid:session-up')];",
         )
         .await;
-    let (shown, up) = (
-        marks[0].as_f64().expect("user-shown mark"),
-        marks[1].as_f64().expect("session-up mark"),
-    );
-    assert!(
-        shown < up,
-        "user shown at {shown} ms, session up at {up} ms"
-    );
+    let up = marks[1].as_f64().expect("session-up mark");
+    if response_type.has_id_token() {
+        let shown = marks[0].as_f64().expect("user-shown mark");
+        assert!(
+            shown < up,
+            "user shown at {shown} ms, session up at {up} ms"
+        );
+    } else {
+        assert!(
+            marks[0].is_null(),
+            "no ID token in the front channel, so no early user: {marks}"
+        );
+    }
     // Nothing token-like stays in the browser's storage.
     let storage = browser
         .eval("return JSON.stringify(sessionStorage) + JSON.stringify(localStorage);")
