@@ -85,6 +85,15 @@ pub async fn authorize_at_op(authorization_url: &str, redirect_uri: &str) -> Str
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
+    follow_to_redirect_uri(&op, authorization_url, redirect_uri).await
+}
+
+/// The redirect walk itself, with a caller's client (no automatic redirects; its cookie jar is the OP session).
+pub async fn follow_to_redirect_uri(
+    op: &Client,
+    authorization_url: &str,
+    redirect_uri: &str,
+) -> String {
     let mut url = Url::parse(authorization_url).expect("authorization URL");
     for _ in 0..10 {
         let r = op.get(url.clone()).send().await.expect("OP reachable");

@@ -2,7 +2,7 @@
 //! [`crate::authorize::authorize_at_op`]), then end that OP session by RP-initiated logout, which makes the OP
 //! send back-channel logout tokens to the clients of the session.
 
-use reqwest::header::LOCATION;
+use crate::authorize::follow_to_redirect_uri;
 use reqwest::Client;
 use url::Url;
 
@@ -30,30 +30,7 @@ impl OpBrowser {
     /// Follows the OP's redirects (auto-login mode) until it redirects to `redirect_uri`; returns that URL's
     /// fragment. The OP session cookie stays in this browser.
     pub async fn authorize(&self, authorization_url: &str, redirect_uri: &str) -> String {
-        let mut url = Url::parse(authorization_url).expect("authorization URL");
-        for _ in 0..10 {
-            let r = self
-                .http
-                .get(url.clone())
-                .send()
-                .await
-                .expect("OP reachable");
-            let location = r
-                .headers()
-                .get(LOCATION)
-                .unwrap_or_else(|| panic!("OP answered {} at {}", r.status(), url.path()))
-                .to_str()
-                .expect("ASCII Location");
-            let next = url.join(location).expect("Location is a URL");
-            if next.as_str().starts_with(redirect_uri) {
-                return next
-                    .fragment()
-                    .expect("hybrid responses come in the fragment")
-                    .to_owned();
-            }
-            url = next;
-        }
-        panic!("the OP did not redirect back within 10 hops");
+        follow_to_redirect_uri(&self.http, authorization_url, redirect_uri).await
     }
 
     /// RP-initiated logout at the OP, as a browser does it: `GET /session/end` with the hint, then the confirm
