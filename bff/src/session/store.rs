@@ -155,12 +155,17 @@ impl Session {
     }
 }
 
+/// How often the memory store sweeps expired sessions out of its map.
+pub const SWEEP_INTERVAL_SECS: i64 = 30;
+
 /// The default store: a map in this process. Sessions end when the process does.
 ///
 /// Not encrypted: the map lives in this process's memory, next to the keys that would seal it, so sealing
 /// would protect against nothing that could read it.
 pub struct MemoryStore {
     map: Mutex<HashMap<String, Session>>,
+    /// When expired sessions were last swept out (seconds since the epoch).
+    last_sweep: std::sync::atomic::AtomicI64,
     idle_secs: i64,
     absolute_secs: i64,
     once: OnceKeys,
@@ -168,10 +173,12 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
-    /// A store that drops sessions past these timeouts whenever it is written to.
+    /// A store that drops sessions past these timeouts (reads never return them; writes sweep them out at most
+    /// once per [`SWEEP_INTERVAL_SECS`]).
     pub fn new(idle_secs: i64, absolute_secs: i64) -> MemoryStore {
         MemoryStore {
             map: Mutex::default(),
+            last_sweep: std::sync::atomic::AtomicI64::new(0),
             idle_secs,
             absolute_secs,
             once: OnceKeys::new(MAX_REMEMBERED_KEYS),
@@ -197,9 +204,15 @@ impl SessionStore for MemoryStore {
 
     async fn put(&self, id: &str, session: Session) -> Result<(), StoreError> {
         let mut map = self.map();
-        // Opportunistic clean-up: expired sessions can never be used again.
+        // Expired sessions can never be used again (reads filter them), so sweeping them out can wait: a sweep
+        // on every write made each write O(sessions) (benchmarks: 283 µs per put at 100k sessions).
         let t = now();
-        map.retain(|_, s| s.is_live(self.idle_secs, self.absolute_secs, t));
+        let last = self.last_sweep.load(std::sync::atomic::Ordering::Relaxed);
+        if t - last >= SWEEP_INTERVAL_SECS {
+            map.retain(|_, s| s.is_live(self.idle_secs, self.absolute_secs, t));
+            self.last_sweep
+                .store(t, std::sync::atomic::Ordering::Relaxed);
+        }
         map.insert(id.to_owned(), session);
         Ok(())
     }
