@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Turns the `BENCH <key> <value>` lines of one scripts/bench run into BENCHMARKS.md and a small SVG chart,
+and prints a summary. Usage: report.py RESULTS BENCHMARKS.md CHART.svg"""
+import datetime
+import os
+import platform
+import subprocess
+import sys
+
+results, md_path, svg_path = sys.argv[1:4]
+r = {}
+for line in open(results):
+    parts = line.split()
+    if len(parts) >= 3 and parts[0] == "BENCH":
+        r[parts[1]] = " ".join(parts[2:])
+
+
+def num(key):
+    v = r.get(key)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "n/a"
+    return f"{v:,.{digits}f}"
+
+
+def kb(b):
+    return "n/a" if b is None else f"{b / 1000:.1f} KB"
+
+
+def goal(ok):
+    return "n/a" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def cmd(args):
+    try:
+        return subprocess.run(args, capture_output=True, text=True).stdout.strip().splitlines()[0]
+    except Exception:
+        return "?"
+
+
+summary = []
+md = []
+md.append("# Benchmarks\n")
+md.append(
+    "Figures from one run of `scripts/bench` on one machine "
+    f"({datetime.date.today().isoformat()}, {os.cpu_count()} cores, {platform.platform()}, {cmd(['rustc', '--version'])}, "
+    f"{cmd(['chromium', '--version'])}). The machine is shared and noisy: compare the ratios, which were measured in "
+    "the same run, rather than the absolute times. Regenerate with `scripts/bench` (see the README).\n"
+)
+
+# ---- Bundle
+md.append("## 1. Bundle size\n")
+md.append(
+    "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`) in the same run; gzip is `gzip -9`. "
+    "The hello world is `bench/hello/` (Leptos 0.8 CSR, one paragraph).\n"
+)
+md.append("| file | SPA raw | SPA gzip | hello world raw | hello world gzip |")
+md.append("|---|---:|---:|---:|---:|")
+rows = [("wasm", "spa_wasm", "hello_wasm"), ("JS glue", "spa_js", "hello_js"), ("boot.js", "spa_boot", None),
+        ("index.html", "spa_html", "hello_html")]
+tot = {"spa.raw": 0, "spa.gzip": 0, "hello.raw": 0, "hello.gzip": 0}
+for label, s, h in rows:
+    cells = []
+    for name, kind in ((s, "spa"), (h, "hello")):
+        for unit in ("raw", "gzip"):
+            v = num(f"bundle.{name}.{unit}") if name else None
+            if v is not None:
+                tot[f"{kind}.{unit}"] += v
+            cells.append(fmt(v) if v is not None else "–")
+    md.append(f"| {label} | " + " | ".join(cells) + " |")
+md.append(f"| **total** | **{fmt(tot['spa.raw'])}** | **{fmt(tot['spa.gzip'])}** | **{fmt(tot['hello.raw'])}** | "
+          f"**{fmt(tot['hello.gzip'])}** |")
+have_bundle = tot["spa.gzip"] > 0
+bundle_ok = tot["spa.gzip"] <= 100_000 if have_bundle else None
+md.append("")
+if have_bundle:
+    md.append(
+        f"Goal ≤ 100 KB gzip in total (wasm + JS + boot.js + index.html): {kb(tot['spa.gzip'])}, {goal(bundle_ok)} "
+        f"({kb(abs(100_000 - tot['spa.gzip']))} {'under' if bundle_ok else 'over'}). The product's code adds "
+        f"{kb(tot['spa.gzip'] - tot['hello.gzip'])} gzip to the hello world "
+        f"({tot['spa.gzip'] / tot['hello.gzip']:.2f}× its size).\n"
+    )
+    summary.append(f"bundle: {kb(tot['spa.gzip'])} gzip total (goal ≤ 100 KB: {'met' if bundle_ok else 'NOT met'}); "
+                   f"hello world {kb(tot['hello.gzip'])}")
+
+# ---- Identity
+md.append("## 2. Time to identity\n")
+n = r.get("identity.identity_shown.n")
+if n:
+    md.append(
+        f"{n} logins in headless Chromium (after one warm-up) against the real stack on 127.0.0.1: dev OP "
+        "(node-oidc-provider, auto-login), BFF serving the release SPA, `response_type=code id_token`. Times are "
+        "the SPA's Performance marks on the callback page, i.e. from its navigation start (the OP's redirect back). "
+        "The hello world (`hello-mounted`, set right after `mount_to_body`) is loaded in the same browser, "
+        "alternating with the logins.\n"
+    )
+    md.append("| from navigation start to | median ms | p90 ms | min ms | max ms |")
+    md.append("|---|---:|---:|---:|---:|")
+    for label, key in (("hello world mounted", "hello_mount"), ("fragment parsed (`fragment-parsed`)", "fragment_parsed"),
+                       ("ID token verified (`id-token-verified`)", "id_token_verified"),
+                       ("**identity shown** (`identity-shown`)", "identity_shown"),
+                       ("session established (`session-established`)", "session_established")):
+        md.append(f"| {label} | " + " | ".join(fmt(num(f"identity.{key}.{q}"), 1) for q in ("median", "p90", "min", "max")) + " |")
+    shown, hello, sess = (num("identity.identity_shown.median"), num("identity.hello_mount.median"),
+                          num("identity.session_established.median"))
+    r1, r2 = shown / hello, shown / sess
+    md.append("")
+    md.append("| goal | measured (medians) | |")
+    md.append("|---|---:|---|")
+    md.append(f"| identity ≤ 1.5× hello-world mount | {r1:.2f}× | {goal(r1 <= 1.5)} |")
+    md.append(f"| identity ≤ 0.5× time to session | {r2:.2f}× | {goal(r2 <= 0.5)} |")
+    md.append("")
+    parsed, verified = num("identity.fragment_parsed.median"), num("identity.id_token_verified.median")
+    if parsed is not None and verified is not None:
+        md.append(
+            f"Where the time goes (medians): {fmt(parsed, 1)} ms until the SPA has started and parsed the fragment "
+            f"(the hello world is mounted at {fmt(hello, 1)} ms), {fmt(verified - parsed, 1)} ms to verify the ID token "
+            "(JWKS from the OP, WebCrypto, claim rules), "
+            f"{fmt(shown - verified, 1)} ms to show the user, then {fmt(sess - shown, 1)} ms more until the BFF has "
+            "exchanged the code and answered. Loading and starting the SPA dominates, not the checks.\n")
+    summary.append(f"identity: shown {fmt(shown, 1)} ms, session {fmt(sess, 1)} ms, hello mount {fmt(hello, 1)} ms "
+                   f"(medians) -> {r1:.2f}x hello (goal ≤ 1.5), {r2:.2f}x session (goal ≤ 0.5)")
+else:
+    md.append("Not measured in this run.\n")
+
+# ---- Proxy
+md.append("## 3. Proxy throughput and latency\n")
+if num("proxy.direct.c1.rps") is not None:
+    secs = r.get("proxy.seconds_per_run", "?")
+    md.append(
+        f"`wrk --latency`, {secs} s per cell, `GET /bench/item?id=1`, threads = min(connections, 2), all on 127.0.0.1 "
+        "(wrk shares the 2 cores with the servers). The upstream is a **trivial axum server** answering "
+        "`200 {\"ok\":true}` (not the Node demo API, which would be the bottleneck), so the rows differ only by what "
+        "sits in front of it: nothing (direct); Debian's nginx `proxy_pass` (2 workers, upstream keep-alive); the "
+        "BFF (`/api/trivial/...`, with a valid session cookie and `X-CSRF: 1`, adding the access token) with the "
+        "memory store; the same BFF with the Redis store (a local `redis-server`). The BFF (real code, in-process) and "
+        "the upstream run in the driver's one tokio runtime, as the harness runs them. The BFF is built with the "
+        "`bench-native` profile (opt-level 3; the shipped release profile is tuned for wasm size).\n"
+    )
+    md.append("| target | conns | req/s | p50 ms | p99 ms | errors |")
+    md.append("|---|---:|---:|---:|---:|---|")
+    names = (("direct", "direct"), ("nginx", "nginx proxy_pass"), ("bff_memory", "BFF, memory store"),
+             ("bff_redis", "BFF, Redis store"))
+    for c in (1, 16, 64):
+        for key, label in names:
+            k = f"proxy.{key}.c{c}"
+            md.append(f"| {label} | {c} | {fmt(num(k + '.rps'))} | {fmt(num(k + '.p50'), 3)} | {fmt(num(k + '.p99'), 3)} | "
+                      f"{r.get(k + '.errors', '').replace('_', ' ') or '0'} |")
+    md.append("")
+    md.append("| ratio | 1 conn | 16 conns | 64 conns | goal |")
+    md.append("|---|---:|---:|---:|---|")
+
+    def ratio(a, b, c):
+        x, y = num(f"proxy.{a}.c{c}.rps"), num(f"proxy.{b}.c{c}.rps")
+        return None if not x or not y else x / y
+
+    bn = [ratio("bff_memory", "nginx", c) for c in (1, 16, 64)]
+    rm = [ratio("bff_redis", "bff_memory", c) for c in (1, 16, 64)]
+    added = [None if num(f"proxy.bff_memory.c{c}.p99") is None else num(f"proxy.bff_memory.c{c}.p99") - num(f"proxy.direct.c{c}.p99") for c in (1, 16, 64)]
+    md.append("| BFF (memory) / nginx req/s | " + " | ".join(f"{x:.2f}×" for x in bn) + f" | ≥ 1.0× at every level: {goal(min(bn) >= 1.0)} |")
+    md.append("| Redis / memory req/s | " + " | ".join(f"{x:.2f}×" for x in rm) + f" | ≥ 0.7×: {goal(min(rm) >= 0.7)} |")
+    md.append("| p99 added by the BFF over direct (ms) | " + " | ".join(f"{x:.3f}" for x in added) +
+              f" | ≤ 1 ms at 64: {goal(added[2] <= 1.0)} |")
+    md.append("")
+    md.append("![Proxy throughput](docs/benchmarks.svg)\n")
+    summary.append(f"proxy: BFF/nginx req/s {', '.join(f'{x:.2f}' for x in bn)} (1/16/64 conns, goal ≥ 1); "
+                   f"Redis/memory {', '.join(f'{x:.2f}' for x in rm)} (goal ≥ 0.7); p99 added at 64: {added[2]:.3f} ms (goal ≤ 1)")
+    # Chart: grouped bars of req/s per connection level.
+    colors = {"direct": "#8a94a6", "nginx": "#2e9d57", "bff_memory": "#2f5bd3", "bff_redis": "#d9a400"}
+    vals = {(k, c): num(f"proxy.{k}.c{c}.rps") or 0 for k, _ in names for c in (1, 16, 64)}
+    top = max(vals.values()) or 1
+    w, h, left, bottom = 640, 300, 70, 40
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="#fff"/>',
+           f'<text x="{w / 2}" y="18" text-anchor="middle" font-size="14">Proxy throughput, req/s (wrk, {secs} s, 127.0.0.1)</text>']
+    plot_h = h - bottom - 40
+    for i in range(5):
+        v = top * i / 4
+        y = h - bottom - plot_h * i / 4
+        svg.append(f'<line x1="{left}" x2="{w - 10}" y1="{y:.0f}" y2="{y:.0f}" stroke="#ddd"/>')
+        svg.append(f'<text x="{left - 6}" y="{y + 4:.0f}" text-anchor="end">{v:,.0f}</text>')
+    group_w = (w - left - 20) / 3
+    bar_w = group_w / 5
+    for gi, c in enumerate((1, 16, 64)):
+        x0 = left + gi * group_w + bar_w / 2
+        for bi, (k, label) in enumerate(names):
+            bh = plot_h * vals[(k, c)] / top
+            x = x0 + bi * bar_w
+            svg.append(f'<rect x="{x:.0f}" y="{h - bottom - bh:.0f}" width="{bar_w - 4:.0f}" height="{bh:.0f}" fill="{colors[k]}"><title>{label}, {c} conns: {vals[(k, c)]:,.0f} req/s</title></rect>')
+        svg.append(f'<text x="{x0 + 2 * bar_w:.0f}" y="{h - bottom + 16}" text-anchor="middle">{c} connection{"s" if c > 1 else ""}</text>')
+    for bi, (k, label) in enumerate(names):
+        svg.append(f'<rect x="{left + bi * 140}" y="{h - 14}" width="10" height="10" fill="{colors[k]}"/>')
+        svg.append(f'<text x="{left + bi * 140 + 14}" y="{h - 5}">{label}</text>')
+    svg.append("</svg>")
+    open(svg_path, "w").write("\n".join(svg) + "\n")
+else:
+    md.append("Not measured in this run.\n")
+
+# ---- Memory
+md.append("## 4. Memory per session\n")
+if num("memory.sessions") is not None:
+    per = num("memory.bytes_per_session")
+    ok = per <= 3072
+    md.append(
+        f"{fmt(num('memory.sessions'))} sessions put into the BFF's `MemoryStore` in-process (the store API, no "
+        f"HTTP), each with token-sized strings of {fmt(num('memory.token_bytes_per_session'))} bytes (ID token "
+        f"{fmt(num('memory.id_token_bytes'))} and access token {fmt(num('memory.access_token_bytes'))}, the sizes the "
+        "dev OP issued in the proxy run; refresh token 43) plus the user's claims; RSS from `/proc/self/status` "
+        "before and after (glibc malloc).\n"
+    )
+    md.append("| sessions | RSS before | RSS after | growth per session | mean `put` | mean `put`, last 1,000 |")
+    md.append("|---:|---:|---:|---:|---:|---:|")
+    md.append(f"| {fmt(num('memory.sessions'))} | {fmt(num('memory.rss_before_kib'))} KiB | {fmt(num('memory.rss_after_kib'))} KiB | "
+              f"**{fmt(per)} B** | {fmt(num('memory.put_us_mean'), 1)} µs | {fmt(num('memory.put_us_last1000'), 1)} µs |")
+    md.append("")
+    md.append(f"Goal ≤ 3 KB (3,072 B) per session: {goal(ok)} ({fmt(abs(3072 - per))} B {'under' if ok else 'over'}). "
+              f"The tokens alone are {fmt(num('memory.token_bytes_per_session'))} B, so that is the floor for a store "
+              "that keeps them. `put` slows down as the store grows: the memory store drops expired sessions on every "
+              "`put` by scanning the whole map under its lock (a login, a refresh, or a `last_seen` write at most once a "
+              "minute per session).\n")
+    summary.append(f"memory: {fmt(per)} B/session over {fmt(num('memory.sessions'))} sessions (goal ≤ 3072: {'met' if ok else 'NOT met'}); "
+                   f"mean put {fmt(num('memory.put_us_mean'), 1)} µs")
+else:
+    md.append("Not measured in this run.\n")
+
+# ---- Validation
+md.append("## 5. ID token validation cost\n")
+if num("validate.rs256.us_per_token") is not None:
+    md.append(
+        "Native, as the BFF validates: `shared::verify::verify_id_token` (JWS parse, RS256 signature with "
+        "jsonwebtoken's RustCrypto backend and a 2048-bit key, every claim rule) in a timed loop "
+        f"({fmt(num('validate.rs256.n'))} tokens of {fmt(num('validate.token_bytes'))} bytes after 50 warm-up), bench-native profile.\n"
+    )
+    md.append("| algorithm | µs per token | tokens/s (one core) |")
+    md.append("|---|---:|---:|")
+    md.append(f"| RS256 | {fmt(num('validate.rs256.us_per_token'), 1)} | {fmt(num('validate.rs256.tokens_per_sec'))} |")
+    md.append("")
+    summary.append(f"validation: RS256 {fmt(num('validate.rs256.us_per_token'), 1)} µs/token native")
+    if num("identity.id_token_verified.median") is not None:
+        md.append("In the browser, the whole callback step up to `id-token-verified` (fragment parse, state check, "
+                  "JWKS fetch from the OP, WebCrypto import and verify, claim rules) is in table 2; a per-token "
+                  "browser figure alone is not measured yet.\n")
+else:
+    md.append("Not measured in this run.\n")
+
+md.append("## Not measured yet (issue 6)\n")
+md.append("- Logins per second through the BFF against the OP's own token-endpoint rate (benchmark 4 of the issue).\n"
+          "- ID token validation per token inside the browser (WebCrypto), separately from the callback step.\n")
+
+open(md_path, "w").write("\n".join(md))
+print("\n".join(["", "Summary (details in BENCHMARKS.md):"] + ["  " + s for s in summary]))
