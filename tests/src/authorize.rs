@@ -5,6 +5,7 @@ use reqwest::header::LOCATION;
 use reqwest::{Client, Response};
 use serde_json::Value;
 use shared::api::{LoginStarted, CSRF_HEADER, CSRF_VALUE};
+use std::sync::Arc;
 use url::Url;
 
 /// Talks to the BFF like the SPA does: same cookie jar, `X-CSRF: 1` on what needs it.
@@ -75,6 +76,33 @@ impl BffClient {
         assert_eq!(r.status(), 200, "login start");
         r.json().await.expect("LoginStarted JSON")
     }
+}
+
+/// `GET path` from `calls` concurrent tasks, spread round robin over `browsers` (one browser, or replicas sharing
+/// a cookie jar), answering each call's status and JSON body in order: the storm the refresh tests need.
+pub async fn parallel_gets(
+    browsers: &[Arc<BffClient>],
+    calls: usize,
+    path: &str,
+) -> Vec<(u16, Value)> {
+    let tasks: Vec<_> = (0..calls)
+        .map(|i| {
+            let bff = browsers[i % browsers.len()].clone();
+            let path = path.to_owned();
+            tokio::spawn(async move {
+                let r = bff.get(&path).await;
+                (
+                    r.status().as_u16(),
+                    r.json::<Value>().await.unwrap_or_default(),
+                )
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(calls);
+    for task in tasks {
+        answers.push(task.await.expect("the call's task ran"));
+    }
+    answers
 }
 
 /// Follows the OP's redirects (its own cookies kept) until it redirects to `redirect_uri`; returns that URL's

@@ -1,7 +1,7 @@
 //! Access-token refresh against the real dev OP: single-flight under parallel API calls, refresh-token rotation
 //! handled, and a refused refresh ending the session with 401 JSON.
 
-use hybrid_e2e::authorize::{authorize_at_op, BffClient};
+use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};
 use hybrid_e2e::stack::{start_bff, Stack, StackOptions};
 use hybrid_e2e::test_op::{Scenario, TestOp, TokenAnswer};
 use hybrid_e2e::wait_for;
@@ -44,18 +44,8 @@ async fn parallel_calls_share_one_refresh_and_rotation_is_handled() {
     for round in 1..=2u64 {
         let since = if round == 1 { issued } else { Instant::now() };
         until_due(since).await;
-        let calls = (0..20).map(|_| {
-            let bff = bff.clone();
-            tokio::spawn(async move {
-                let r = bff.get("/api/demo/hello").await;
-                (
-                    r.status().as_u16(),
-                    r.json::<Value>().await.unwrap_or_default(),
-                )
-            })
-        });
-        for call in calls {
-            let (status, body) = call.await.unwrap();
+        let answers = parallel_gets(std::slice::from_ref(&bff), 20, "/api/demo/hello").await;
+        for (status, body) in answers {
             assert_eq!(status, 200, "round {round}: {body}");
             assert_eq!(body["sub"], "alice");
         }

@@ -5,7 +5,7 @@
 //! its own proxied calls); a refresh storm across both gives one refresh at the OP; `/bff/logout` through
 //! nginx ends the session for every later call, whichever replica answers it.
 
-use hybrid_e2e::authorize::BffClient;
+use hybrid_e2e::authorize::{parallel_gets, BffClient};
 use hybrid_e2e::nginx::start_nginx;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{Stack, StackOptions};
@@ -128,20 +128,7 @@ async fn two_replicas_behind_nginx_round_robin_share_login_refresh_and_logout() 
         (issued.elapsed() > DUE_AFTER + Duration::from_secs(1)).then_some(())
     })
     .await;
-    let calls: Vec<_> = (0..20)
-        .map(|_| {
-            let bff = via.clone();
-            tokio::spawn(async move {
-                let r = bff.get("/api/demo/hello").await;
-                (
-                    r.status().as_u16(),
-                    r.json::<Value>().await.unwrap_or_default(),
-                )
-            })
-        })
-        .collect();
-    for call in calls {
-        let (status, body) = call.await.unwrap();
+    for (status, body) in parallel_gets(std::slice::from_ref(&via), 20, "/api/demo/hello").await {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["sub"], "alice");
     }

@@ -9,7 +9,7 @@ use bff::session::seal::Keyring;
 use bff::session::sqlite::SqliteStore;
 use bff::session::store::{MemoryStore, Session, SessionStore};
 use bff::session::transaction::Transaction;
-use hybrid_e2e::authorize::{authorize_at_op, BffClient};
+use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};
 use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{Stack, StackOptions};
@@ -601,20 +601,7 @@ async fn two_replicas_share_sessions_refresh_once_and_log_out_together() {
     })
     .await;
     let (one, two) = (Arc::new(one), Arc::new(two));
-    let calls: Vec<_> = (0..20)
-        .map(|i| {
-            let bff = if i % 2 == 0 { one.clone() } else { two.clone() };
-            tokio::spawn(async move {
-                let r = bff.get("/api/demo/hello").await;
-                (
-                    r.status().as_u16(),
-                    r.json::<Value>().await.unwrap_or_default(),
-                )
-            })
-        })
-        .collect();
-    for call in calls {
-        let (status, body) = call.await.unwrap();
+    for (status, body) in parallel_gets(&[one.clone(), two.clone()], 20, "/api/demo/hello").await {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["sub"], "alice");
     }

@@ -2,7 +2,7 @@
 //! that audience, obtained once with a refresh-token grant, cached in the session and refreshed when due; the
 //! refresh-token rotation it causes does not break the session's main token.
 
-use hybrid_e2e::authorize::{authorize_at_op, BffClient};
+use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};
 use hybrid_e2e::stack::{Process, Stack, StackOptions};
 use hybrid_e2e::{free_port, wait_for};
 use serde_json::Value;
@@ -95,14 +95,7 @@ async fn each_upstream_gets_a_token_for_its_own_audience_cached_and_refreshed() 
     })
     .await;
     let bff = Arc::new(bff);
-    let calls: Vec<_> = (0..10)
-        .map(|_| {
-            let bff = bff.clone();
-            tokio::spawn(async move { get(&bff, "/api/demo2/hello").await })
-        })
-        .collect();
-    for call in calls {
-        let (status, body) = call.await.unwrap();
+    for (status, body) in parallel_gets(std::slice::from_ref(&bff), 10, "/api/demo2/hello").await {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["sub"], "alice");
     }
