@@ -26,12 +26,26 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A free TCP port on 127.0.0.1 (the OS picks; the small race with other processes is acceptable in tests).
+/// A free TCP port on 127.0.0.1, never the same one twice in this test process.
+///
+/// Asking the OS for port 0 is not enough: a test often picks several ports (nginx, OP, BFF) before any of them
+/// is bound, and the kernel may hand back the same port twice, or give it to an outgoing connection meanwhile.
+/// So ports come from a range below Linux's ephemeral range (32768+), walked once per process from an offset
+/// derived from the process id (test binaries run one after another, each with its own offset).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7_919) % SPAN;
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (LOW + (start + n) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {LOW}..{}", LOW + SPAN)
 }
 
 /// Polls `check` until it yields `Some`, or panics with `what` after `limit`: a bounded wait on a condition,

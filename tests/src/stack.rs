@@ -9,6 +9,7 @@ use std::time::Duration;
 /// A child process killed (by PID) when dropped, so a failing test leaves nothing running.
 pub struct Process {
     child: Child,
+    log: String,
 }
 
 impl Process {
@@ -27,7 +28,21 @@ impl Process {
             .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-        Process { child }
+        Process {
+            child,
+            log: log.to_owned(),
+        }
+    }
+
+    /// Panics if the process has exited: a server that failed to start (port taken, bad config) must not let
+    /// a test go on talking to whatever else answers on that port.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "{} exited ({status}); see target/e2e-logs/{}.log",
+                self.log, self.log
+            );
+        }
     }
 }
 

@@ -26,7 +26,7 @@ async fn spa_and_bff_behind_nginx_login_end_to_end() {
         .origin()
         .ascii_serialization();
     let prefix = repo_root().join(format!("target/nginx-test/{nginx_port}"));
-    let _nginx = start_nginx(&prefix, nginx_port, &[bff_port], &op_origin);
+    let mut nginx = start_nginx(&prefix, nginx_port, &[bff_port], &op_origin);
 
     let http = reqwest::Client::new();
     let index = format!("http://127.0.0.1:{nginx_port}/");
@@ -34,6 +34,7 @@ async fn spa_and_bff_behind_nginx_login_end_to_end() {
         http.get(&index).send().await.ok()
     })
     .await;
+    nginx.assert_running();
     // The entry page: no-cache and the security headers.
     assert_eq!(first.status(), 200);
     let h = first.headers();

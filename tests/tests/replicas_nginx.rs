@@ -70,7 +70,7 @@ async fn two_replicas_behind_nginx_round_robin_share_login_refresh_and_logout() 
         .origin()
         .ascii_serialization();
     let prefix = repo_root().join(format!("target/nginx-test/{nginx_port}"));
-    let _nginx = start_nginx(&prefix, nginx_port, &[a_port, b_port], &op_origin);
+    let mut nginx = start_nginx(&prefix, nginx_port, &[a_port, b_port], &op_origin);
     let http = reqwest::Client::new();
     wait_for("nginx to listen", Duration::from_secs(20), || async {
         let r = http
@@ -81,6 +81,7 @@ async fn two_replicas_behind_nginx_round_robin_share_login_refresh_and_logout() 
         (r.status() == 401).then_some(())
     })
     .await;
+    nginx.assert_running();
     let both: BTreeSet<String> = [a_port, b_port]
         .iter()
         .map(|p| format!("127.0.0.1:{p}"))
