@@ -15,7 +15,10 @@ use tower_http::trace::TraceLayer;
 /// Builds the whole HTTP surface of the BFF.
 pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
-        .route("/bff/login", post(flow::login::start))
+        .route(
+            "/bff/login",
+            post(flow::login::start).get(flow::login::options),
+        )
         .route("/bff/session", post(flow::exchange::create_session))
         .route("/bff/user", get(flow::user::current_user))
         .route("/bff/logout", post(flow::logout::logout))

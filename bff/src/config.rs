@@ -58,8 +58,13 @@ pub struct OidcConfig {
     pub post_logout_redirect_uri: Option<Url>,
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
+    /// The response type of every login unless the SPA asks for another one in `response_types_allowed`.
     #[serde(default)]
     pub response_type: ResponseType,
+    /// Other response types a login may ask for (the SPA's conformance mode). Empty by default: a production
+    /// deployment uses one response type and refuses the rest.
+    #[serde(default)]
+    pub response_types_allowed: Vec<ResponseType>,
     #[serde(default)]
     pub auth_method: AuthMethod,
     /// RFC 8707 resource indicator sent with the authorization and token requests, so the access token is
@@ -78,6 +83,19 @@ pub struct OidcConfig {
     /// Auth0, `organization`, `connection`, `prompt`. The parameters the BFF sets itself are refused.
     #[serde(default)]
     pub extra_authorize_params: BTreeMap<String, String>,
+}
+
+impl OidcConfig {
+    /// Every response type a login may use: the default first, then the allowed others, without repeats.
+    pub fn response_types(&self) -> Vec<ResponseType> {
+        let mut all = vec![self.response_type];
+        for t in &self.response_types_allowed {
+            if !all.contains(t) {
+                all.push(*t);
+            }
+        }
+        all
+    }
 }
 
 /// The authorization request parameters the BFF sets itself, which `oidc.extra_authorize_params` may not carry.

@@ -52,6 +52,9 @@ pub enum AppError {
     UpstreamTimeout,
     #[error("The request is not valid: {0}")]
     BadRequest(String),
+    /// The SPA asked for a response type this deployment does not accept.
+    #[error("This sign-in service does not accept the response type `{0}`.")]
+    ResponseTypeNotAllowed(shared::ResponseType),
 }
 
 impl AppError {
@@ -84,6 +87,9 @@ impl AppError {
             AppError::UpstreamUnavailable => (StatusCode::BAD_GATEWAY, "upstream_unavailable"),
             AppError::UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::ResponseTypeNotAllowed(_) => {
+                (StatusCode::BAD_REQUEST, "response_type_not_allowed")
+            }
         }
     }
 

@@ -36,6 +36,24 @@ impl User {
     }
 }
 
+/// Body of `POST /bff/login` (optional: no body means the default response type).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// A response type other than the BFF's default, for conformance testing; it must be one the BFF accepts
+    /// (see [`LoginOptions`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_type: Option<ResponseType>,
+}
+
+/// Answer to `GET /bff/login`: what a login may ask for, so the SPA offers only what this BFF accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginOptions {
+    pub default_response_type: ResponseType,
+    /// The default first, then the others the operator enabled for conformance mode.
+    pub response_types: Vec<ResponseType>,
+}
+
 /// Answer to `POST /bff/login`: where to send the browser, and what the SPA needs to check the response itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginStarted {

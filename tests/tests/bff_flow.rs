@@ -1,5 +1,5 @@
 //! The BFF against the real dev OP (node-oidc-provider), without a browser: every hybrid response type end to
-//! end, and the BFF's refusals (CSRF, no session, unknown API, tampered responses never reaching the token
+//! end, conformance mode (a login asking for another response type the operator allowed), and the BFF's refusals (CSRF, no session, unknown API, tampered responses never reaching the token
 //! endpoint).
 
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
@@ -160,4 +160,73 @@ async fn tampered_responses_never_reach_the_token_endpoint() {
         0,
         "no tampered response reached the token endpoint"
     );
+}
+
+/// Conformance mode: with `code id_token` as the default and `code id_token token` allowed besides, a login may
+/// ask for the other type and completes with it at the real OP; a type not allowed, or a malformed body, is
+/// refused as JSON before any transaction exists.
+#[tokio::test]
+async fn a_login_may_ask_for_an_allowed_response_type_only() {
+    let stack = Stack::start(StackOptions {
+        bff_toml: "[oidc]\nresponse_types_allowed = [\"code id_token token\"]\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let bff = BffClient::new(&stack.origin);
+
+    let options: Value = bff.get("/bff/login").await.json().await.unwrap();
+    assert_eq!(
+        options,
+        json!({
+            "default_response_type": "code id_token",
+            "response_types": ["code id_token", "code id_token token"],
+        })
+    );
+
+    let refused = bff
+        .post("/bff/login", Some(&json!({"response_type": "code token"})))
+        .await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "response_type_not_allowed");
+    assert!(body["message"].as_str().unwrap().contains("code token"));
+    for garbage in [json!({"response_type": "token"}), json!({"other": 1}), json!([1])] {
+        let r = bff.post("/bff/login", Some(&garbage)).await;
+        assert_eq!(r.status(), 400, "{garbage}");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], "bad_request");
+    }
+
+    let started: Value = bff
+        .post(
+            "/bff/login",
+            Some(&json!({"response_type": "code id_token token"})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(started["pending"]["response_type"], "code id_token token");
+    let url = started["authorization_url"].as_str().unwrap();
+    let query: std::collections::HashMap<String, String> = url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(query["response_type"], "code id_token token");
+    let fragment = authorize_at_op(url, &stack.redirect_uri).await;
+    let params = parse_fragment(&fragment).unwrap();
+    assert!(params.access_token.is_some() && params.id_token.is_some());
+    let session = bff.create_session(&fragment).await;
+    assert_eq!(session["user"]["sub"], "alice");
+
+    // No body, or an empty object, is the default type.
+    for body in [None, Some(json!({}))] {
+        let started: Value = bff
+            .post("/bff/login", body.as_ref())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(started["pending"]["response_type"], "code id_token");
+    }
 }

@@ -1,4 +1,5 @@
-//! `POST /bff/login`: start a login transaction and hand the SPA the authorization URL.
+//! `POST /bff/login`: start a login transaction and hand the SPA the authorization URL; `GET /bff/login`: what
+//! a login may ask for.
 
 use crate::error::AppError;
 use crate::oidc::token::{authorization_url, AuthorizationRequest};
@@ -6,10 +7,12 @@ use crate::session::cookie::Kind;
 use crate::session::transaction::Transaction;
 use crate::session::{now, random_token};
 use crate::state::AppState;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use shared::api::{LoginStarted, PendingLogin};
+use shared::api::{LoginOptions, LoginRequest, LoginStarted, PendingLogin};
+use shared::ResponseType;
 use shared::pkce::s256_challenge;
 use shared::verify::id_token::IdTokenRules;
 
@@ -17,9 +20,11 @@ use shared::verify::id_token::IdTokenRules;
 /// what the SPA needs to go to the OP and to check the response when it comes back.
 pub async fn start(
     State(state): State<AppState>,
+    body: Bytes,
 ) -> Result<(HeaderMap, Json<LoginStarted>), AppError> {
-    let provider = state.provider.get()?;
     let config = &state.config;
+    let response_type = chosen_response_type(&config.oidc, &body)?;
+    let provider = state.provider.get()?;
     let (tx_id, state_value, nonce, code_verifier) = (
         random_token(),
         random_token(),
@@ -29,7 +34,7 @@ pub async fn start(
     let lifetime = config.session.login_timeout_secs;
     let pending = PendingLogin {
         state: state_value,
-        response_type: config.oidc.response_type,
+        response_type,
         rules: IdTokenRules {
             issuer: config.oidc.issuer.clone(),
             client_id: config.oidc.client_id.clone(),
@@ -45,6 +50,7 @@ pub async fn start(
         &provider.metadata,
         config,
         &AuthorizationRequest {
+            response_type,
             state: &pending.state,
             nonce: &pending.rules.nonce,
             code_challenge: &s256_challenge(&code_verifier),
@@ -67,7 +73,7 @@ pub async fn start(
     state
         .cookies
         .set(&mut headers, Kind::Login, &tx_id, lifetime);
-    tracing::info!(response_type = %config.oidc.response_type, "login started");
+    tracing::info!(%response_type, "login started");
     Ok((
         headers,
         Json(LoginStarted {
@@ -75,4 +81,30 @@ pub async fn start(
             pending,
         }),
     ))
+}
+
+/// The response types this deployment accepts, so the SPA offers nothing the BFF would refuse.
+pub async fn options(State(state): State<AppState>) -> Json<LoginOptions> {
+    Json(LoginOptions {
+        default_response_type: state.config.oidc.response_type,
+        response_types: state.config.oidc.response_types(),
+    })
+}
+
+/// The response type of this login: the configured default, or one the operator allowed in addition. An empty
+/// body is the default, so a plain `POST` (and every client written before conformance mode) keeps working.
+fn chosen_response_type(
+    oidc: &crate::config::OidcConfig,
+    body: &[u8],
+) -> Result<ResponseType, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(oidc.response_type);
+    }
+    let request: LoginRequest =
+        serde_json::from_slice(body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    match request.response_type {
+        None => Ok(oidc.response_type),
+        Some(t) if oidc.response_types().contains(&t) => Ok(t),
+        Some(t) => Err(AppError::ResponseTypeNotAllowed(t)),
+    }
 }

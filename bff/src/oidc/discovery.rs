@@ -83,14 +83,13 @@ pub async fn discover(http: &reqwest::Client, config: &Config) -> Result<Metadat
             )));
         }
     }
-    if !metadata.response_types_supported.is_empty()
-        && !config
-            .oidc
-            .response_type
-            .is_listed_in(&metadata.response_types_supported)
-    {
-        // Some OPs (glewlwyd) support more than they list, so this is a warning, not a refusal.
-        tracing::warn!(response_type = %config.oidc.response_type, "the OP does not list the configured response type");
+    if !metadata.response_types_supported.is_empty() {
+        for response_type in config.oidc.response_types() {
+            if !response_type.is_listed_in(&metadata.response_types_supported) {
+                // Some OPs (glewlwyd) support more than they list, so this is a warning, not a refusal.
+                tracing::warn!(%response_type, "the OP does not list this configured response type");
+            }
+        }
     }
     Ok(metadata)
 }

@@ -7,11 +7,12 @@ use crate::error::AppError;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use shared::token_response::{TokenResponse, MAX_TOKEN_RESPONSE_BYTES};
-use shared::ValidationError;
+use shared::{ResponseType, ValidationError};
 use url::Url;
 
 /// What the authorization request carries besides the configuration.
 pub struct AuthorizationRequest<'a> {
+    pub response_type: ResponseType,
     pub state: &'a str,
     pub nonce: &'a str,
     pub code_challenge: &'a str,
@@ -28,7 +29,7 @@ pub fn authorization_url(
     let mut url = metadata.authorization_endpoint.clone();
     {
         let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", oidc.response_type.as_str())
+        q.append_pair("response_type", request.response_type.as_str())
             .append_pair("response_mode", "fragment")
             .append_pair("client_id", &oidc.client_id)
             .append_pair("redirect_uri", oidc.redirect_uri.as_str())
@@ -252,6 +253,7 @@ mod tests {
             id_token_signing_alg_values_supported: Vec::new(),
         };
         let request = AuthorizationRequest {
+            response_type: ResponseType::CodeIdToken,
             state: "st",
             nonce: "n",
             code_challenge: "c",
