@@ -69,6 +69,27 @@ impl Browser {
     }
 
     /// Waits (bounded) for the first element matching `css`.
+    pub async fn wait_for_css(&self, css: &str) -> Element {
+        self.element(css, "wait").await
+    }
+
+    /// Picks `value` in the `<select id=select>`, once that option exists.
+    pub async fn choose(&self, select: &str, value: &str) {
+        self.element(&format!("#{select} option[value='{value}']"), "choose")
+            .await
+            .click()
+            .await
+            .expect("option chosen");
+    }
+
+    /// Saves a PNG of the viewport as `target/screenshots/<name>.png` (the README shows some of them).
+    pub async fn screenshot(&self, name: &str) {
+        let dir = repo_root().join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot written");
+    }
+
     async fn element(&self, css: &str, what: &str) -> Element {
         self.client
             .wait()

@@ -13,6 +13,7 @@ pub mod op_session;
 pub mod redis_server;
 pub mod stack;
 pub mod test_op;
+pub mod upstream;
 
 use std::future::Future;
 use std::path::PathBuf;

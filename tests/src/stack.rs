@@ -127,12 +127,7 @@ impl Stack {
             ],
         );
         let static_dir = if options.serve_spa {
-            let dist = repo_root().join("dist");
-            assert!(
-                dist.join("index.html").exists(),
-                "dist/ is missing: run `trunk build --release` first (scripts/test does)"
-            );
-            format!("static_dir = {:?}\n", dist.display().to_string())
+            serve_spa_toml()
         } else {
             String::new()
         };
@@ -174,9 +169,25 @@ impl Stack {
     /// Stops the BFF (finishing its open connections) and starts a new one on the same port with the same
     /// configuration: what survives is what the session store kept.
     pub async fn restart_bff(&mut self) {
-        let old = self.bff.take().expect("the stack has a BFF");
-        let port = old.port;
-        old.stop().await;
+        self.stop_bff().await;
+        self.start_bff_again().await;
+    }
+
+    /// Stops the BFF gracefully (see [`BffHandle::stop`]); its port refuses connections until
+    /// [`Stack::start_bff_again`].
+    pub async fn stop_bff(&mut self) {
+        self.bff.take().expect("the stack has a BFF").stop().await;
+    }
+
+    /// Starts a BFF with the same configuration on the stack's port, after [`Stack::stop_bff`].
+    pub async fn start_bff_again(&mut self) {
+        assert!(self.bff.is_none(), "the BFF is still running");
+        let port: u16 = self
+            .origin
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the origin has a port");
         self.bff = Some(start_bff_on(port, &self.issuer, self.response_type, &self.bff_toml).await);
     }
 
@@ -237,6 +248,17 @@ impl Drop for BffHandle {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+/// The BFF configuration line that serves the built SPA (`dist/`), for browser tests; panics with the fix when
+/// the SPA has not been built.
+pub fn serve_spa_toml() -> String {
+    let dist = repo_root().join("dist");
+    assert!(
+        dist.join("index.html").exists(),
+        "dist/ is missing: run `trunk build --release` first (scripts/test does)"
+    );
+    format!("static_dir = {:?}\n", dist.display().to_string())
 }
 
 /// Starts the BFF on a free port against `issuer` (client `hybrid-spa`) and waits until it has loaded the OP's

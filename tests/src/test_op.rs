@@ -208,6 +208,9 @@ struct Inner {
     token_requests: AtomicU64,
     jwks_requests: AtomicU64,
     last_jwks_request: Mutex<Option<Instant>>,
+    /// When false, `/jwks` answers 503 without CORS headers: to a browser's `fetch` that is a network error,
+    /// the same as an endpoint that is down.
+    jwks_reachable: std::sync::atomic::AtomicBool,
 }
 
 /// How [`TestOp::start_with`] shapes the OP.
@@ -260,6 +263,7 @@ impl TestOp {
             token_requests: AtomicU64::new(0),
             jwks_requests: AtomicU64::new(0),
             last_jwks_request: Mutex::new(None),
+            jwks_reachable: std::sync::atomic::AtomicBool::new(true),
         });
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -305,6 +309,11 @@ impl TestOp {
     pub fn rotate(&self) {
         self.inner.served.lock().unwrap().push(key("rsa-2"));
         self.sign_with("rsa-2");
+    }
+
+    /// Makes the key set unreachable for browsers (see [`Inner::jwks_reachable`]) or reachable again.
+    pub fn set_jwks_reachable(&self, reachable: bool) {
+        self.inner.jwks_reachable.store(reachable, Ordering::SeqCst);
     }
 
     /// How many requests reached the token endpoint.
@@ -360,9 +369,12 @@ async fn discovery(State(op): State<Arc<Inner>>) -> impl IntoResponse {
     (ANY_ORIGIN, document)
 }
 
-async fn jwks(State(op): State<Arc<Inner>>) -> impl IntoResponse {
+async fn jwks(State(op): State<Arc<Inner>>) -> Response {
     op.jwks_requests.fetch_add(1, Ordering::SeqCst);
     *op.last_jwks_request.lock().unwrap() = Some(Instant::now());
+    if !op.jwks_reachable.load(Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     let keys: Vec<Value> = op
         .served
         .lock()
@@ -370,7 +382,7 @@ async fn jwks(State(op): State<Arc<Inner>>) -> impl IntoResponse {
         .iter()
         .map(|k| k.jwk.clone())
         .collect();
-    (ANY_ORIGIN, Json(json!({ "keys": keys })))
+    (ANY_ORIGIN, Json(json!({ "keys": keys }))).into_response()
 }
 
 /// Signs `claims` with `key`, with or without a kid in the header.

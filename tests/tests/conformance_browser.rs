@@ -14,8 +14,7 @@
 //! Every case runs even when one fails; the test fails at the end with a table of all mismatches.
 
 use hybrid_e2e::browser::Browser;
-use hybrid_e2e::repo_root;
-use hybrid_e2e::stack::{start_bff, BffHandle};
+use hybrid_e2e::stack::{serve_spa_toml, start_bff, BffHandle};
 use hybrid_e2e::test_op::{Front, Scenario, TestOp, TokenAnswer};
 use serde::Deserialize;
 use shared::ResponseType;
@@ -216,14 +215,9 @@ fn cases() -> Vec<Case> {
 
 /// A BFF serving the SPA from `dist/` against `issuer`.
 async fn spa_bff(issuer: &str, response_type: ResponseType) -> BffHandle {
-    let dist = repo_root().join("dist");
-    assert!(
-        dist.join("index.html").exists(),
-        "dist/ is missing: run `trunk build --release` first (scripts/test does)"
-    );
     let extra = format!(
-        "static_dir = {:?}\n[oidc]\nhttp_timeout_secs = {HTTP_TIMEOUT_SECS}\n",
-        dist.display().to_string()
+        "{}[oidc]\nhttp_timeout_secs = {HTTP_TIMEOUT_SECS}\n",
+        serve_spa_toml()
     );
     start_bff(issuer, response_type, &extra).await
 }

@@ -1,27 +1,15 @@
 //! The API proxy's allowlist and failure answers, through the real BFF and demo API (dev OP session).
 
-use axum::routing::any;
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
-use hybrid_e2e::free_port;
 use hybrid_e2e::stack::{Stack, StackOptions};
+use hybrid_e2e::upstream::SlowUpstream;
 use serde_json::Value;
 use std::time::Duration;
 
 #[tokio::test]
 async fn allowlist_limits_and_upstream_failures_are_json() {
     // An upstream that answers too late, to see the BFF's timeout.
-    let slow_port = free_port();
-    let slow = axum::Router::new().route(
-        "/{*rest}",
-        any(|| async {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            "late"
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", slow_port))
-        .await
-        .unwrap();
-    let slow_server = tokio::spawn(async move { axum::serve(listener, slow).await });
+    let slow = SlowUpstream::start(Duration::from_secs(5)).await;
 
     let stack = Stack::start(StackOptions {
         bff_toml: format!(
@@ -33,9 +21,10 @@ async fn allowlist_limits_and_upstream_failures_are_json() {
             [apis.down]
             url = "http://127.0.0.1:9"
             [apis.slow]
-            url = "http://127.0.0.1:{slow_port}"
+            url = "{}"
             timeout_secs = 1
-            "#
+            "#,
+            slow.url()
         ),
         ..Default::default()
     })
@@ -85,5 +74,4 @@ async fn allowlist_limits_and_upstream_failures_are_json() {
         big.json::<Value>().await.unwrap()["error"],
         "payload_too_large"
     );
-    slow_server.abort();
 }

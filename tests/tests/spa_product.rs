@@ -3,16 +3,7 @@
 //! to retry, and no token anywhere JS can read. Saves screenshots to `target/screenshots/`.
 
 use hybrid_e2e::browser::Browser;
-use hybrid_e2e::repo_root;
 use hybrid_e2e::stack::{Stack, StackOptions};
-use std::time::Duration;
-
-async fn screenshot(browser: &Browser, name: &str) {
-    let dir = repo_root().join("target/screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    let png = browser.client.screenshot().await.expect("screenshot");
-    std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot written");
-}
 
 /// Everything JS can read: both web storages and `document.cookie`.
 async fn readable_by_js(browser: &Browser) -> String {
@@ -26,16 +17,6 @@ async fn readable_by_js(browser: &Browser) -> String {
         .to_owned()
 }
 
-async fn wait_for_css(browser: &Browser, css: &str) -> fantoccini::elements::Element {
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(fantoccini::Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no element matches {css}: {e}"))
-}
-
 /// An upstream nobody listens on, that allows only GET: for the 405 and 502 explanations.
 const DOWN_API: &str = r#"
 [apis.down]
@@ -44,14 +25,6 @@ methods = ["GET"]
 token = false
 timeout_secs = 2
 "#;
-
-async fn choose(browser: &Browser, select: &str, value: &str) {
-    wait_for_css(browser, &format!("#{select} option[value='{value}']"))
-        .await
-        .click()
-        .await
-        .expect("option chosen");
-}
 
 #[tokio::test]
 async fn deep_link_flow_view_restore_console_and_session_gone() {
@@ -85,7 +58,7 @@ async fn deep_link_flow_view_restore_console_and_session_gone() {
         "{csp}"
     );
     assert_eq!(csp[1], 0, "no inline script");
-    screenshot(&browser, "signed-out").await;
+    browser.screenshot("signed-out").await;
     browser.click("login").await;
     browser.wait_session_state("active").await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
@@ -155,7 +128,7 @@ async fn deep_link_flow_view_restore_console_and_session_gone() {
         "the ID token was checked with the key set fetched at login: {flow}"
     );
     assert!(!flow.contains("eyJ"), "no raw token in the flow view");
-    screenshot(&browser, "signed-in-flow").await;
+    browser.screenshot("signed-in-flow").await;
 
     // Nothing token-like is readable by JS.
     let readable = readable_by_js(&browser).await;
@@ -175,7 +148,9 @@ async fn deep_link_flow_view_restore_console_and_session_gone() {
         .contains("Session restored"));
 
     // API console: the configured upstream, a GET, status, time, headers and JSON.
-    let api = wait_for_css(&browser, "[data-testid='console-api'] option").await;
+    let api = browser
+        .wait_for_css("[data-testid='console-api'] option")
+        .await;
     assert_eq!(api.attr("value").await.unwrap().as_deref(), Some("demo"));
     browser.click("console-send").await;
     assert_eq!(browser.text_of("console-status").await, "200");
@@ -183,33 +158,31 @@ async fn deep_link_flow_view_restore_console_and_session_gone() {
     let json: serde_json::Value = serde_json::from_str(&body).expect("pretty JSON shown");
     assert_eq!(json["sub"], "alice");
     assert!(browser.text_of("console-time").await.ends_with("ms"));
-    screenshot(&browser, "api-console").await;
+    browser.screenshot("api-console").await;
 
     // The BFF's method allowlist (405) and an unreachable upstream (502), each explained.
-    choose(&browser, "console-api", "down").await;
-    choose(&browser, "console-method", "POST").await;
+    browser.choose("console-api", "down").await;
+    browser.choose("console-method", "POST").await;
     browser.click("console-send").await;
-    let error = wait_for_css(&browser, "[data-testid='console-error']").await;
+    let error = browser.wait_for_css("[data-testid='console-error']").await;
     assert_eq!(
         error.attr("data-error").await.unwrap().as_deref(),
         Some("method_not_allowed")
     );
     assert!(error.text().await.unwrap().contains("allowlist"));
-    choose(&browser, "console-method", "GET").await;
+    browser.choose("console-method", "GET").await;
     browser.click("console-send").await;
-    let error = wait_for_css(
-        &browser,
-        "[data-testid='console-error'][data-error='upstream_unavailable']",
-    )
-    .await;
+    let error = browser
+        .wait_for_css("[data-testid='console-error'][data-error='upstream_unavailable']")
+        .await;
     assert!(error.text().await.unwrap().contains("502"));
     assert_eq!(browser.text_of("console-status").await, "502");
-    choose(&browser, "console-api", "demo").await;
+    browser.choose("console-api", "demo").await;
 
     // The session disappears (cookie gone): the console explains the 401 and offers to sign in again.
     browser.client.delete_all_cookies().await.unwrap();
     browser.click("console-send").await;
-    let error = wait_for_css(&browser, "[data-testid='console-error']").await;
+    let error = browser.wait_for_css("[data-testid='console-error']").await;
     let code = error.attr("data-error").await.unwrap().unwrap_or_default();
     assert!(
         code == "unauthenticated" || code == "session_expired",
@@ -243,7 +216,7 @@ async fn unmatched_response_is_explained_with_a_retry_and_the_fragment_is_wiped(
         .await
         .unwrap();
     browser.wait_session_state("error").await;
-    let alert = wait_for_css(&browser, "[role='alert']").await;
+    let alert = browser.wait_for_css("[role='alert']").await;
     assert_eq!(
         alert.attr("data-error").await.unwrap().as_deref(),
         Some("no_pending_login")
@@ -256,7 +229,7 @@ async fn unmatched_response_is_explained_with_a_retry_and_the_fragment_is_wiped(
         !flow.contains("abcdefghijkl"),
         "never the whole code: {flow}"
     );
-    screenshot(&browser, "error-state").await;
+    browser.screenshot("error-state").await;
     assert_eq!(stack.token_requests().await, 0);
 
     // Retry starts a clean sign-in that succeeds.
