@@ -190,7 +190,11 @@ async fn a_login_may_ask_for_an_allowed_response_type_only() {
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"], "response_type_not_allowed");
     assert!(body["message"].as_str().unwrap().contains("code token"));
-    for garbage in [json!({"response_type": "token"}), json!({"other": 1}), json!([1])] {
+    for garbage in [
+        json!({"response_type": "token"}),
+        json!({"other": 1}),
+        json!([1]),
+    ] {
         let r = bff.post("/bff/login", Some(&garbage)).await;
         assert_eq!(r.status(), 400, "{garbage}");
         assert_eq!(r.json::<Value>().await.unwrap()["error"], "bad_request");

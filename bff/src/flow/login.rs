@@ -12,9 +12,9 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use shared::api::{LoginOptions, LoginRequest, LoginStarted, PendingLogin};
-use shared::ResponseType;
 use shared::pkce::s256_challenge;
 use shared::verify::id_token::IdTokenRules;
+use shared::ResponseType;
 
 /// Creates state, nonce and a PKCE verifier, keeps them server-side under a fresh HttpOnly cookie, and answers
 /// what the SPA needs to go to the OP and to check the response when it comes back.
