@@ -484,6 +484,25 @@ impl Config {
                 ));
             }
         }
+        // The code exchange asks for one access token: with several upstream resources granted and none named
+        // for the login's own token, OPs such as node-oidc-provider refuse the exchange (which resource?), and
+        // every login would fail at the last step. Refuse the configuration instead.
+        let mut upstream: Vec<&str> = self
+            .apis
+            .values()
+            .filter_map(|api| api.resource.as_deref())
+            .collect();
+        upstream.sort_unstable();
+        upstream.dedup();
+        if self.oidc.resource.is_none() && upstream.len() > 1 {
+            return Err(bad(
+                "oidc.resource",
+                format!(
+                    "must be set when APIs name several resources ({}): it is the resource of the login's own access token",
+                    upstream.join(", ")
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -638,6 +657,13 @@ mod tests {
             let e = Config::from_toml(BASE, env(&[(key, value)])).unwrap_err();
             assert_eq!(e.field, field, "{key}={value}: {e}");
         }
+        let two_resources = format!(
+            "{BASE}resource = \"urn:a\"\n[apis.other]\nurl = \"http://127.0.0.1:4002\"\nresource = \"urn:b\"\n"
+        );
+        let e = Config::from_toml(&two_resources, env(&[])).unwrap_err();
+        assert_eq!(e.field, "oidc.resource", "{e}");
+        assert!(e.to_string().contains("urn:a, urn:b"), "{e}");
+        Config::from_toml(&two_resources, env(&[("BFF_OIDC__RESOURCE", "urn:a")])).unwrap();
         let key = "BFF_SESSION__KEYS";
         let good = "[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]";
         let session_cases: [&[(&str, &str)]; 5] = [
