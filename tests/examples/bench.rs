@@ -9,6 +9,9 @@
 //! - `memory N [ID_TOKEN_LEN ACCESS_TOKEN_LEN]`: RSS growth per session over N sessions put into the memory
 //!   store, with token-sized strings.
 //! - `validate N`: native ID token validation (signature + every claim rule), as the BFF does it.
+//! - `logins N CONCURRENCY`: completed logins per second through the BFF (`POST /bff/session`: checks, code
+//!   exchange, token validation, session) against the dev OP's own token endpoint rate for the same codes
+//!   redeemed directly with the client secret; both with CONCURRENCY requests in flight.
 
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
 use hybrid_e2e::browser::Browser;
@@ -34,7 +37,10 @@ async fn main() {
             memory(arg(1, "100000").parse().unwrap(), sizes).await
         }
         "validate" => validate(arg(1, "2000").parse().unwrap()).await,
-        other => panic!("unknown benchmark {other:?}: identity | proxy | memory | validate"),
+        "logins" => logins(arg(1, "200").parse().unwrap(), arg(2, "8").parse().unwrap()).await,
+        other => {
+            panic!("unknown benchmark {other:?}: identity | proxy | memory | validate | logins")
+        }
     }
 }
 
@@ -137,6 +143,8 @@ async fn identity(n: usize, hello_dist: PathBuf) {
     }
     browser.close().await;
     report_ms("identity.hello_mount", mounted);
+    let in_browser: Vec<f64> = verified.iter().zip(&parsed).map(|(v, f)| v - f).collect();
+    report_ms("identity.browser_validation", in_browser);
     report_ms("identity.fragment_parsed", parsed);
     report_ms("identity.id_token_verified", verified);
     report_ms("identity.identity_shown", shown);
@@ -550,4 +558,125 @@ async fn validate(n: usize) {
     report("validate.rs256.us_per_token", format!("{per:.1}"));
     report("validate.rs256.tokens_per_sec", format!("{:.0}", 1e6 / per));
     report("validate.token_bytes", token.len());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Logins
+// ---------------------------------------------------------------------------------------------------------
+
+/// Runs `jobs` with at most `concurrency` in flight; answers the wall time of the whole batch.
+async fn timed_batch<F>(jobs: Vec<F>, concurrency: usize) -> Duration
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let started = Instant::now();
+    let tasks: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                let _slot = gate.acquire().await.expect("semaphore open");
+                job.await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("job ran");
+    }
+    started.elapsed()
+}
+
+/// `n` logins taken as far as the fragment (BFF login transaction, the dev OP's redirect chain), not timed.
+/// With `own_verifier`, the authorization request carries that PKCE challenge instead of the BFF's, so the code
+/// can be redeemed directly at the token endpoint.
+async fn mint(stack: &Stack, n: usize, own_verifier: Option<&str>) -> Vec<(BffClient, String)> {
+    let mut minted = Vec::with_capacity(n);
+    for _ in 0..n {
+        let client = BffClient::new(&stack.origin);
+        let started = client.start_login().await;
+        let mut url = url::Url::parse(&started.authorization_url).unwrap();
+        if let Some(verifier) = own_verifier {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| match k.as_ref() {
+                    "code_challenge" => (k.into_owned(), shared::pkce::s256_challenge(verifier)),
+                    _ => (k.into_owned(), v.into_owned()),
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        let fragment = authorize_at_op(url.as_str(), &stack.redirect_uri).await;
+        minted.push((client, fragment));
+    }
+    minted
+}
+
+async fn logins(n: usize, concurrency: usize) {
+    let stack = Stack::start(StackOptions::default()).await;
+    // Warm-up: the OP's and the BFF's first requests (JIT, key imports, connection pools).
+    for (client, fragment) in mint(&stack, 5, None).await {
+        client.create_session(&fragment).await;
+    }
+
+    let through_bff: Vec<_> = mint(&stack, n, None)
+        .await
+        .into_iter()
+        .map(|(client, fragment)| async move {
+            client.create_session(&fragment).await;
+        })
+        .collect();
+    let bff = timed_batch(through_bff, concurrency).await;
+
+    let verifier = "bench-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
+    let token_endpoint = format!("{}/token", stack.issuer);
+    let http = reqwest::Client::new();
+    let direct: Vec<_> = mint(&stack, n, Some(verifier))
+        .await
+        .into_iter()
+        .map(|(_, fragment)| {
+            let (http, token_endpoint, redirect_uri) = (
+                http.clone(),
+                token_endpoint.clone(),
+                stack.redirect_uri.clone(),
+            );
+            async move {
+                let code = shared::fragment::parse_fragment(&fragment)
+                    .unwrap()
+                    .code
+                    .expect("a code");
+                let r = http
+                    .post(&token_endpoint)
+                    .basic_auth("hybrid-spa", Some("dev-only-hybrid-secret-0123456789"))
+                    .form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", code.as_str()),
+                        ("redirect_uri", redirect_uri.as_str()),
+                        ("code_verifier", verifier),
+                        ("resource", "urn:demo-api"),
+                    ])
+                    .send()
+                    .await
+                    .expect("token endpoint reachable");
+                assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+                let _: serde_json::Value = r.json().await.expect("token response JSON");
+            }
+        })
+        .collect();
+    let op = timed_batch(direct, concurrency).await;
+
+    report("logins.n", n);
+    report("logins.concurrency", concurrency);
+    report(
+        "logins.bff_per_s",
+        format!("{:.1}", n as f64 / bff.as_secs_f64()),
+    );
+    report(
+        "logins.op_token_endpoint_per_s",
+        format!("{:.1}", n as f64 / op.as_secs_f64()),
+    );
+    report(
+        "logins.ratio",
+        format!("{:.2}", op.as_secs_f64() / bff.as_secs_f64()),
+    );
 }
