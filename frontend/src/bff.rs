@@ -5,17 +5,36 @@ pub use crate::http::Reply;
 use crate::http::{self, Call, Failure};
 use crate::problem::Problem;
 use serde::de::DeserializeOwned;
-use shared::api::{ApiCatalog, ErrorBody, LoggedOut, LoginStarted, SessionInfo};
+use shared::api::{
+    ApiCatalog, ErrorBody, LoggedOut, LoginOptions, LoginRequest, LoginStarted, SessionInfo,
+};
 use shared::fragment::AuthorizationResponse;
+use shared::ResponseType;
 
 /// Generous for every BFF answer; the demo API's JSON is tiny.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// No BFF call waits longer than this (the BFF's own upstream timeouts are shorter).
 const TIMEOUT_MS: i32 = 20_000;
 
-/// `POST /bff/login`: starts a sign-in; the answer says where to send the browser.
-pub async fn login() -> Result<LoginStarted, Problem> {
-    expect_json(post("/bff/login", None).await?)
+/// `POST /bff/login`: starts a sign-in; the answer says where to send the browser. No body asks for the BFF's
+/// default response type; another one (conformance mode) must be one the BFF accepts, or it answers 400.
+pub async fn login(response_type: Option<ResponseType>) -> Result<LoginStarted, Problem> {
+    let body = match response_type {
+        Some(response_type) => Some(
+            serde_json::to_string(&LoginRequest {
+                response_type: Some(response_type),
+            })
+            .map_err(|_| Problem::new("internal", "The sign-in could not be started."))?,
+        ),
+        None => None,
+    };
+    expect_json(post("/bff/login", body).await?)
+}
+
+/// `GET /bff/login`: the response types this BFF accepts, asked only when the Advanced settings are opened (so
+/// the signed-out page costs no request for a setting few people use).
+pub async fn login_options() -> Result<LoginOptions, Problem> {
+    expect_json(request("GET", "/bff/login", false, None).await?)
 }
 
 /// `POST /bff/session`: hands the front-channel response (as read from the fragment) to the BFF, which checks it
@@ -45,12 +64,16 @@ pub async fn call_demo_api() -> Result<String, ApiError> {
     let reply = request("GET", "/api/demo/hello", true, None)
         .await
         .map_err(ApiError::Other)?;
-    let status = reply.status;
-    match expect_json::<serde_json::Value>(reply) {
-        Ok(value) => Ok(serde_json::to_string_pretty(&value).unwrap_or_default()),
-        Err(problem) if status == 401 => Err(ApiError::SignedOut(problem)),
-        Err(problem) => Err(ApiError::Other(problem)),
+    if !(200..300).contains(&reply.status) {
+        let signed_out = reply.status == 401;
+        let problem = error_of(reply);
+        return Err(if signed_out {
+            ApiError::SignedOut(problem)
+        } else {
+            ApiError::Other(problem)
+        });
     }
+    crate::json::pretty(&reply.body).ok_or_else(|| ApiError::Other(bad_reply()))
 }
 
 /// `GET /bff/apis`: the upstreams the console may call.
@@ -135,10 +158,18 @@ async fn request(
 /// A 2xx body as `T`, or the `ErrorBody` message (or plain words when the body is not one).
 fn expect_json<T: DeserializeOwned>(reply: Reply) -> Result<T, Problem> {
     if (200..300).contains(&reply.status) {
-        return serde_json::from_slice(&reply.body)
-            .map_err(|_| Problem::new("bad_reply", "The server's answer could not be read."));
+        return serde_json::from_slice(&reply.body).map_err(|_| bad_reply());
     }
-    Err(match serde_json::from_slice::<ErrorBody>(&reply.body) {
+    Err(error_of(reply))
+}
+
+fn bad_reply() -> Problem {
+    Problem::new("bad_reply", "The server's answer could not be read.")
+}
+
+/// A non-2xx answer as a problem: the `ErrorBody` when the BFF sent one, plain words otherwise.
+fn error_of(reply: Reply) -> Problem {
+    match serde_json::from_slice::<ErrorBody>(&reply.body) {
         Ok(body) => Problem {
             message: body.message,
             code: body.error,
@@ -154,5 +185,5 @@ fn expect_json<T: DeserializeOwned>(reply: Reply) -> Result<T, Problem> {
             "http_error",
             format!("The server refused the request (HTTP {}).", reply.status),
         ),
-    })
+    }
 }

@@ -275,7 +275,8 @@ fn hash_name(alg: Alg) -> &'static str {
     }
 }
 
-/// The header and verified claims as rows; the nonce shortened, times also as UTC.
+/// The header and verified claims as rows, in the order of the claims' definition (absent ones left out); the
+/// nonce shortened, times also as UTC.
 pub fn token_table(
     alg: Alg,
     kid: Option<&str>,
@@ -290,27 +291,33 @@ pub fn token_table(
         header.push(("typ".into(), typ.into()));
     }
     let mut claims = Vec::new();
-    if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(c) {
-        for (name, value) in map {
-            let shown = match (&*name, &value) {
-                (_, serde_json::Value::Null) => continue,
-                (_, serde_json::Value::Array(items)) if items.is_empty() => continue,
-                ("nonce", serde_json::Value::String(s)) => short(s),
-                ("exp" | "iat" | "auth_time", serde_json::Value::Number(n)) => {
-                    let secs = n.as_f64().unwrap_or_default();
-                    let date = js_sys::Date::new(&(secs * 1000.0).into());
-                    format!("{n} ({})", String::from(date.to_iso_string()))
-                }
-                (_, serde_json::Value::String(s)) => s.clone(),
-                (_, serde_json::Value::Array(items)) => items
-                    .iter()
-                    .map(|i| i.as_str().unwrap_or_default())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                (_, other) => other.to_string(),
-            };
-            claims.push((name, shown));
+    let mut row = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            claims.push((name.to_owned(), value));
         }
-    }
+    };
+    let time = |secs: Option<i64>| {
+        secs.map(|secs| {
+            let date = js_sys::Date::new(&((secs as f64) * 1000.0).into());
+            format!("{secs} ({})", String::from(date.to_iso_string()))
+        })
+    };
+    row("iss", c.iss.clone());
+    row("sub", c.sub.clone());
+    row("aud", (!c.aud.is_empty()).then(|| c.aud.join(", ")));
+    row("azp", c.azp.clone());
+    row("exp", time(c.exp));
+    row("iat", time(c.iat));
+    row("auth_time", time(c.auth_time));
+    row("nonce", c.nonce.as_deref().map(short));
+    row("c_hash", c.c_hash.clone());
+    row("at_hash", c.at_hash.clone());
+    row("sid", c.sid.clone());
+    row("name", c.name.clone());
+    row("given_name", c.given_name.clone());
+    row("family_name", c.family_name.clone());
+    row("preferred_username", c.preferred_username.clone());
+    row("email", c.email.clone());
+    row("email_verified", c.email_verified.map(|v| v.to_string()));
     TokenTable { header, claims }
 }

@@ -14,12 +14,16 @@ mod callback;
 mod components;
 mod flow;
 mod http;
+mod json;
 mod pending;
 mod problem;
 mod session;
 mod webcrypto;
 
 fn main() {
+    // Panics end in an opaque `unreachable` trap in release builds; the hook that names them costs ~1 KB gzip, so
+    // only debug builds (`trunk serve`) carry it.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(components::App);
 }

@@ -7,7 +7,8 @@ use crate::problem::Problem;
 use crate::{bff, callback, pending};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::User;
+use shared::api::{LoginOptions, User};
+use shared::ResponseType;
 
 /// Where the sign-in stands; rendered as `data-state` on the status element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +73,11 @@ pub struct Session {
     pub ready: RwSignal<bool>,
     /// A request started by a button is in flight.
     pub busy: RwSignal<bool>,
+    /// What `GET /bff/login` said a sign-in may ask for; asked the first time the Advanced settings open.
+    pub login_options: RwSignal<Option<LoginOptions>>,
+    /// A response type other than the BFF's default, picked in the Advanced settings (conformance mode);
+    /// `None` signs in with the default.
+    pub response_type: RwSignal<Option<ResponseType>>,
 }
 
 impl Session {
@@ -86,6 +92,8 @@ impl Session {
             api_result: RwSignal::new(None),
             ready: RwSignal::new(false),
             busy: RwSignal::new(false),
+            login_options: RwSignal::new(None),
+            response_type: RwSignal::new(None),
         }
     }
 
@@ -217,7 +225,7 @@ impl Session {
     pub fn log_in(self) {
         self.begin();
         spawn_local(async move {
-            let started = match bff::login().await {
+            let started = match bff::login(self.response_type.get_untracked()).await {
                 Ok(started) => started,
                 Err(problem) => return self.fail(problem),
             };
@@ -250,6 +258,29 @@ impl Session {
             }
             // Stay busy: the browser is leaving for the identity provider.
         });
+    }
+
+    /// The Advanced settings opened: ask once which response types this BFF accepts.
+    pub fn load_login_options(self) {
+        if self.login_options.with_untracked(Option::is_some) {
+            return;
+        }
+        spawn_local(async move {
+            match bff::login_options().await {
+                Ok(options) => self.login_options.set(Some(options)),
+                Err(problem) => self.problem.set(Some(problem)),
+            }
+        });
+    }
+
+    /// A response type picked in the Advanced settings (its canonical spelling); the default means "none".
+    pub fn choose_response_type(self, value: &str) {
+        let default = self
+            .login_options
+            .with_untracked(|o| o.as_ref().map(|o| o.default_response_type));
+        let chosen = value.parse::<ResponseType>().ok();
+        self.response_type
+            .set(chosen.filter(|chosen| Some(*chosen) != default));
     }
 
     pub fn call_api(self) {

@@ -237,3 +237,58 @@ async fn unmatched_response_is_explained_with_a_retry_and_the_fragment_is_wiped(
     browser.wait_session_state("active").await;
     browser.close().await;
 }
+
+/// Conformance mode: the Advanced setting offers what the BFF accepts (asked only when opened), marks a
+/// non-default choice, and the sign-in then runs with that response type end to end.
+#[tokio::test]
+async fn conformance_mode_signs_in_with_the_chosen_response_type() {
+    let stack = Stack::start(StackOptions {
+        serve_spa: true,
+        bff_toml: "[oidc]\nresponse_types_allowed = [\"code id_token token\"]\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let browser = Browser::start().await;
+    browser.client.goto(&stack.origin).await.unwrap();
+    browser.wait_session_state("none").await;
+    let asked = "return performance.getEntriesByType('resource')\
+                 .filter(e => new URL(e.name).pathname === '/bff/login').length;";
+    assert_eq!(browser.eval(asked).await, 0, "nothing asked before opening");
+
+    browser
+        .wait_for_css("[data-testid='advanced'] summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.choose("response-type", "code id_token token").await;
+    let marker = browser.text_of("conformance-mode").await;
+    assert!(marker.contains("code id_token token"), "{marker}");
+    let offered = browser
+        .eval("return [...document.querySelectorAll('#response-type option')].map(o => o.value);")
+        .await;
+    assert_eq!(
+        offered,
+        serde_json::json!(["code id_token", "code id_token token"]),
+        "only what the BFF accepts"
+    );
+    browser.screenshot("conformance-mode").await;
+
+    browser.click("login").await;
+    browser.wait_session_state("active").await;
+    assert_eq!(browser.text_of("user-name").await, "Alice Example");
+    let flow = browser.text_of("flow-view").await;
+    assert!(
+        flow.contains("response_type=code id_token token"),
+        "the flow ran with the chosen type: {flow}"
+    );
+    assert!(flow.contains("at_hash"), "{flow}");
+    assert!(!flow.contains("eyJ"), "no raw token shown: {flow}");
+    let readable = readable_by_js(&browser).await;
+    assert!(
+        !readable.contains("eyJ"),
+        "the front-channel access token is nowhere JS can read: {readable}"
+    );
+    assert_eq!(stack.token_requests().await, 1);
+    browser.close().await;
+}

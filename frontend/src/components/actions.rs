@@ -1,7 +1,8 @@
+use super::advanced::Advanced;
 use crate::session::{Phase, Session};
 use leptos::prelude::*;
 
-/// Log in when signed out; Call API and Log out while the session is active.
+/// Log in (with its Advanced settings) when signed out; Call API and Log out while the session is active.
 #[component]
 pub fn Actions(session: Session) -> impl IntoView {
     let busy = session.busy;
@@ -16,6 +17,7 @@ pub fn Actions(session: Session) -> impl IntoView {
                     <button class="primary" data-testid="login" disabled=move || busy.get()
                         on:click=move |_| session.log_in()>"Log in"</button>
                 </div>
+                <Advanced session=session />
             }
             .into_any()
         } else if phase == Phase::Active {

@@ -8,8 +8,6 @@ use shared::api::ApiEntry;
 
 /// Largest response body shown (the rest is cut).
 const SHOWN_BYTES: usize = 64 * 1024;
-/// Offered whatever the API allows: a refused method shows the BFF's allowlist answer (405), explained.
-const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 
 #[derive(Clone)]
 struct Outcome {
@@ -29,12 +27,7 @@ pub fn Console(session: Session) -> impl IntoView {
     let busy = RwSignal::new(false);
     let outcome = RwSignal::new(None::<Outcome>);
     let load_problem = RwSignal::new(None::<Problem>);
-    let (api_ref, method_ref, path_ref, body_ref) = (
-        NodeRef::<html::Select>::new(),
-        NodeRef::<html::Select>::new(),
-        NodeRef::<html::Input>::new(),
-        NodeRef::<html::Textarea>::new(),
-    );
+    let form_ref = NodeRef::<html::Form>::new();
 
     let load = move || {
         load_problem.set(None);
@@ -48,16 +41,16 @@ pub fn Console(session: Session) -> impl IntoView {
     load();
 
     let send = move || {
-        let (Some(api), Some(m), Some(p), Some(b)) = (
-            api_ref.get_untracked(),
-            method_ref.get_untracked(),
-            path_ref.get_untracked(),
-            body_ref.get_untracked(),
-        ) else {
+        // One form read instead of a reference per field: each typed node reference costs wasm size.
+        let Some(data) = form_ref
+            .get_untracked()
+            .and_then(|form| web_sys::FormData::new_with_form(&form).ok())
+        else {
             return;
         };
-        let (m, p, b) = (m.value(), p.value(), b.value());
-        let url = format!("/api/{}/{}", api.value(), p.trim_start_matches('/'));
+        let field = |name: &str| data.get(name).as_string().unwrap_or_default();
+        let (api, m, p, b) = (field("api"), field("method"), field("path"), field("body"));
+        let url = format!("/api/{api}/{}", p.trim_start_matches('/'));
         let json = (!matches!(m.as_str(), "GET" | "HEAD"))
             .then_some(b)
             .filter(|b| !b.trim().is_empty());
@@ -162,21 +155,24 @@ pub fn Console(session: Session) -> impl IntoView {
                     <button on:click=move |_| load()>"Try again"</button>
                 </div>
             })}
-            <form class="console-form" on:submit=move |ev| { ev.prevent_default(); send(); }>
+            <form class="console-form" node_ref=form_ref on:submit=move |ev| { ev.prevent_default(); send(); }>
                 <label for="console-api">"API"</label>
-                <select id="console-api" data-testid="console-api" node_ref=api_ref>{options}</select>
+                <select id="console-api" name="api" data-testid="console-api">{options}</select>
                 <label for="console-method">"Method"</label>
-                <select id="console-method" data-testid="console-method" node_ref=method_ref>
-                    {METHODS.map(|m| view! { <option value=m>{m}</option> })}
+                // Every method is offered whatever the API allows: a refused one shows the BFF's allowlist
+                // answer (405), explained. Written out, the list is static HTML rather than code.
+                <select id="console-method" name="method" data-testid="console-method">
+                    <option value="GET">"GET"</option><option value="POST">"POST"</option><option value="PUT">"PUT"</option>
+                    <option value="PATCH">"PATCH"</option><option value="DELETE">"DELETE"</option><option value="HEAD">"HEAD"</option>
                 </select>
                 <label for="console-path">"Path"</label>
                 <input id="console-path" data-testid="console-path" type="text" autocomplete="off"
-                    spellcheck="false" value="/hello" node_ref=path_ref
+                    spellcheck="false" value="/hello" name="path"
                     aria-describedby="console-path-hint" />
                 <span></span>
                 <small id="console-path-hint" class="muted">"After /api/<name>; the BFF forwards only paths under the API's prefix."</small>
                 <label for="console-body">"Body (JSON)"</label>
-                <textarea id="console-body" data-testid="console-body" rows="3" node_ref=body_ref
+                <textarea id="console-body" name="body" data-testid="console-body" rows="3"
                     placeholder="Sent with POST, PUT, PATCH and DELETE"></textarea>
                 <span></span>
                 <div>
@@ -194,8 +190,7 @@ fn pretty(body: &[u8]) -> String {
     if body.is_empty() {
         return "(empty body)".into();
     }
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(value) => serde_json::to_string_pretty(&value).unwrap_or_default(),
-        Err(_) => String::from_utf8_lossy(&body[..body.len().min(SHOWN_BYTES)]).into_owned(),
-    }
+    crate::json::pretty(body).unwrap_or_else(|| {
+        String::from_utf8_lossy(&body[..body.len().min(SHOWN_BYTES)]).into_owned()
+    })
 }

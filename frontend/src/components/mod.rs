@@ -1,6 +1,7 @@
 //! Small views. They render [`crate::session::Session`] and call its actions; no protocol logic here.
 
 mod actions;
+mod advanced;
 mod alert;
 mod api_result;
 mod console;
