@@ -96,6 +96,7 @@ pub fn explain(reply: &Reply) -> Option<Problem> {
     let (kind, words) = match (reply.status, code.as_str()) {
         (401, _) => ("session_gone", "The session is gone (expired, or ended elsewhere). Sign in again to continue."),
         (403, "csrf_header_missing") | (403, "csrf") => ("csrf", "The BFF refused the call: it lacked the anti-CSRF header (X-CSRF: 1), which every /api call needs."),
+        (403, "cross_origin_request") => ("cross_origin", "The BFF refused the call: it came from a page of another origin than this application's. Open the app at its own address."),
         (403, _) => ("forbidden", "The BFF or the API refused this path: it is outside the API's allowed path prefix, or the token lacks the rights."),
         (404, _) => ("not_found", "No such API or path: check the API name and the path."),
         (405, _) => ("method_not_allowed", "This API does not allow that method (the BFF's per-API allowlist)."),
