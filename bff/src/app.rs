@@ -31,7 +31,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
-        .layer(middleware::from_fn(csrf::require_header));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::require_header,
+        ));
     if let Some(dir) = &state.config.static_dir {
         // The SPA's routes (e.g. /callback) all serve index.html.
         let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));

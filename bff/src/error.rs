@@ -26,6 +26,10 @@ pub enum AppError {
     /// The OP did not answer in time.
     #[error("The identity provider did not answer in time. Please try again.")]
     OpTimeout,
+    /// The bound on pending logins is reached (many sign-ins started and not finished: a flood, or an outage at
+    /// the OP that leaves people waiting there).
+    #[error("Too many sign-ins are in progress right now. Please try again in a moment.")]
+    TooManyPendingLogins,
     /// The session store cannot be reached (the session, if any, is kept).
     #[error("Sessions cannot be read right now. Please try again in a moment.")]
     StoreUnavailable,
@@ -38,6 +42,9 @@ pub enum AppError {
     SessionExpired,
     #[error("This request lacks the anti-CSRF header `X-CSRF: 1`.")]
     CsrfHeaderMissing,
+    /// A state-changing call (or an API call) from a page of another origin.
+    #[error("This request comes from a page of another origin than this application's.")]
+    CrossOrigin,
     #[error("There is no API named `{0}`.")]
     UnknownApi(String),
     #[error("This API does not allow that method.")]
@@ -74,12 +81,16 @@ impl AppError {
             }
             AppError::OpUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "op_unavailable"),
             AppError::OpTimeout => (StatusCode::GATEWAY_TIMEOUT, "op_timeout"),
+            AppError::TooManyPendingLogins => {
+                (StatusCode::SERVICE_UNAVAILABLE, "too_many_pending_logins")
+            }
             AppError::StoreUnavailable => {
                 (StatusCode::SERVICE_UNAVAILABLE, "session_store_unavailable")
             }
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             AppError::SessionExpired => (StatusCode::UNAUTHORIZED, "session_expired"),
             AppError::CsrfHeaderMissing => (StatusCode::FORBIDDEN, "csrf_header_missing"),
+            AppError::CrossOrigin => (StatusCode::FORBIDDEN, "cross_origin_request"),
             AppError::UnknownApi(_) => (StatusCode::NOT_FOUND, "unknown_api"),
             AppError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             AppError::PathNotAllowed => (StatusCode::FORBIDDEN, "path_not_allowed"),
@@ -129,6 +140,10 @@ impl From<crate::session::store::StoreError> for AppError {
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
+        // A body past the extractor's limit is not malformed, it is too large: 413, as for the API proxy.
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::PayloadTooLarge;
+        }
         AppError::BadRequest(rejection.body_text())
     }
 }

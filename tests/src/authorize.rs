@@ -70,6 +70,31 @@ impl BffClient {
         self.create_session(&fragment).await
     }
 
+    /// Starts a login and walks it at the dev OP: the authorization response as the SPA would post it to
+    /// `/bff/session`, for tests that post it themselves (changed, or at a moment of their choosing).
+    pub async fn authorization_response(&self, redirect_uri: &str) -> Value {
+        let started = self.start_login().await;
+        let fragment = authorize_at_op(&started.authorization_url, redirect_uri).await;
+        let response =
+            shared::fragment::parse_fragment(&fragment).expect("the OP's response parses");
+        serde_json::to_value(response).expect("the response serialises")
+    }
+
+    /// Logs in as [`BffClient::log_in_at_op`] does (this client's jar keeps the session) and answers the
+    /// session cookie's value, for requests written by hand.
+    pub async fn log_in_for_cookie(&self, redirect_uri: &str) -> String {
+        let response = self.authorization_response(redirect_uri).await;
+        let created = self.post("/bff/session", Some(&response)).await;
+        assert_eq!(created.status(), 200, "session creation");
+        let cookie = created
+            .cookies()
+            .find(|c| c.name().ends_with("bff-session"))
+            .expect("a session cookie")
+            .value()
+            .to_owned();
+        cookie
+    }
+
     /// `POST /bff/login`.
     pub async fn start_login(&self) -> LoginStarted {
         let r = self.post("/bff/login", None).await;
@@ -147,4 +172,23 @@ pub async fn follow_to_redirect_uri(
         url = next;
     }
     panic!("the OP did not redirect back within 10 hops");
+}
+
+/// Asserts that `r` is one of the BFF's JSON errors, `{error, message}` with this status and code (the contract
+/// every refusal keeps); returns the body.
+pub async fn expect_error(r: Response, status: u16, code: &str) -> Value {
+    let got = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or_else(|e| {
+        panic!("a {got} answer that is not JSON (expected {status} {code}): {e}")
+    });
+    assert_eq!(
+        (got, body["error"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
 }

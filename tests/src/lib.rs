@@ -3,13 +3,18 @@
 //!
 //! [`stack`] runs the servers, [`authorize`] walks the dev OP's redirect chain without a browser (for BFF
 //! integration tests), [`browser`] drives Chromium through WebDriver, [`test_op`] is a scripted, tampering OP
-//! for conformance tests.
+//! for conformance tests. For the fault tests: [`fault_proxy`] puts the dev OP behind a proxy that can take it
+//! down or make it hang, [`bff_process`] runs the BFF binary as its own process (to kill it with SIGKILL), and
+//! [`raw_http`] writes requests byte for byte.
 
 pub mod authorize;
+pub mod bff_process;
 pub mod browser;
+pub mod fault_proxy;
 pub mod glewlwyd;
 pub mod nginx;
 pub mod op_session;
+pub mod raw_http;
 pub mod redis_server;
 pub mod stack;
 pub mod test_op;

@@ -10,40 +10,57 @@ pub struct RedisServer {
     /// `redis://127.0.0.1:PORT/0`
     pub url: String,
     pub port: u16,
-    _process: Process,
+    process: Option<Process>,
 }
 
 impl RedisServer {
     /// Starts the server and waits until it answers `PING`.
     pub async fn start() -> RedisServer {
         let port = free_port();
-        let process = Process::spawn(
-            &format!("redis-{port}"),
-            "redis-server",
-            &[
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            &[],
-        );
-        wait_for(
-            "redis-server to answer PING",
-            Duration::from_secs(15),
-            || async { ping(port).then_some(()) },
-        )
-        .await;
         RedisServer {
             url: format!("redis://127.0.0.1:{port}/0"),
             port,
-            _process: process,
+            process: Some(spawn(port).await),
         }
     }
+
+    /// Kills the server (SIGKILL, as a crash); its port refuses connections until [`RedisServer::start_again`].
+    pub fn kill(&mut self) {
+        // Dropping the process kills it and waits for it, so its port is free again.
+        self.process = None;
+    }
+
+    /// After [`RedisServer::kill`]: an empty server on the same port (nothing persisted), as after a Redis
+    /// restart. Returns once it answers `PING`.
+    pub async fn start_again(&mut self) {
+        assert!(self.process.is_none(), "redis-server is still running");
+        self.process = Some(spawn(self.port).await);
+    }
+}
+
+async fn spawn(port: u16) -> Process {
+    let process = Process::spawn(
+        &format!("redis-{port}"),
+        "redis-server",
+        &[
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        &[],
+    );
+    wait_for(
+        "redis-server to answer PING",
+        Duration::from_secs(15),
+        || async { ping(port).then_some(()) },
+    )
+    .await;
+    process
 }
 
 fn ping(port: u16) -> bool {

@@ -63,6 +63,16 @@ pub struct StackOptions {
     pub redirect_uri: Option<String>,
     /// More BFF configuration (TOML), merged table by table over the stack's own.
     pub bff_toml: String,
+    /// Put the OP behind a proxy the test controls (fault tests, [`crate::fault_proxy`]).
+    pub op_behind: Option<OpBehind>,
+}
+
+/// An OP behind a proxy: its process listens on `op_port`, but its issuer, and so every URL it hands out and
+/// every call the BFF and the demo API make, is `http://127.0.0.1:{issuer_port}`, where the proxy listens.
+#[derive(Clone, Copy, Debug)]
+pub struct OpBehind {
+    pub issuer_port: u16,
+    pub op_port: u16,
 }
 
 impl Default for StackOptions {
@@ -72,6 +82,7 @@ impl Default for StackOptions {
             serve_spa: false,
             redirect_uri: None,
             bff_toml: String::new(),
+            op_behind: None,
         }
     }
 }
@@ -93,8 +104,12 @@ pub struct Stack {
 impl Stack {
     /// Starts everything and waits until the BFF is ready (discovery loaded).
     pub async fn start(options: StackOptions) -> Stack {
-        let (op_port, api_port, bff_port) = (free_port(), free_port(), free_port());
-        let issuer = format!("http://127.0.0.1:{op_port}");
+        let (op_port, api_port, bff_port) = match options.op_behind {
+            Some(behind) => (behind.op_port, free_port(), free_port()),
+            None => (free_port(), free_port(), free_port()),
+        };
+        let issuer_port = options.op_behind.map_or(op_port, |b| b.issuer_port);
+        let issuer = format!("http://127.0.0.1:{issuer_port}");
         // The SPA and BFF on `localhost`, the OP on `127.0.0.1`: cookies are not separated by port.
         let origin = format!("http://localhost:{bff_port}");
         let redirect_uri = options
@@ -203,6 +218,12 @@ impl Stack {
         .await
     }
 
+    /// The whole configuration (TOML) a BFF of this stack on `port` runs with, for a BFF outside this process
+    /// ([`crate::bff_process`]).
+    pub fn bff_config(&self, port: u16) -> String {
+        bff_config_toml(port, &self.issuer, self.response_type, &self.bff_toml)
+    }
+
     /// How many token requests the dev OP has received (its test-mode counter).
     pub async fn token_requests(&self) -> u64 {
         let stats: serde_json::Value = reqwest::get(format!("{}/__test/stats", self.issuer))
@@ -275,27 +296,7 @@ pub async fn start_bff_on(
     response_type: ResponseType,
     extra_toml: &str,
 ) -> BffHandle {
-    // The SPA and BFF on `localhost`, the OP on `127.0.0.1`: cookies are not separated by port.
-    let origin = format!("http://localhost:{port}");
-    let base = format!(
-        r#"
-        listen = "127.0.0.1:{port}"
-        public_origin = "{origin}"
-        [oidc]
-        issuer = "{issuer}"
-        client_id = "hybrid-spa"
-        client_secret = "dev-only-hybrid-secret-0123456789"
-        redirect_uri = "{origin}/callback"
-        post_logout_redirect_uri = "{origin}/"
-        scopes = ["openid", "profile", "email", "offline_access", "api:read"]
-        response_type = "{rt}"
-        "#,
-        rt = response_type.as_str(),
-    );
-    let mut table: toml::Table = base.parse().expect("base BFF config is TOML");
-    let extra: toml::Table = extra_toml.parse().expect("extra BFF config is TOML");
-    merge(&mut table, extra);
-    let text = toml::to_string(&table).expect("config serialises");
+    let text = bff_config_toml(port, issuer, response_type, extra_toml);
     let config =
         bff::config::Config::from_toml(&text, std::iter::empty()).expect("test config is valid");
     let redirect_uri = config.oidc.redirect_uri.to_string();
@@ -324,12 +325,43 @@ pub async fn start_bff_on(
     )
     .await;
     BffHandle {
-        origin,
+        origin: format!("http://localhost:{port}"),
         redirect_uri,
         port,
         server,
         shutdown: Some(shutdown),
     }
+}
+
+/// The configuration text of a BFF on `port` against `issuer`: the stack's base (client `hybrid-spa`, public
+/// origin `http://localhost:PORT`) with `extra_toml` merged over it (see [`start_bff_on`]).
+pub fn bff_config_toml(
+    port: u16,
+    issuer: &str,
+    response_type: ResponseType,
+    extra_toml: &str,
+) -> String {
+    // The SPA and BFF on `localhost`, the OP on `127.0.0.1`: cookies are not separated by port.
+    let origin = format!("http://localhost:{port}");
+    let base = format!(
+        r#"
+        listen = "127.0.0.1:{port}"
+        public_origin = "{origin}"
+        [oidc]
+        issuer = "{issuer}"
+        client_id = "hybrid-spa"
+        client_secret = "dev-only-hybrid-secret-0123456789"
+        redirect_uri = "{origin}/callback"
+        post_logout_redirect_uri = "{origin}/"
+        scopes = ["openid", "profile", "email", "offline_access", "api:read"]
+        response_type = "{rt}"
+        "#,
+        rt = response_type.as_str(),
+    );
+    let mut table: toml::Table = base.parse().expect("base BFF config is TOML");
+    let extra: toml::Table = extra_toml.parse().expect("extra BFF config is TOML");
+    merge(&mut table, extra);
+    toml::to_string(&table).expect("config serialises")
 }
 
 /// Deep merge: tables merge key by key, anything else in `over` replaces what `base` has.

@@ -1,5 +1,5 @@
-//! Access-token refresh against the real dev OP: single-flight under parallel API calls, refresh-token rotation
-//! handled, and a refused refresh ending the session with 401 JSON.
+//! Access-token refresh against the real dev OP: single-flight under a storm of parallel API calls, refresh-token
+//! rotation handled, and a refused refresh ending the session with 401 JSON.
 
 use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};
 use hybrid_e2e::stack::{start_bff, Stack, StackOptions};
@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 /// The dev OP's access tokens live 3600 s; with this margin they fall due `DUE_AFTER` after issue.
 const DUE_AFTER: Duration = Duration::from_secs(3);
+
+/// How many API calls find the token due at once: the storm of a busy SPA (several views polling) after a laptop
+/// wakes up.
+const STORM: usize = 200;
 
 async fn logged_in_stack() -> (Stack, BffClient, Instant) {
     let margin = 3600 - DUE_AFTER.as_secs();
@@ -44,12 +48,12 @@ async fn parallel_calls_share_one_refresh_and_rotation_is_handled() {
     for round in 1..=2u64 {
         let since = if round == 1 { issued } else { Instant::now() };
         until_due(since).await;
-        let answers = parallel_gets(std::slice::from_ref(&bff), 20, "/api/demo/hello").await;
+        let answers = parallel_gets(std::slice::from_ref(&bff), STORM, "/api/demo/hello").await;
         for (status, body) in answers {
             assert_eq!(status, 200, "round {round}: {body}");
             assert_eq!(body["sub"], "alice");
         }
-        // One code exchange plus exactly one refresh per round, although 20 calls found the token due; the
+        // One code exchange plus exactly one refresh per round, although 200 calls found the token due; the
         // second round uses the rotated refresh token (the OP refuses the first one by then).
         assert_eq!(stack.token_requests().await, 1 + round, "round {round}");
     }

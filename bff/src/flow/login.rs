@@ -67,7 +67,7 @@ pub async fn start(
         )
         .await?
     {
-        return Err(AppError::OpUnavailable);
+        return Err(AppError::TooManyPendingLogins);
     }
     let mut headers = HeaderMap::new();
     state

@@ -12,6 +12,9 @@ use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderName};
 use axum::response::Response;
+use futures_util::TryStreamExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Headers that describe one connection, not the message (RFC 9110 7.6.1), plus what the BFF owns.
@@ -70,15 +73,21 @@ pub async fn forward(
     };
 
     let (parts, body) = request.into_parts();
-    // Bodies stream through; past the limit the stream errors and the upstream request is aborted.
+    // Bodies stream through; past the limit the stream errors and the upstream request is aborted. The flag tells
+    // that failure (the browser's, 413) from the upstream's (502).
     let limited = http_body_util::Limited::new(body, api.max_body_bytes);
+    let too_large = Arc::new(AtomicBool::new(false));
+    let flag = too_large.clone();
+    let stream = http_body_util::BodyDataStream::new(limited).inspect_err(move |e| {
+        if e.is::<http_body_util::LengthLimitError>() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
     let mut outgoing = state
         .api_http
         .request(parts.method.clone(), target)
         .timeout(Duration::from_secs(api.timeout_secs))
-        .body(reqwest::Body::wrap_stream(
-            http_body_util::BodyDataStream::new(limited),
-        ));
+        .body(reqwest::Body::wrap_stream(stream));
     if let Some(token) = access_token {
         outgoing = outgoing.bearer_auth(token);
     }
@@ -96,7 +105,9 @@ pub async fn forward(
     };
     state.metrics.proxied(&name, class, started.elapsed());
     let upstream = sent.map_err(|e| {
-        if e.is_timeout() {
+        if too_large.load(Ordering::Relaxed) {
+            AppError::PayloadTooLarge
+        } else if e.is_timeout() {
             AppError::UpstreamTimeout
         } else {
             AppError::UpstreamUnavailable

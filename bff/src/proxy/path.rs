@@ -1,5 +1,6 @@
 //! Building the upstream URL from the configured base and the request's remaining path, refusing anything that
-//! could climb out of the base (`..`, its encoded forms, backslashes).
+//! could climb out of the base (`..`, its encoded forms, backslashes, and the forms some upstream servers read as
+//! `..`: with a path parameter, `..;x`, or cut at a NUL, `..%00`).
 
 use crate::error::AppError;
 use url::Url;
@@ -7,11 +8,14 @@ use url::Url;
 /// `base` + `/` + `rest` (+ `?query`), with every segment checked and `rest` required to be under `prefix`.
 pub fn join(base: &Url, prefix: &str, rest: &str, query: Option<&str>) -> Result<Url, AppError> {
     let lowered = rest.to_ascii_lowercase();
-    let suspicious = rest.split('/').any(|s| s == ".." || s == ".")
+    // Servlet containers drop a segment's `;` parameters before resolving dot segments.
+    let dot_segment = |s: &str| matches!(s.split(';').next(), Some(".." | "."));
+    let suspicious = rest.split('/').any(dot_segment)
         || lowered.contains("%2e")
         || lowered.contains("%2f")
         || lowered.contains("%5c")
-        || rest.contains('\\');
+        || rest.contains('\\')
+        || rest.contains('\0');
     if suspicious {
         return Err(AppError::BadRequest("the API path is not allowed".into()));
     }
@@ -47,7 +51,17 @@ mod tests {
             join(&base, "/", "users/7", Some("a=1")).unwrap().as_str(),
             "http://api.local/v1/users/7?a=1"
         );
-        for bad in ["../admin", "a/../../b", "%2e%2e/x", "a%2Fb", "a\\b", "./x"] {
+        for bad in [
+            "../admin",
+            "a/../../b",
+            "%2e%2e/x",
+            "a%2Fb",
+            "a\\b",
+            "./x",
+            "a/..;x/b",
+            "a/..;/b",
+            "a/..\0/b",
+        ] {
             assert!(join(&base, "/", bad, None).is_err(), "{bad}");
         }
     }

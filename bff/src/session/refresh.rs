@@ -19,19 +19,56 @@ use tokio::time::Instant;
 /// One lock per session id, held only while a refresh runs. Entries vanish when no request holds them.
 #[derive(Default)]
 pub struct RefreshLocks {
-    map: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    map: Mutex<HashMap<String, Weak<tokio::sync::Mutex<LastFailure>>>>,
 }
 
 impl RefreshLocks {
-    fn for_session(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    fn for_session(&self, id: &str) -> Arc<tokio::sync::Mutex<LastFailure>> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(lock) = map.get(id).and_then(Weak::upgrade) {
             return lock;
         }
         map.retain(|_, weak| weak.strong_count() > 0);
-        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        let lock = Arc::new(tokio::sync::Mutex::new(LastFailure::default()));
         map.insert(id.to_owned(), Arc::downgrade(&lock));
         lock
+    }
+}
+
+/// How the last refresh under a session's lock failed, when the cause lasts (the OP or the store unreachable or
+/// not answering). The requests that queued behind that attempt take its answer: trying again at once would fail
+/// the same way, and with a hanging OP each would wait out a timeout of its own in turn (the last of a storm of
+/// N calls after N timeouts).
+#[derive(Default)]
+struct LastFailure(Option<(Instant, Lasting)>);
+
+/// The failures worth sharing with the queue; they are plain values, so each waiter gets its own error.
+#[derive(Clone, Copy)]
+enum Lasting {
+    OpUnavailable,
+    OpTimeout,
+    StoreUnavailable,
+}
+
+impl LastFailure {
+    /// The error of an attempt that ended at or after `queued_at`, i.e. while the caller waited for the lock.
+    fn since(&self, queued_at: Instant) -> Option<AppError> {
+        let (at, failure) = self.0?;
+        (at >= queued_at).then_some(match failure {
+            Lasting::OpUnavailable => AppError::OpUnavailable,
+            Lasting::OpTimeout => AppError::OpTimeout,
+            Lasting::StoreUnavailable => AppError::StoreUnavailable,
+        })
+    }
+
+    fn record<T>(&mut self, result: &Result<T, AppError>) {
+        let lasting = match result {
+            Err(AppError::OpUnavailable) => Some(Lasting::OpUnavailable),
+            Err(AppError::OpTimeout) => Some(Lasting::OpTimeout),
+            Err(AppError::StoreUnavailable) => Some(Lasting::StoreUnavailable),
+            _ => None,
+        };
+        self.0 = lasting.map(|l| (Instant::now(), l));
     }
 }
 
@@ -98,7 +135,23 @@ pub async fn ensure_fresh(
         return Ok(session);
     }
     let lock = state.refresh_locks.for_session(id);
-    let _guard = lock.lock().await;
+    let queued_at = Instant::now();
+    let mut last_failure = lock.lock().await;
+    if let Some(shared) = last_failure.since(queued_at) {
+        return Err(shared);
+    }
+    let result = refresh_across_replicas(state, id, which, margin).await;
+    last_failure.record(&result);
+    result
+}
+
+/// Under the in-process lock: re-reads the session, takes the store's lease lock and refreshes.
+async fn refresh_across_replicas(
+    state: &AppState,
+    id: &str,
+    which: Which<'_>,
+    margin: i64,
+) -> Result<Session, AppError> {
     // Whoever held the lock before us may have refreshed already: read again.
     let session = fresh_read(state, id).await?;
     if !is_due(&session, which, margin, now()) {
@@ -304,6 +357,23 @@ mod tests {
         assert_eq!(which.token(&s).unwrap().0, "UPSTREAM-TOKEN");
         let debug = format!("{s:?} {:?}", s.upstream_tokens);
         assert!(!debug.contains("TOKEN"), "{debug}");
+    }
+
+    #[test]
+    fn a_lasting_failure_is_shared_with_those_queued_before_it_ended_only() {
+        let mut last = LastFailure::default();
+        let queued = Instant::now();
+        last.record::<()>(&Err(AppError::OpTimeout));
+        assert!(matches!(last.since(queued), Some(AppError::OpTimeout)));
+        assert!(
+            last.since(Instant::now() + Duration::from_secs(1))
+                .is_none(),
+            "queued after it"
+        );
+        last.record::<()>(&Err(AppError::SessionExpired));
+        assert!(last.since(queued).is_none(), "not a lasting cause");
+        last.record(&Ok(()));
+        assert!(last.since(queued).is_none());
     }
 
     #[test]
