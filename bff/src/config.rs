@@ -318,7 +318,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut table: toml::Table = text
             .parse()
-            .map_err(|e: toml::de::Error| bad("(file)", e.message()))?;
+            .map_err(|e: toml::de::Error| syntax_error(text, &e))?;
         for (key, value) in env {
             let Some(path) = key.strip_prefix("BFF_") else {
                 continue;
@@ -331,7 +331,12 @@ impl Config {
         }
         let config: Config =
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-                let field = e.path().to_string();
+                let field = match e.path().to_string() {
+                    // The document itself (a missing top-level field, an empty key), which the path writes as
+                    // `.` or nothing: found by fuzzing, it read "configuration error in ``".
+                    root if root.is_empty() || root == "." => "(file)".to_owned(),
+                    path => path,
+                };
                 bad(&field, e.into_inner().message().to_owned())
             })?;
         config.validate()?;
@@ -541,6 +546,30 @@ fn require_https_or_loopback(field: &str, url: &Url) -> Result<(), ConfigError> 
     }
 }
 
+/// A TOML syntax error as the parser's words and where. Not its `Display`, which quotes the offending line (it
+/// may hold a secret); and some errors have no words at all (`key =` with no value), so the position is always
+/// given: without it the operator read "configuration error in `(file)`: " and nothing else.
+fn syntax_error(text: &str, e: &toml::de::Error) -> ConfigError {
+    let what = e.message().lines().collect::<Vec<_>>().join("; ");
+    let what = if what.trim().is_empty() {
+        "invalid TOML".to_owned()
+    } else {
+        what
+    };
+    let at = e.span().map_or(0, |s| s.start).min(text.len());
+    let before = &text.as_bytes()[..at];
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    bad("(file)", format!("line {line}, column {column}: {what}"))
+}
+
 /// Whether a URL points at this machine (development setups).
 pub fn is_loopback(url: &Url) -> bool {
     matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
@@ -702,5 +731,36 @@ mod tests {
         assert!(!format!("{c:?}").contains("AAAA"));
         let e = Config::from_toml("public_origin = 1", env(&[])).unwrap_err();
         assert_eq!(e.field, "public_origin");
+    }
+
+    /// Found by fuzzing (shared/tests/fuzz_regressions/config): `key =` with no value made a parse error with
+    /// no message at all.
+    #[test]
+    fn syntax_errors_say_what_and_where_without_quoting_the_file() {
+        let e = Config::from_toml("listen = \"127.0.0.1:3000\"\npublic_origin =", env(&[]))
+            .unwrap_err();
+        assert_eq!(e.field, "(file)");
+        assert_eq!(e.message, "line 2, column 16: invalid TOML");
+        let e = Config::from_toml("[oidc\nclient_secret = \"s3cr3t\"", env(&[])).unwrap_err();
+        assert_eq!(
+            e.message,
+            "line 1, column 6: invalid table header; expected `.`, `]`"
+        );
+        let e = Config::from_toml("[oidc]\nclient_secret = \"s3cr3t", env(&[])).unwrap_err();
+        assert!(e.message.starts_with("line 2, column 24: "), "{e}");
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
+    /// Found by fuzzing: problems at the top level of the file named the field `` or `.`.
+    #[test]
+    fn top_level_problems_name_the_file() {
+        for (text, message) in [
+            ("'' = 1", "unknown field ``"),
+            ("log_format = \"json\"", "missing field `public_origin`"),
+        ] {
+            let e = Config::from_toml(text, env(&[])).unwrap_err();
+            assert_eq!(e.field, "(file)", "{text}: {e}");
+            assert!(e.message.starts_with(message), "{text}: {e}");
+        }
     }
 }

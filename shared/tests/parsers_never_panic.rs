@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Map, Value};
 use shared::fragment::{parse_fragment, AuthorizationResponse, MAX_FRAGMENT_BYTES};
+use shared::fuzzing::check_candidates;
 use shared::jose::alg::Alg;
 use shared::jose::b64url_encode;
 use shared::jose::jwks::{JwkSet, MAX_JWKS_BYTES};
@@ -717,33 +718,6 @@ proptest! {
 // ---------------------------------------------------------------------------------------------------------
 // The key set
 // ---------------------------------------------------------------------------------------------------------
-
-fn check_candidates(set: &JwkSet, kid: Option<String>) {
-    for alg in Alg::ALL {
-        let header = JwsHeader {
-            alg,
-            kid: kid.clone(),
-            typ: None,
-        };
-        match set.candidates(&header) {
-            Ok(keys) => {
-                assert!(!keys.is_empty());
-                for k in keys {
-                    assert!(k.fits(alg));
-                    if let Some(kid) = &kid {
-                        assert_eq!(k.kid.as_ref(), Some(kid));
-                    }
-                }
-            }
-            Err(e) => {
-                assert!(matches!(e.rule(), "unknown_kid" | "no_usable_key"), "{e:?}");
-                if e.rule() == "unknown_kid" {
-                    assert!(!set.has_kid(kid.as_deref().unwrap()));
-                }
-            }
-        }
-    }
-}
 
 proptest! {
     #![proptest_config(config())]

@@ -612,6 +612,10 @@ async fn mint(stack: &Stack, n: usize, own_verifier: Option<&str>) -> Vec<(BffCl
     minted
 }
 
+/// Logins are minted and redeemed in batches of this many: the dev OP's codes live 60 s, and minting is not
+/// timed, so a batch must be redeemed well before its first code expires.
+const LOGIN_BATCH: usize = 25;
+
 async fn logins(n: usize, concurrency: usize) {
     let stack = Stack::start(StackOptions::default()).await;
     // Warm-up: the OP's and the BFF's first requests (JIT, key imports, connection pools).
@@ -619,51 +623,57 @@ async fn logins(n: usize, concurrency: usize) {
         client.create_session(&fragment).await;
     }
 
-    let through_bff: Vec<_> = mint(&stack, n, None)
-        .await
-        .into_iter()
-        .map(|(client, fragment)| async move {
-            client.create_session(&fragment).await;
-        })
-        .collect();
-    let bff = timed_batch(through_bff, concurrency).await;
-
     let verifier = "bench-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
     let token_endpoint = format!("{}/token", stack.issuer);
     let http = reqwest::Client::new();
-    let direct: Vec<_> = mint(&stack, n, Some(verifier))
-        .await
-        .into_iter()
-        .map(|(_, fragment)| {
-            let (http, token_endpoint, redirect_uri) = (
-                http.clone(),
-                token_endpoint.clone(),
-                stack.redirect_uri.clone(),
-            );
-            async move {
-                let code = shared::fragment::parse_fragment(&fragment)
-                    .unwrap()
-                    .code
-                    .expect("a code");
-                let r = http
-                    .post(&token_endpoint)
-                    .basic_auth("hybrid-spa", Some("dev-only-hybrid-secret-0123456789"))
-                    .form(&[
-                        ("grant_type", "authorization_code"),
-                        ("code", code.as_str()),
-                        ("redirect_uri", redirect_uri.as_str()),
-                        ("code_verifier", verifier),
-                        ("resource", "urn:demo-api"),
-                    ])
-                    .send()
-                    .await
-                    .expect("token endpoint reachable");
-                assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
-                let _: serde_json::Value = r.json().await.expect("token response JSON");
-            }
-        })
-        .collect();
-    let op = timed_batch(direct, concurrency).await;
+    let (mut bff, mut op) = (Duration::ZERO, Duration::ZERO);
+    let mut left = n;
+    while left > 0 {
+        let batch = left.min(LOGIN_BATCH);
+        left -= batch;
+        let through_bff: Vec<_> = mint(&stack, batch, None)
+            .await
+            .into_iter()
+            .map(|(client, fragment)| async move {
+                client.create_session(&fragment).await;
+            })
+            .collect();
+        bff += timed_batch(through_bff, concurrency).await;
+
+        let direct: Vec<_> = mint(&stack, batch, Some(verifier))
+            .await
+            .into_iter()
+            .map(|(_, fragment)| {
+                let (http, token_endpoint, redirect_uri) = (
+                    http.clone(),
+                    token_endpoint.clone(),
+                    stack.redirect_uri.clone(),
+                );
+                async move {
+                    let code = shared::fragment::parse_fragment(&fragment)
+                        .unwrap()
+                        .code
+                        .expect("a code");
+                    let r = http
+                        .post(&token_endpoint)
+                        .basic_auth("hybrid-spa", Some("dev-only-hybrid-secret-0123456789"))
+                        .form(&[
+                            ("grant_type", "authorization_code"),
+                            ("code", code.as_str()),
+                            ("redirect_uri", redirect_uri.as_str()),
+                            ("code_verifier", verifier),
+                            ("resource", "urn:demo-api"),
+                        ])
+                        .send()
+                        .await
+                        .expect("token endpoint reachable");
+                    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+                    let _: serde_json::Value = r.json().await.expect("token response JSON");
+                }
+            })
+            .collect();
+        op += timed_batch(direct, concurrency).await;
+    }
 
     report("logins.n", n);
     report("logins.concurrency", concurrency);
