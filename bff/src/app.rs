@@ -9,7 +9,6 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 /// Builds the whole HTTP surface of the BFF.
@@ -36,9 +35,7 @@ pub fn router(state: AppState) -> Router {
             csrf::require_header,
         ));
     if let Some(dir) = &state.config.static_dir {
-        // The SPA's routes (e.g. /callback) all serve index.html.
-        let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
-        app = app.fallback_service(spa);
+        app = app.merge(crate::spa::router(dir));
     } else {
         app = app
             .fallback(|| async { crate::error::AppError::BadRequest("no such endpoint".into()) });

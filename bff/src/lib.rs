@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod proxy;
 pub mod session;
+pub mod spa;
 pub mod state;
 
 use config::Config;
