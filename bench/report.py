@@ -211,7 +211,8 @@ if num("memory.sessions") is not None:
         f"{fmt(num('memory.sessions'))} sessions put into the BFF's `MemoryStore` in-process (the store API, no "
         f"HTTP), each with token-sized strings of {fmt(num('memory.token_bytes_per_session'))} bytes (ID token "
         f"{fmt(num('memory.id_token_bytes'))} and access token {fmt(num('memory.access_token_bytes'))}, the sizes the "
-        "dev OP issued in the proxy run; refresh token 43) plus the user's claims; RSS from `/proc/self/status` "
+        "dev OP issued in the proxy run; refresh token 43; each allocated to its exact length, as serde_json reads "
+        "them from a token response) plus the user's claims; RSS from `/proc/self/status` "
         "before and after (glibc malloc).\n"
     )
     md.append("| sessions | RSS before | RSS after | growth per session | mean `put` | mean `put`, last 1,000 |")

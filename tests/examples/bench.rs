@@ -421,6 +421,9 @@ fn token(i: usize, len: usize) -> String {
         s.push_str("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0");
     }
     s.truncate(len);
+    // Exactly `len` bytes of capacity, as serde_json allocates the tokens it reads from a token response: left
+    // at the doubling capacity of the pushes above, the strings would weigh up to twice their length.
+    s.shrink_to_fit();
     s
 }
 

@@ -163,7 +163,9 @@ pub const SWEEP_INTERVAL_SECS: i64 = 30;
 /// Not encrypted: the map lives in this process's memory, next to the keys that would seal it, so sealing
 /// would protect against nothing that could read it.
 pub struct MemoryStore {
-    map: Mutex<HashMap<String, Session>>,
+    /// Keyed by the SHA-256 of the session id and boxed: a table slot is 40 bytes instead of a `String` key's
+    /// heap block plus the whole `Session` inline, which the table doubles on growth and leaves behind.
+    map: Mutex<HashMap<[u8; 32], Box<Session>>>,
     /// When expired sessions were last swept out (seconds since the epoch).
     last_sweep: std::sync::atomic::AtomicI64,
     idle_secs: i64,
@@ -186,9 +188,14 @@ impl MemoryStore {
         }
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Box<Session>>> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The memory store's key for a session id.
+fn memory_key(id: &str) -> [u8; 32] {
+    Sha256::digest(id.as_bytes()).into()
 }
 
 #[async_trait]
@@ -197,9 +204,9 @@ impl SessionStore for MemoryStore {
         let t = now();
         Ok(self
             .map()
-            .get(id)
+            .get(&memory_key(id))
             .filter(|s| s.is_live(self.idle_secs, self.absolute_secs, t))
-            .cloned())
+            .map(|s| Session::clone(s)))
     }
 
     async fn put(&self, id: &str, session: Session) -> Result<(), StoreError> {
@@ -213,12 +220,12 @@ impl SessionStore for MemoryStore {
             self.last_sweep
                 .store(t, std::sync::atomic::Ordering::Relaxed);
         }
-        map.insert(id.to_owned(), session);
+        map.insert(memory_key(id), Box::new(session));
         Ok(())
     }
 
     async fn remove(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        Ok(self.map().remove(id))
+        Ok(self.map().remove(&memory_key(id)).map(|s| *s))
     }
 
     /// A scan of every session, not a secondary index: back-channel logouts are rare (one per OP logout) and
