@@ -234,7 +234,7 @@ md.append("## 5. ID token validation cost\n")
 if num("validate.rs256.us_per_token") is not None:
     md.append(
         "Native, as the BFF validates: `shared::verify::verify_id_token` (JWS parse, RS256 signature with "
-        "jsonwebtoken's RustCrypto backend and a 2048-bit key, every claim rule) in a timed loop "
+        "jsonwebtoken's aws-lc-rs backend and a 2048-bit key, every claim rule) in a timed loop "
         f"({fmt(num('validate.rs256.n'))} tokens of {fmt(num('validate.token_bytes'))} bytes after 50 warm-up), bench-native profile.\n"
     )
     md.append("| algorithm | µs per token | tokens/s (one core) |")

@@ -1,4 +1,5 @@
-//! Signature checking on the server, with jsonwebtoken's RustCrypto backend.
+//! Signature checking on the server, with jsonwebtoken's aws-lc-rs backend (AWS-LC, BoringSSL-derived: an RSA
+//! verify costs a few microseconds; the pure-Rust backend spent ~190 µs in bignum arithmetic per ID token).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
