@@ -5,10 +5,10 @@
 //! `conformance_browser.rs`; a session that ended and an unreachable upstream in `spa_product.rs`.)
 
 use hybrid_e2e::browser::Browser;
-use hybrid_e2e::repo_root;
 use hybrid_e2e::stack::{serve_spa_toml, start_bff, Stack, StackOptions};
 use hybrid_e2e::test_op::TestOp;
 use hybrid_e2e::upstream::SlowUpstream;
+use hybrid_e2e::{repo_root, wait_for};
 use shared::ResponseType;
 use std::time::Duration;
 
@@ -91,13 +91,35 @@ async fn bff_gone_and_slow_api_are_explained_and_retry_works() {
     browser.screenshot("error-upstream-timeout").await;
 
     // The BFF goes away: the call fails at once with its own explanation and a retry, the user stays shown.
+    // The call is started from the bottom of the page (a script click does not scroll): the alert, at the top,
+    // must scroll itself into view.
     stack.stop_bff().await;
-    browser.click("call-api").await;
+    browser.client.set_window_size(1280, 700).await.unwrap();
+    browser
+        .eval(
+            "window.scrollTo(0, document.body.scrollHeight);\
+             document.querySelector('[data-testid=call-api]').click(); return null;",
+        )
+        .await;
     let text = alert(&browser, "unreachable").await;
     assert!(text.contains("could not be reached"), "{text}");
     assert!(text.contains("Try again"), "{text}");
+    wait_for(
+        "the alert to scroll into view",
+        Duration::from_secs(5),
+        || async {
+            // (Sub-pixel layout: a box scrolled exactly to the top may start at -0.1 px.)
+            let in_view = browser
+                .eval(
+                    "const r = document.querySelector('[role=alert][data-error=unreachable]')\
+                 .getBoundingClientRect(); return r.top > -1 && r.bottom < window.innerHeight + 1;",
+                )
+                .await;
+            (in_view == true).then_some(())
+        },
+    )
+    .await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
-    browser.eval("window.scrollTo(0, 0); return null;").await;
     browser.screenshot("error-bff-unreachable").await;
 
     // Back again (the session kept in SQLite): the same button now succeeds.

@@ -18,8 +18,19 @@ pub fn Alert(session: Session) -> impl IntoView {
                     </button>
                 }
             });
+            // A failure can come from a button far down the page (the API console): bring it into view, or
+            // the person sees nothing happen.
+            let shown = NodeRef::<leptos::html::Div>::new();
+            shown.on_load(|div| {
+                // After this frame's layout: when the ref loads, the element may not be in the document yet.
+                request_animation_frame(move || {
+                    let options = web_sys::ScrollIntoViewOptions::new();
+                    options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+                    div.scroll_into_view_with_scroll_into_view_options(&options);
+                });
+            });
             view! {
-                <div class="alert" role="alert" data-testid="error" data-error=problem.code>
+                <div class="alert" role="alert" data-testid="error" data-error=problem.code node_ref=shown>
                     <p>{problem.message}</p>
                     {hint.map(|h| view! { <p class="hint">{h}</p> })}
                     {retry}
