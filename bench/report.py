@@ -121,7 +121,7 @@ if n:
         md.append(
             f"Where the time goes (medians): {fmt(parsed, 1)} ms until the SPA has started and parsed the fragment "
             f"(the hello world is mounted at {fmt(hello, 1)} ms), {fmt(verified - parsed, 1)} ms to verify the ID token "
-            "(JWKS from the OP, WebCrypto, claim rules), "
+            "(the key set cached at login start, WebCrypto, claim rules), "
             f"{fmt(shown - verified, 1)} ms to show the user, then {fmt(sess - shown, 1)} ms more until the BFF has "
             "exchanged the code and answered. Loading and starting the SPA dominates, not the checks.\n")
     summary.append(f"identity: shown {fmt(shown, 1)} ms, session {fmt(sess, 1)} ms, hello mount {fmt(hello, 1)} ms "
