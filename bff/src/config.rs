@@ -153,6 +153,10 @@ pub struct SessionConfig {
     /// Set them from the environment: `BFF_SESSION__KEYS='["..."]'`.
     #[serde(default)]
     pub keys: Vec<Secret>,
+    /// At most this many logins may be pending (started, not finished, not timed out); more answer 503
+    /// `too_many_pending_logins`. Logins are started without authentication, so this bounds what a flood stores.
+    #[serde(default = "default_max_pending_logins")]
+    pub max_pending_logins: usize,
 }
 
 /// The session store implementation.
@@ -177,6 +181,7 @@ impl Default for SessionConfig {
             redis_url: None,
             redis_prefix: default_redis_prefix(),
             keys: Vec::new(),
+            max_pending_logins: default_max_pending_logins(),
         }
     }
 }
@@ -263,6 +268,9 @@ fn default_login_timeout() -> i64 {
 }
 fn default_refresh_margin() -> i64 {
     30
+}
+fn default_max_pending_logins() -> usize {
+    crate::session::store::DEFAULT_MAX_PENDING_LOGINS
 }
 fn default_redis_prefix() -> String {
     "bff:".to_owned()
@@ -391,6 +399,9 @@ impl Config {
                 "session",
                 "idle_timeout_secs must be positive and at most absolute_timeout_secs",
             ));
+        }
+        if s.max_pending_logins == 0 {
+            return Err(bad("session.max_pending_logins", "must be at least 1"));
         }
         if s.login_timeout_secs <= 0 {
             return Err(bad("session.login_timeout_secs", "must be positive"));

@@ -95,16 +95,16 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
             .map_err(StoreError)
     };
     Ok(match config.store {
-        StoreKind::Memory => Arc::new(MemoryStore::new(idle, absolute)),
+        StoreKind::Memory => Arc::new(
+            MemoryStore::new(idle, absolute).limit_pending_logins(config.max_pending_logins),
+        ),
         StoreKind::Sqlite => {
             let path = config.sqlite_path.clone().unwrap_or_default();
             tracing::info!(path = %path.display(), "sessions in SQLite");
-            Arc::new(session::sqlite::SqliteStore::open(
-                &path,
-                keys()?,
-                idle,
-                absolute,
-            )?)
+            Arc::new(
+                session::sqlite::SqliteStore::open(&path, keys()?, idle, absolute)?
+                    .limit_pending_logins(config.max_pending_logins),
+            )
         }
         StoreKind::Redis => {
             let url = config
@@ -113,13 +113,16 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
                 .map(Secret::expose)
                 .unwrap_or_default();
             tracing::info!("sessions in Redis");
-            Arc::new(session::redis_store::RedisStore::new(
-                url,
-                &config.redis_prefix,
-                keys()?,
-                idle,
-                absolute,
-            )?)
+            Arc::new(
+                session::redis_store::RedisStore::new(
+                    url,
+                    &config.redis_prefix,
+                    keys()?,
+                    idle,
+                    absolute,
+                )?
+                .limit_pending_logins(config.max_pending_logins),
+            )
         }
     })
 }

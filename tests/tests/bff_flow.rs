@@ -234,3 +234,29 @@ async fn a_login_may_ask_for_an_allowed_response_type_only() {
         assert_eq!(started["pending"]["response_type"], "code id_token");
     }
 }
+
+/// Logins are started without authentication, so the number pending is bounded (`session.max_pending_logins`):
+/// past it, `POST /bff/login` is 503 JSON saying so, and a finished login frees its place.
+#[tokio::test]
+async fn pending_logins_are_bounded() {
+    let stack = Stack::start(StackOptions {
+        bff_toml: "[session]\nmax_pending_logins = 2\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let first = BffClient::new(&stack.origin);
+    let started = first.start_login().await;
+    BffClient::new(&stack.origin).start_login().await;
+    let refused = BffClient::new(&stack.origin).post("/bff/login", None).await;
+    assert_eq!(refused.status(), 503);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_pending_logins");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("Too many sign-ins"));
+
+    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
+    first.create_session(&fragment).await;
+    BffClient::new(&stack.origin).start_login().await;
+}

@@ -77,6 +77,26 @@ impl Backend {
         }
     }
 
+    /// Another handle on the same backend that bounds pending logins at `max`.
+    fn limited_store(&self, keys: &[String], max: usize) -> Arc<dyn SessionStore> {
+        let ring = || Arc::new(Keyring::new(keys).unwrap());
+        match self {
+            Backend::Memory(_) => {
+                Arc::new(MemoryStore::new(IDLE, ABSOLUTE).limit_pending_logins(max))
+            }
+            Backend::Sqlite(path) => Arc::new(
+                SqliteStore::open(path, ring(), IDLE, ABSOLUTE)
+                    .unwrap()
+                    .limit_pending_logins(max),
+            ),
+            Backend::Redis(server, prefix) => Arc::new(
+                RedisStore::new(&server.url, prefix, ring(), IDLE, ABSOLUTE)
+                    .unwrap()
+                    .limit_pending_logins(max),
+            ),
+        }
+    }
+
     fn encrypts(&self) -> bool {
         !matches!(self, Backend::Memory(_))
     }
@@ -347,6 +367,42 @@ async fn suite(kind: &str) {
         store.take_transaction("l2").await.unwrap().is_none(),
         "{kind}: expired"
     );
+
+    // The bound on pending logins: unexpired ones count, expired ones do not, a taken one frees its place.
+    let limited = b.limited_store(&[key(1)], 2);
+    assert!(limited
+        .put_transaction("e1", login(now() - 1))
+        .await
+        .unwrap());
+    assert!(limited
+        .put_transaction("p1", login(now() + 60))
+        .await
+        .unwrap());
+    assert!(
+        limited
+            .put_transaction("p2", login(now() + 60))
+            .await
+            .unwrap(),
+        "{kind}: the expired login does not count"
+    );
+    assert!(
+        !limited
+            .put_transaction("p3", login(now() + 60))
+            .await
+            .unwrap(),
+        "{kind}: bound reached"
+    );
+    assert!(limited.take_transaction("p1").await.unwrap().is_some());
+    assert!(
+        limited
+            .put_transaction("p3", login(now() + 60))
+            .await
+            .unwrap(),
+        "{kind}: a finished login frees its place"
+    );
+    for id in ["e1", "p2", "p3"] {
+        limited.take_transaction(id).await.unwrap();
+    }
 
     if !b.encrypts() {
         return;

@@ -22,6 +22,7 @@ pub struct SqliteStore {
     keys: Arc<Keyring>,
     idle_secs: i64,
     absolute_secs: i64,
+    max_pending_logins: usize,
 }
 
 impl SqliteStore {
@@ -71,7 +72,14 @@ impl SqliteStore {
             keys,
             idle_secs,
             absolute_secs,
+            max_pending_logins: super::store::DEFAULT_MAX_PENDING_LOGINS,
         })
+    }
+
+    /// Bounds pending logins at `max` instead of [`super::store::DEFAULT_MAX_PENDING_LOGINS`].
+    pub fn limit_pending_logins(mut self, max: usize) -> SqliteStore {
+        self.max_pending_logins = max;
+        self
     }
 
     async fn run<T: Send + 'static>(
@@ -268,6 +276,7 @@ impl SessionStore for SqliteStore {
         let sealed = self.keys.seal(&transaction_aad(id), &plain);
         let expires_at = login.pending.expires_at;
         let t = now();
+        let max = i64::try_from(self.max_pending_logins).unwrap_or(i64::MAX);
         self.run(move |c| {
             let tx = c.transaction()?;
             tx.execute(
@@ -275,15 +284,24 @@ impl SessionStore for SqliteStore {
                      (SELECT id FROM login_transactions WHERE expires_at <= ?1 LIMIT ?2)",
                 params![t, CLEANUP_BATCH as i64],
             )?;
+            // Counting stops at the bound (an index range scan), so a full table costs at most `max` steps.
+            let pending: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM
+                     (SELECT 1 FROM login_transactions WHERE expires_at > ?1 LIMIT ?2)",
+                params![t, max],
+                |row| row.get(0),
+            )?;
+            if pending >= max {
+                return Ok(false);
+            }
             tx.execute(
                 "INSERT OR REPLACE INTO login_transactions (id, expires_at, sealed)
                  VALUES (?1, ?2, ?3)",
                 params![key, expires_at, sealed],
             )?;
-            tx.commit()
+            tx.commit().map(|()| true)
         })
         .await
-        .map(|()| true)
     }
 
     async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError> {

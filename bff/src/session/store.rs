@@ -125,11 +125,15 @@ pub trait SessionStore: Send + Sync {
     /// the store sees the same answer (the back-channel logout `jti` replay check).
     async fn remember_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
     /// Keeps a started login until its `pending.expires_at`, under the login cookie's value `id`; `false` if
-    /// the store holds too many pending logins (the memory store's bound).
+    /// the store already holds its bound of unexpired pending logins (see [`DEFAULT_MAX_PENDING_LOGINS`]).
     async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError>;
     /// Removes and returns the login, if present and unexpired: one-time, whatever the outcome of the check.
     async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError>;
 }
+
+/// The default bound on pending logins (`session.max_pending_logins`): unauthenticated `POST /bff/login` calls
+/// create them, so without a bound a flood could fill the store until their timeout.
+pub const DEFAULT_MAX_PENDING_LOGINS: usize = 100_000;
 
 /// The id a persistent store seals a login transaction for (never the same as a session's, so neither can
 /// be passed off as the other).
@@ -186,6 +190,12 @@ impl MemoryStore {
             once: OnceKeys::new(MAX_REMEMBERED_KEYS),
             transactions: Transactions::default(),
         }
+    }
+
+    /// Bounds pending logins at `max` instead of [`DEFAULT_MAX_PENDING_LOGINS`].
+    pub fn limit_pending_logins(mut self, max: usize) -> MemoryStore {
+        self.transactions = Transactions::with_limit(max);
+        self
     }
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Box<Session>>> {

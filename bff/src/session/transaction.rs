@@ -16,9 +16,15 @@ pub struct Transaction {
 }
 
 /// In-memory transactions, keyed by the login cookie's random value.
-#[derive(Default)]
 pub struct Transactions {
     map: Mutex<Pending>,
+    max: usize,
+}
+
+impl Default for Transactions {
+    fn default() -> Self {
+        Transactions::with_limit(super::store::DEFAULT_MAX_PENDING_LOGINS)
+    }
 }
 
 #[derive(Default)]
@@ -28,23 +34,28 @@ struct Pending {
     last_sweep: i64,
 }
 
-/// Upper bound on concurrently pending logins, so unauthenticated `/bff/login` calls cannot exhaust memory.
-const MAX_PENDING: usize = 100_000;
-
 /// Expired transactions are dropped at most this often (and whenever the bound is reached): a sweep visits every
 /// pending login, which on each `/bff/login` would make logins O(pending). `take` ignores expired ones anyway.
 const SWEEP_EVERY_SECS: i64 = 30;
 
 impl Transactions {
-    /// Stores a transaction; `false` when [`MAX_PENDING`] unexpired logins are already pending.
+    /// At most `max` unexpired pending logins.
+    pub fn with_limit(max: usize) -> Transactions {
+        Transactions {
+            map: Mutex::default(),
+            max,
+        }
+    }
+
+    /// Stores a transaction; `false` when the bound of unexpired logins is already pending.
     pub fn insert(&self, id: String, tx: Transaction) -> bool {
         let mut pending = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let t = now();
-        if pending.map.len() >= MAX_PENDING || t - pending.last_sweep >= SWEEP_EVERY_SECS {
+        if pending.map.len() >= self.max || t - pending.last_sweep >= SWEEP_EVERY_SECS {
             pending.map.retain(|_, tx| tx.pending.expires_at > t);
             pending.last_sweep = t;
         }
-        if pending.map.len() >= MAX_PENDING {
+        if pending.map.len() >= self.max {
             return false;
         }
         pending.map.insert(id, tx);
