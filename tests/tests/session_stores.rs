@@ -216,7 +216,7 @@ async fn suite(kind: &str) {
     .await;
     assert_eq!(store.count().await.unwrap(), 0, "{kind}");
 
-    // remove_matching by sid, sub, both (same scenario as the memory store's unit tests).
+    // remove_matching by sid, sub, both, neither, another issuer: the one test of this rule for every store.
     let ids = ["a1", "a2", "a3", "b1", "x1"];
     let seed = || async {
         store

@@ -326,98 +326,11 @@ impl OnceKeys {
     }
 }
 
+// `remove_matching` (sid, sub, both, neither, other issuer) is tested once for all three stores, the memory
+// store included, by the store suite in tests/tests/session_stores.rs.
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn session(sub: &str, sid: Option<&str>, issuer: &str) -> Session {
-        let t = now();
-        Session {
-            user: User {
-                sub: sub.into(),
-                name: None,
-                preferred_username: None,
-                email: None,
-                email_verified: None,
-            },
-            issuer: issuer.into(),
-            sid: sid.map(str::to_owned),
-            id_token: String::new(),
-            access_token: String::new(),
-            refresh_token: None,
-            access_token_expires_at: None,
-            created_at: t,
-            last_seen: t,
-            upstream_tokens: BTreeMap::new(),
-        }
-    }
-
-    async fn store() -> MemoryStore {
-        let store = MemoryStore::new(3600, 36000);
-        store
-            .put("a1", session("alice", Some("s1"), "op"))
-            .await
-            .unwrap();
-        store
-            .put("a2", session("alice", Some("s2"), "op"))
-            .await
-            .unwrap();
-        store.put("a3", session("alice", None, "op")).await.unwrap();
-        store
-            .put("b1", session("bob", Some("s3"), "op"))
-            .await
-            .unwrap();
-        store
-            .put("x1", session("alice", Some("s1"), "other-op"))
-            .await
-            .unwrap();
-        store
-    }
-
-    async fn left(store: &MemoryStore) -> Vec<&'static str> {
-        let mut ids = Vec::new();
-        for id in ["a1", "a2", "a3", "b1", "x1"] {
-            if store.get(id).await.unwrap().is_some() {
-                ids.push(id);
-            }
-        }
-        ids
-    }
-
-    #[tokio::test]
-    async fn sid_only_ends_that_op_session() {
-        let s = store().await;
-        assert_eq!(s.remove_matching("op", Some("s1"), None).await.unwrap(), 1);
-        assert_eq!(left(&s).await, ["a2", "a3", "b1", "x1"]);
-    }
-
-    #[tokio::test]
-    async fn sub_only_ends_every_session_of_the_user_at_that_issuer() {
-        let s = store().await;
-        assert_eq!(
-            s.remove_matching("op", None, Some("alice")).await.unwrap(),
-            3
-        );
-        assert_eq!(left(&s).await, ["b1", "x1"]);
-    }
-
-    #[tokio::test]
-    async fn sid_and_sub_must_both_match() {
-        let s = store().await;
-        assert_eq!(
-            s.remove_matching("op", Some("s1"), Some("bob"))
-                .await
-                .unwrap(),
-            0
-        );
-        assert_eq!(
-            s.remove_matching("op", Some("s3"), Some("bob"))
-                .await
-                .unwrap(),
-            1
-        );
-        assert_eq!(left(&s).await, ["a1", "a2", "a3", "x1"]);
-    }
 
     #[test]
     fn a_key_is_remembered_once_until_it_expires() {
@@ -437,16 +350,5 @@ mod tests {
         let seen = once.seen.lock().unwrap();
         assert_eq!(seen.len(), 3);
         assert!(!seen.contains_key("a"), "the entry closest to expiry went");
-    }
-
-    #[tokio::test]
-    async fn nothing_named_nothing_removed() {
-        let s = store().await;
-        assert_eq!(s.remove_matching("op", None, None).await.unwrap(), 0);
-        assert_eq!(
-            s.remove_matching("nope", Some("s1"), None).await.unwrap(),
-            0
-        );
-        assert_eq!(left(&s).await.len(), 5);
     }
 }
