@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         app = app
             .fallback(|| async { crate::error::AppError::BadRequest("no such endpoint".into()) });
     }
+    let app = app.layer(middleware::from_fn(no_store_on_bff));
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     app.layer(
         tower::ServiceBuilder::new()
@@ -52,6 +53,20 @@ pub fn router(state: AppState) -> Router {
             .layer(PropagateRequestIdLayer::new(request_id)),
     )
     .with_state(state)
+}
+
+/// Every `/bff` answer is `Cache-Control: no-store`, errors included: they carry login state, the user's data
+/// and end-session URLs, which no browser or shared cache may keep (RFC 9111 5.2.2.5).
+async fn no_store_on_bff(request: Request, next: middleware::Next) -> axum::response::Response {
+    let bff = request.uri().path().starts_with("/bff/") || request.uri().path() == "/bff";
+    let mut response = next.run(request).await;
+    if bff {
+        response.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+    response
 }
 
 /// Ready when the OP's discovery is loaded and the session store answers.
