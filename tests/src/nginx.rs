@@ -63,6 +63,16 @@ pub fn start_nginx(prefix: &Path, port: u16, bff_ports: &[u16], op_origin: &str)
     let site = rewrite(&site, "listen 80;", &format!("listen 127.0.0.1:{port};"));
     let site = rewrite(
         &site,
+        "listen 80 default_server;",
+        &format!("listen 127.0.0.1:{port} default_server;"),
+    );
+    let site = rewrite(
+        &site,
+        "server_name app.example.com;",
+        "server_name localhost 127.0.0.1;",
+    );
+    let site = rewrite(
+        &site,
         "root /var/www/hybrid;",
         &format!("root {};", dist.display()),
     );

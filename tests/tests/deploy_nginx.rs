@@ -5,6 +5,7 @@
 use hybrid_e2e::browser::Browser;
 use hybrid_e2e::nginx::start_nginx;
 use hybrid_e2e::stack::{Stack, StackOptions};
+use hybrid_e2e::upstream::EchoUpstream;
 use hybrid_e2e::{free_port, repo_root, wait_for};
 use std::time::Duration;
 
@@ -97,4 +98,53 @@ async fn spa_and_bff_behind_nginx_login_end_to_end() {
     let json: serde_json::Value = serde_json::from_str(&result).expect("API result JSON");
     assert_eq!(json["sub"], "alice");
     browser.close().await;
+}
+
+/// nginx sets the forwarding headers from the connection instead of appending to the client's: behind it the BFF
+/// sees the client's address alone in `X-Forwarded-For` (and `X-Real-IP`), no client `Forwarded`, and a `Host`
+/// of the site's own names; a request for another name gets 421 and never reaches the BFF. An upstream that echoes
+/// the headers it got stands in for the BFF.
+#[tokio::test]
+async fn nginx_sets_forwarding_headers_and_refuses_unknown_hosts() {
+    let echo = EchoUpstream::start().await;
+    let nginx_port = free_port();
+    let prefix = repo_root().join(format!("target/nginx-test/{nginx_port}"));
+    let mut nginx = start_nginx(&prefix, nginx_port, &[echo.port], "http://127.0.0.1:9");
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{nginx_port}");
+    wait_for("nginx to listen", Duration::from_secs(20), || async {
+        http.get(&base).send().await.ok()
+    })
+    .await;
+    nginx.assert_running();
+    for path in ["/bff/user", "/api/demo/x"] {
+        let got: serde_json::Value = http
+            .get(format!("{base}{path}"))
+            .header("x-forwarded-for", "203.0.113.7")
+            .header("x-real-ip", "203.0.113.7")
+            .header("forwarded", "for=203.0.113.7;proto=https")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "evil.example")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let one = |v: &str| serde_json::json!([v]);
+        assert_eq!(got["x-forwarded-for"], one("127.0.0.1"), "{path}: {got}");
+        assert_eq!(got["x-real-ip"], one("127.0.0.1"), "{path}: {got}");
+        assert_eq!(got["x-forwarded-proto"], one("http"), "{path}: {got}");
+        assert_eq!(got["x-forwarded-host"], one("127.0.0.1"), "{path}: {got}");
+        assert_eq!(got["host"], one("127.0.0.1"), "{path}: {got}");
+        assert!(got.get("forwarded").is_none(), "{path}: {got}");
+    }
+    let foreign = http
+        .get(format!("{base}/bff/user"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 421);
+    assert!(foreign.text().await.unwrap().contains("421"));
 }
