@@ -2,7 +2,7 @@
 
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
 use hybrid_e2e::stack::{Stack, StackOptions};
-use hybrid_e2e::upstream::SlowUpstream;
+use hybrid_e2e::upstream::{EchoUpstream, SlowUpstream};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -74,4 +74,89 @@ async fn allowlist_limits_and_upstream_failures_are_json() {
         big.json::<Value>().await.unwrap()["error"],
         "payload_too_large"
     );
+}
+
+/// Only an allowlist of end-to-end headers (plus an API's `forward_headers`) reaches an upstream: what a client
+/// can forge to an upstream that trusts it (client address, original scheme or host, method overrides) and what
+/// `Connection` names for this hop only (RFC 9110 7.6.1) stay at the BFF; the same hop-by-hop rules hold for the
+/// upstream's answer.
+#[tokio::test]
+async fn only_allowlisted_headers_reach_the_upstream() {
+    let echo = EchoUpstream::start().await;
+    let stack = Stack::start(StackOptions {
+        bff_toml: format!(
+            r#"
+            [apis.echo]
+            url = "{}"
+            token = false
+            forward_headers = ["X-Tenant"]
+            "#,
+            echo.url()
+        ),
+        ..Default::default()
+    })
+    .await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/echo/anything?x=1", stack.origin))
+        .header("x-csrf", "1")
+        .header("x-forwarded-for", "203.0.113.7")
+        .header("x-forwarded-host", "evil.example")
+        .header("x-forwarded-proto", "https")
+        .header("forwarded", "for=203.0.113.7;proto=https")
+        .header("x-real-ip", "203.0.113.7")
+        .header("x-http-method-override", "DELETE")
+        .header("x-method-override", "DELETE")
+        .header("x-original-url", "/admin")
+        .header("connection", "foo, Accept-Language")
+        .header("foo", "bar")
+        .header("cookie", "a=b")
+        .header("authorization", "Bearer from-the-browser")
+        .header("accept", "application/json")
+        .header("accept-language", "de")
+        .header("if-none-match", "\"v1\"")
+        .header("content-type", "text/plain")
+        .header("x-tenant", "acme")
+        .header("x-other", "not configured")
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let headers = answer.headers().clone();
+    let got: Value = answer.json().await.unwrap();
+    for forged in [
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "forwarded",
+        "x-real-ip",
+        "x-http-method-override",
+        "x-method-override",
+        "x-original-url",
+        "foo",
+        "accept-language",
+        "cookie",
+        "authorization",
+        "x-csrf",
+        "x-other",
+    ] {
+        assert!(got.get(forged).is_none(), "{forged} reached the upstream: {got}");
+    }
+    for (name, value) in [
+        ("accept", "application/json"),
+        ("if-none-match", "\"v1\""),
+        ("content-type", "text/plain"),
+        ("x-tenant", "acme"),
+    ] {
+        assert_eq!(got[name], serde_json::json!([value]), "{name}: {got}");
+    }
+    // The BFF's own request id goes along, to correlate the two logs.
+    assert_eq!(
+        got["x-request-id"][0].as_str(),
+        headers["x-request-id"].to_str().ok(),
+        "{got}"
+    );
+    assert!(headers.get("x-hop").is_none(), "{headers:?}");
+    assert!(headers.get("keep-alive").is_none(), "{headers:?}");
+    assert_eq!(headers["x-end-to-end"], "for the browser");
 }

@@ -17,21 +17,52 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Headers that describe one connection, not the message (RFC 9110 7.6.1), plus what the BFF owns.
-const NOT_FORWARDED: [&str; 12] = [
+/// Request headers every upstream gets from the browser's request: end-to-end ones that describe what the browser
+/// accepts, what it sends and on which condition (RFC 9110 8, 12.5, 13, 14), plus the request id for correlating
+/// logs. An allowlist, so what a client can forge (`X-Forwarded-*`, `Forwarded`, `X-Real-IP`, method overrides,
+/// anything an upstream might trust) never reaches an upstream unless the operator names it in
+/// `apis.<name>.forward_headers`.
+pub const DEFAULT_FORWARD_HEADERS: [&str; 14] = [
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "content-encoding",
+    "content-language",
+    "content-type",
+    "if-match",
+    "if-modified-since",
+    "if-none-match",
+    "if-range",
+    "if-unmodified-since",
+    "range",
+    "x-request-id",
+];
+
+/// Headers that describe one connection, not the message (RFC 9110 7.6.1, plus the obsolete `proxy-connection`):
+/// never forwarded in either direction.
+const HOP_BY_HOP: [&str; 9] = [
     "connection",
     "keep-alive",
     "proxy-authenticate",
     "proxy-authorization",
+    "proxy-connection",
     "te",
     "trailer",
     "transfer-encoding",
     "upgrade",
-    "host",
-    "cookie",
-    "authorization",
-    "content-length",
 ];
+
+/// Header names `apis.<name>.forward_headers` may not add: the hop-by-hop ones, and the ones the BFF owns (the
+/// upstream's host and the body's length are the BFF's request, the token is the BFF's, the browser's cookies
+/// and CSRF header are for the BFF alone).
+pub fn never_forwarded(name: &str) -> bool {
+    let owned = ["host", "cookie", "authorization", "content-length", shared::api::CSRF_HEADER];
+    HOP_BY_HOP
+        .iter()
+        .chain(owned.iter())
+        .any(|n| n.eq_ignore_ascii_case(name))
+}
 
 /// Forwards one request. 401 JSON without a session (never a redirect), 404 JSON for an unknown API.
 pub async fn forward(
@@ -91,7 +122,7 @@ pub async fn forward(
     if let Some(token) = access_token {
         outgoing = outgoing.bearer_auth(token);
     }
-    for (name, value) in forwardable(&parts.headers) {
+    for (name, value) in forwardable(&parts.headers, &api.forward_headers) {
         outgoing = outgoing.header(name, value);
     }
     let started = std::time::Instant::now();
@@ -115,8 +146,10 @@ pub async fn forward(
     })?;
 
     let mut response = Response::builder().status(upstream.status());
+    let named = connection_named(upstream.headers());
     for (name, value) in upstream.headers() {
-        if !NOT_FORWARDED.contains(&name.as_str()) && name != header::SET_COOKIE {
+        let hop = HOP_BY_HOP.contains(&name.as_str()) || named.contains(name.as_str());
+        if !hop && name != header::SET_COOKIE && name != header::CONTENT_LENGTH {
             response = response.header(name, value);
         }
     }
@@ -125,12 +158,30 @@ pub async fn forward(
         .map_err(|_| AppError::UpstreamUnavailable)
 }
 
-fn forwardable(
-    headers: &HeaderMap,
-) -> impl Iterator<Item = (&HeaderName, &axum::http::HeaderValue)> {
-    headers.iter().filter(|(name, _)| {
-        !NOT_FORWARDED.contains(&name.as_str()) && name.as_str() != shared::api::CSRF_HEADER
+/// The browser's request headers an upstream gets: the default allowlist plus the API's own `forward_headers`,
+/// minus any header the request's `Connection` names (RFC 9110 7.6.1: those are for this hop only).
+fn forwardable<'a>(
+    headers: &'a HeaderMap,
+    extra: &'a [String],
+) -> impl Iterator<Item = (&'a HeaderName, &'a axum::http::HeaderValue)> {
+    let named = connection_named(headers);
+    headers.iter().filter(move |(name, _)| {
+        let allowed = DEFAULT_FORWARD_HEADERS.contains(&name.as_str())
+            || extra.iter().any(|e| e.eq_ignore_ascii_case(name.as_str()));
+        allowed && !named.contains(name.as_str())
     })
+}
+
+/// The header names listed in `Connection` (every such header, comma-separated), in lower case.
+fn connection_named(headers: &HeaderMap) -> std::collections::HashSet<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|token| token.trim().to_ascii_lowercase())
+        .filter(|token| !token.is_empty())
+        .collect()
 }
 
 fn printable(name: &str) -> String {
