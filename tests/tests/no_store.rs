@@ -10,7 +10,9 @@ use serde_json::json;
 fn assert_no_store(what: &str, expected_status: u16, r: &Response) {
     assert_eq!(r.status(), expected_status, "{what}");
     assert_eq!(
-        r.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+        r.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
         Some("no-store"),
         "{what}: {:?}",
         r.headers()
@@ -25,7 +27,11 @@ async fn every_bff_answer_is_no_store() {
     let url = |path: &str| format!("{}{path}", stack.origin);
 
     assert_no_store("GET /bff/login", 200, &bff.get("/bff/login").await);
-    assert_no_store("GET /bff/user, signed out", 401, &bff.get("/bff/user").await);
+    assert_no_store(
+        "GET /bff/user, signed out",
+        401,
+        &bff.get("/bff/user").await,
+    );
     assert_no_store("GET /bff/apis", 200, &bff.get("/bff/apis").await);
     let no_csrf = raw.post(url("/bff/login")).send().await.unwrap();
     assert_no_store("POST /bff/login without X-CSRF", 403, &no_csrf);
@@ -68,5 +74,9 @@ async fn every_bff_answer_is_no_store() {
     let created = bff.post("/bff/session", Some(&response)).await;
     assert_no_store("POST /bff/session", 200, &created);
     assert_no_store("GET /bff/user", 200, &bff.get("/bff/user").await);
-    assert_no_store("POST /bff/logout", 200, &bff.post("/bff/logout", None).await);
+    assert_no_store(
+        "POST /bff/logout",
+        200,
+        &bff.post("/bff/logout", None).await,
+    );
 }

@@ -140,7 +140,10 @@ async fn only_allowlisted_headers_reach_the_upstream() {
         "x-csrf",
         "x-other",
     ] {
-        assert!(got.get(forged).is_none(), "{forged} reached the upstream: {got}");
+        assert!(
+            got.get(forged).is_none(),
+            "{forged} reached the upstream: {got}"
+        );
     }
     for (name, value) in [
         ("accept", "application/json"),

@@ -57,7 +57,13 @@ const HOP_BY_HOP: [&str; 9] = [
 /// upstream's host and the body's length are the BFF's request, the token is the BFF's, the browser's cookies
 /// and CSRF header are for the BFF alone).
 pub fn never_forwarded(name: &str) -> bool {
-    let owned = ["host", "cookie", "authorization", "content-length", shared::api::CSRF_HEADER];
+    let owned = [
+        "host",
+        "cookie",
+        "authorization",
+        "content-length",
+        shared::api::CSRF_HEADER,
+    ];
     HOP_BY_HOP
         .iter()
         .chain(owned.iter())
