@@ -98,6 +98,38 @@ impl OidcConfig {
     }
 }
 
+/// The development configuration, relative to the repository root: what `hybrid-bff` loads when given no file.
+pub const DEV_CONFIG_PATH: &str = "bff/config/dev.toml";
+
+/// The development configuration's text, built in so its public secrets are known from the file itself and never
+/// copied.
+const DEV_CONFIG: &str = include_str!("../config/dev.toml");
+
+/// The client secret and session keys of [`DEV_CONFIG`].
+fn development_secrets() -> &'static (String, Vec<String>) {
+    static SECRETS: std::sync::OnceLock<(String, Vec<String>)> = std::sync::OnceLock::new();
+    SECRETS.get_or_init(|| {
+        let table: toml::Table = DEV_CONFIG.parse().unwrap_or_default();
+        let secret = table
+            .get("oidc")
+            .and_then(|o| o.get("client_secret"))
+            .and_then(toml::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let keys = table
+            .get("session")
+            .and_then(|s| s.get("keys"))
+            .and_then(toml::Value::as_array)
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (secret, keys)
+    })
+}
+
 /// The authorization request parameters the BFF sets itself, which `oidc.extra_authorize_params` may not carry.
 pub const RESERVED_AUTHORIZE_PARAMS: [&str; 10] = [
     "response_type",
@@ -146,6 +178,10 @@ pub struct SessionConfig {
     /// `redis://host:port/db` (`store = "redis"`).
     #[serde(default)]
     pub redis_url: Option<Secret>,
+    /// PEM file of the CA that signed the Redis server's certificate, for `rediss://` with a private CA (without it
+    /// the system's trusted roots decide).
+    #[serde(default)]
+    pub redis_ca_file: Option<PathBuf>,
     /// Prefix of every Redis key, so deployments can share a Redis database.
     #[serde(default = "default_redis_prefix")]
     pub redis_prefix: String,
@@ -179,6 +215,7 @@ impl Default for SessionConfig {
             store: StoreKind::default(),
             sqlite_path: None,
             redis_url: None,
+            redis_ca_file: None,
             redis_prefix: default_redis_prefix(),
             keys: Vec::new(),
             max_pending_logins: default_max_pending_logins(),
@@ -213,6 +250,15 @@ pub struct ApiConfig {
     /// This upstream's own scopes (RFC 6749 6: a subset of the sign-in's), requested the same way.
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
+    /// Request headers forwarded to this upstream on top of [`crate::proxy::DEFAULT_FORWARD_HEADERS`]; every
+    /// other header the browser sends stays at the BFF. Hop-by-hop headers and the ones the BFF owns (host,
+    /// cookie, authorization, ...) are refused at start.
+    #[serde(default)]
+    pub forward_headers: Vec<String>,
+    /// Send the bearer token over plain http to a host other than loopback (RFC 6750 5.3 forbids it). Refused
+    /// unless set: only for an upstream on a network the operator trusts (e.g. a sidecar reached by name).
+    #[serde(default)]
+    pub allow_cleartext: bool,
 }
 
 impl ApiConfig {
@@ -393,6 +439,7 @@ impl Config {
             ));
         }
         require_https_or_loopback("public_origin", &self.public_origin)?;
+        self.refuse_development_secrets()?;
         let s = &self.session;
         if s.idle_timeout_secs <= 0 || s.absolute_timeout_secs < s.idle_timeout_secs {
             return Err(bad(
@@ -444,6 +491,12 @@ impl Config {
                 }
                 if s.redis_prefix.is_empty() {
                     return Err(bad("session.redis_prefix", "must not be empty"));
+                }
+                if s.redis_ca_file.is_some() && !url.starts_with("rediss://") {
+                    return Err(bad(
+                        "session.redis_ca_file",
+                        "only applies to a rediss:// (TLS) session.redis_url",
+                    ));
                 }
             }
         }
@@ -499,6 +552,30 @@ impl Config {
                     "must be true when `resource` or `scopes` is set",
                 ));
             }
+            if api.token
+                && api.url.scheme() == "http"
+                && !is_loopback(&api.url)
+                && !api.allow_cleartext
+            {
+                return Err(bad(
+                    &format!("{field}.url"),
+                    format!(
+                        "would carry the session's bearer token over plain http to a host other than this machine \
+                         (RFC 6750 5.3): use https, or set {field}.allow_cleartext = true for a network you trust"
+                    ),
+                ));
+            }
+            if let Some(h) = api.forward_headers.iter().find(|h| {
+                axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
+                    || crate::proxy::never_forwarded(h)
+            }) {
+                return Err(bad(
+                    &format!("{field}.forward_headers"),
+                    format!(
+                        "`{h}` cannot be forwarded (not a header name, hop-by-hop, or set by the BFF itself)"
+                    ),
+                ));
+            }
         }
         // The code exchange asks for one access token: with several upstream resources granted and none named
         // for the login's own token, OPs such as node-oidc-provider refuse the exchange (which resource?), and
@@ -536,6 +613,39 @@ impl Config {
                 })
             })
             .collect()
+    }
+
+    /// The development configuration's client secret and session key are public (they are in this repository):
+    /// accepted only while the BFF serves this machine (`public_origin` on loopback).
+    fn refuse_development_secrets(&self) -> Result<(), ConfigError> {
+        if is_loopback(&self.public_origin) {
+            return Ok(());
+        }
+        let (dev_secret, dev_keys) = development_secrets();
+        if self.oidc.client_secret.expose() == dev_secret {
+            return Err(bad(
+                "oidc.client_secret",
+                format!(
+                    "is the public development secret of {DEV_CONFIG_PATH}, refused with a public_origin other than \
+                     localhost: set this client's own secret (BFF_OIDC__CLIENT_SECRET)"
+                ),
+            ));
+        }
+        if self
+            .session
+            .keys
+            .iter()
+            .any(|k| dev_keys.iter().any(|d| d == k.expose()))
+        {
+            return Err(bad(
+                "session.keys",
+                format!(
+                    "holds the public development key of {DEV_CONFIG_PATH}, refused with a public_origin other than \
+                     localhost: set this deployment's own (BFF_SESSION__KEYS='[\"<head -c32 /dev/urandom | base64>\"]')"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Whether cookies can be `Secure` + `__Host-` (the browser-facing origin is https).
@@ -773,5 +883,127 @@ mod tests {
             assert_eq!(e.field, "(file)", "{text}: {e}");
             assert!(e.message.starts_with(message), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn development_secrets_are_refused_off_loopback() {
+        let (secret, keys) = development_secrets();
+        assert!(
+            !secret.is_empty() && !keys.is_empty(),
+            "read from {DEV_CONFIG_PATH}"
+        );
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/dev.toml");
+        let public = ("BFF_PUBLIC_ORIGIN", "https://app.example.com");
+        let e = Config::load(&path, env(&[public])).unwrap_err();
+        assert_eq!(e.field, "oidc.client_secret", "{e}");
+        assert!(e.message.contains("BFF_OIDC__CLIENT_SECRET"), "{e}");
+        assert!(!e.to_string().contains(secret.as_str()), "{e}");
+        let own_secret = ("BFF_OIDC__CLIENT_SECRET", "this-deployments-own");
+        let e = Config::load(&path, env(&[public, own_secret])).unwrap_err();
+        assert_eq!(e.field, "session.keys", "{e}");
+        assert!(!e.to_string().contains(keys[0].as_str()), "{e}");
+        let own_key = (
+            "BFF_SESSION__KEYS",
+            "[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]",
+        );
+        Config::load(&path, env(&[public, own_secret, own_key])).unwrap();
+        // The dev key among rotated keys is refused too.
+        let rotated = (
+            "BFF_SESSION__KEYS",
+            format!(
+                "[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\", \"{}\"]",
+                keys[0]
+            ),
+        );
+        let pairs = vec![
+            (public.0.to_owned(), public.1.to_owned()),
+            (own_secret.0.to_owned(), own_secret.1.to_owned()),
+            (rotated.0.to_owned(), rotated.1),
+        ];
+        assert_eq!(
+            Config::load(&path, pairs).unwrap_err().field,
+            "session.keys"
+        );
+        // On loopback (development, also over https) the dev file is fine.
+        Config::load(&path, env(&[])).unwrap();
+        Config::load(
+            &path,
+            env(&[("BFF_PUBLIC_ORIGIN", "https://localhost:8443")]),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn cleartext_bearer_upstreams_need_an_explicit_opt_in() {
+        let lan = ("BFF_APIS__DEMO__URL", "http://api.internal:8080");
+        let e = Config::from_toml(BASE, env(&[lan])).unwrap_err();
+        assert_eq!(e.field, "apis.demo.url", "{e}");
+        assert!(e.message.contains("apis.demo.allow_cleartext"), "{e}");
+        let c = Config::from_toml(
+            BASE,
+            env(&[lan, ("BFF_APIS__DEMO__ALLOW_CLEARTEXT", "true")]),
+        )
+        .unwrap();
+        assert!(c.apis["demo"].allow_cleartext);
+        // No token, nothing to leak; https and loopback are fine.
+        Config::from_toml(BASE, env(&[lan, ("BFF_APIS__DEMO__TOKEN", "false")])).unwrap();
+        Config::from_toml(
+            BASE,
+            env(&[("BFF_APIS__DEMO__URL", "https://api.internal")]),
+        )
+        .unwrap();
+        Config::from_toml(
+            BASE,
+            env(&[("BFF_APIS__DEMO__URL", "http://localhost:4001")]),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn forward_headers_add_to_the_default_but_never_owned_or_hop_by_hop_ones() {
+        let c = Config::from_toml(
+            BASE,
+            env(&[("BFF_APIS__DEMO__FORWARD_HEADERS", "[\"X-Tenant\"]")]),
+        )
+        .unwrap();
+        assert_eq!(c.apis["demo"].forward_headers, ["X-Tenant"]);
+        for name in [
+            "Cookie",
+            "authorization",
+            "Host",
+            "connection",
+            "Transfer-Encoding",
+            "te",
+            "upgrade",
+            "content-length",
+            "x-csrf",
+            "not a header",
+        ] {
+            let value = format!("[\"{name}\"]");
+            let e = Config::from_toml(BASE, env(&[("BFF_APIS__DEMO__FORWARD_HEADERS", &value)]))
+                .unwrap_err();
+            assert_eq!(e.field, "apis.demo.forward_headers", "{name}: {e}");
+            assert!(e.message.contains(name), "{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn redis_ca_file_is_for_rediss_only() {
+        let key = (
+            "BFF_SESSION__KEYS",
+            "[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]",
+        );
+        let store = ("BFF_SESSION__STORE", "redis");
+        let ca = ("BFF_SESSION__REDIS_CA_FILE", "/etc/redis/ca.pem");
+        let plain = ("BFF_SESSION__REDIS_URL", "redis://127.0.0.1:6379/0");
+        let tls = ("BFF_SESSION__REDIS_URL", "rediss://redis.internal:6380/0");
+        let e = Config::from_toml(BASE, env(&[key, store, ca, plain])).unwrap_err();
+        assert_eq!(e.field, "session.redis_ca_file", "{e}");
+        let c = Config::from_toml(BASE, env(&[key, store, ca, tls])).unwrap();
+        assert_eq!(
+            c.session.redis_ca_file.as_deref(),
+            Some(Path::new("/etc/redis/ca.pem"))
+        );
+        Config::from_toml(BASE, env(&[key, store, tls])).unwrap();
     }
 }

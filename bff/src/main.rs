@@ -10,7 +10,7 @@ async fn main() -> ExitCode {
     let path = std::env::args()
         .nth(1)
         .or_else(|| std::env::var("BFF_CONFIG").ok())
-        .map_or_else(|| PathBuf::from("bff/config/dev.toml"), PathBuf::from);
+        .map_or_else(development_config, PathBuf::from);
     let config = match Config::load(&path, std::env::vars()) {
         Ok(c) => c,
         Err(e) => {
@@ -47,6 +47,17 @@ async fn main() -> ExitCode {
             ExitCode::from(3)
         }
     }
+}
+
+/// No file named: the development configuration, said loudly, since its secrets are public (config validation
+/// refuses them for any `public_origin` but localhost).
+fn development_config() -> PathBuf {
+    let path = bff::config::DEV_CONFIG_PATH;
+    eprintln!(
+        "hybrid-bff: no configuration file given (argument or BFF_CONFIG): loading the DEVELOPMENT configuration \
+         {path}, whose client secret and session key are public; never use it for a deployment"
+    );
+    PathBuf::from(path)
 }
 
 /// Log lines as text or one JSON object per line (`log_format`); `RUST_LOG` filters either way. The request
