@@ -113,16 +113,24 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
                 .map(Secret::expose)
                 .unwrap_or_default();
             tracing::info!("sessions in Redis");
-            Arc::new(
-                session::redis_store::RedisStore::new(
-                    url,
-                    &config.redis_prefix,
-                    keys()?,
-                    idle,
-                    absolute,
-                )?
-                .limit_pending_logins(config.max_pending_logins),
-            )
+            let mut store = session::redis_store::RedisStore::new(
+                url,
+                &config.redis_prefix,
+                keys()?,
+                idle,
+                absolute,
+            )?
+            .limit_pending_logins(config.max_pending_logins);
+            if let Some(ca) = &config.redis_ca_file {
+                let pem = std::fs::read(ca).map_err(|e| {
+                    StoreError(format!(
+                        "session.redis_ca_file: cannot read {}: {e}",
+                        ca.display()
+                    ))
+                })?;
+                store = store.trust_root_ca(pem)?;
+            }
+            Arc::new(store)
         }
     })
 }

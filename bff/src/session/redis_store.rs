@@ -71,6 +71,19 @@ impl RedisStore {
         })
     }
 
+    /// Trusts the CA in `pem` (PEM) for the server's certificate instead of the system's roots, for `rediss://`
+    /// with a private CA.
+    pub fn trust_root_ca(mut self, pem: Vec<u8>) -> Result<RedisStore, StoreError> {
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        };
+        self.client =
+            redis::Client::build_with_tls(self.client.get_connection_info().clone(), certificates)
+                .map_err(StoreError::new)?;
+        Ok(self)
+    }
+
     /// Bounds pending logins at `max` instead of [`super::store::DEFAULT_MAX_PENDING_LOGINS`].
     pub fn limit_pending_logins(mut self, max: usize) -> RedisStore {
         self.max_pending_logins = max;
