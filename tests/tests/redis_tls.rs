@@ -176,6 +176,15 @@ async fn sessions_live_in_redis_over_tls_with_a_private_ca() {
         .ping()
         .await
         .unwrap();
+    // A CA file that cannot be read stops the start, naming the setting.
+    let missing = dir.join("no-such-ca.pem");
+    let unreadable = Config::from_toml(
+        &format!("{base}{}", session_toml(port, Some(&missing))),
+        std::iter::empty(),
+    )
+    .unwrap();
+    let e = bff::open_store(&unreadable.session).err().expect("refused");
+    assert!(e.to_string().contains("session.redis_ca_file"), "{e}");
 
     // A login end to end, its session kept in the TLS Redis.
     let stack = Stack::start(StackOptions {
