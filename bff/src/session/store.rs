@@ -301,8 +301,8 @@ impl SessionStore for MemoryStore {
 
     /// A scan of every session, not a secondary index: back-channel logouts are rare (one per OP logout) and
     /// the in-memory map holds one process's sessions, so O(n) under the lock costs microseconds and keeps the
-    /// store free of indexes that `put`/`remove`/the timeout clean-up would all have to keep in step. The
-    /// shared stores (SQLite, Redis) index `(issuer, sid)` and `(issuer, sub)` instead.
+    /// store free of indexes that `insert`/`update`/`remove`/the timeout clean-up would all have to keep in
+    /// step. The shared stores (SQLite, Redis) index `(issuer, sid)` and `(issuer, sub)` instead.
     async fn remove_matching(
         &self,
         issuer: &str,
