@@ -38,6 +38,19 @@ pub fn start(
     ),
     StoreError,
 > {
+    let sessions = open_store(&config.session)?;
+    Ok(start_with_store(config, sessions))
+}
+
+/// [`start`] with a session store of the caller's making instead of the configured one: the seam through which
+/// a test puts a store that fails on cue in front of a real one (see [`open_store`]).
+pub fn start_with_store(
+    config: Config,
+    sessions: Arc<dyn SessionStore>,
+) -> (
+    AppState,
+    tokio::task::JoinHandle<Result<(), oidc::discovery::DiscoveryError>>,
+) {
     let timeout = Duration::from_secs(config.oidc.http_timeout_secs);
     let op_http = reqwest::Client::builder()
         .timeout(timeout)
@@ -53,7 +66,6 @@ pub fn start(
     if !config.secure_cookies() {
         tracing::warn!(origin = %config.public_origin, "plain http: cookies are not Secure (development only)");
     }
-    let sessions = open_store(&config.session)?;
     let state = AppState {
         cookies: Cookies::new(config.secure_cookies()),
         config: Arc::new(config),
@@ -81,7 +93,7 @@ pub fn start(
         });
         Ok(())
     });
-    Ok((state, discovery))
+    (state, discovery)
 }
 
 /// The configured session store (config validation has checked its settings and keys).

@@ -461,7 +461,7 @@ async fn memory(n: usize, (id_len, at_len): (usize, usize)) {
         };
         let t = Instant::now();
         store
-            .put(&bff::session::random_token(), session)
+            .insert(&bff::session::random_token(), session)
             .await
             .unwrap();
         last_puts.push_back(t.elapsed());

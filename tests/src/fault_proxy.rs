@@ -1,7 +1,8 @@
 //! A fault-injecting HTTP proxy in front of the dev OP, for the fault tests: the OP's issuer (every URL it hands
 //! out, and what the BFF and the demo API call) is the proxy's address, so a test can take the OP "down" (the
 //! port refuses connections), make one endpoint hang or fail, or make its answers uncacheable, while the OP
-//! process itself keeps its state (grants, refresh tokens) and comes back unchanged.
+//! process itself keeps its state (grants, refresh tokens) and comes back unchanged. It can also hold the OP's
+//! answer to a request it has already forwarded, so a test can act while the OP has acted but its caller waits.
 //!
 //! Start it before the stack, with the OP's own port, and pass [`FaultProxy::op_behind`] in
 //! [`crate::stack::StackOptions::op_behind`].
@@ -28,6 +29,9 @@ pub enum Answer {
     Hang,
     /// `503` without forwarding: the endpoint is down behind a load balancer.
     Unavailable,
+    /// Forward at once, but hold the OP's answer until [`FaultProxy::release`]: the OP has acted (issued and
+    /// rotated tokens) while its caller still waits, as when its answer is slow to arrive.
+    HoldAnswer,
 }
 
 /// How long a hanging request is held: far longer than any client timeout in the tests.
@@ -52,6 +56,14 @@ struct Inner {
     answers: Mutex<HashMap<String, Answer>>,
     /// Requests seen, by path, whatever the answer.
     seen: Mutex<HashMap<String, u64>>,
+    /// The body of every request, by path, in order (test tokens only; nothing here leaves the test).
+    bodies: Mutex<HashMap<String, Vec<Vec<u8>>>>,
+    /// Answers passed back to the caller, by path (after the OP answered and any hold ended).
+    answered: Mutex<HashMap<String, u64>>,
+    /// The OP's answers held by [`Answer::HoldAnswer`], by path, in order.
+    held: Mutex<HashMap<String, Vec<Vec<u8>>>>,
+    /// Counts [`FaultProxy::release`] calls: a held answer goes once the count passes its value at hold time.
+    releases: tokio::sync::watch::Sender<u64>,
 }
 
 /// A running proxy on 127.0.0.1; stops when dropped.
@@ -81,6 +93,10 @@ impl FaultProxy {
                 http,
                 answers: Mutex::default(),
                 seen: Mutex::default(),
+                bodies: Mutex::default(),
+                answered: Mutex::default(),
+                held: Mutex::default(),
+                releases: tokio::sync::watch::channel(0).0,
             }),
             server: None,
         };
@@ -114,6 +130,29 @@ impl FaultProxy {
             .get(path)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The bodies of the requests for `path` so far, oldest first.
+    pub fn request_bodies(&self, path: &str) -> Vec<Vec<u8>> {
+        let bodies = self.inner.bodies.lock().unwrap();
+        bodies.get(path).cloned().unwrap_or_default()
+    }
+
+    /// How many answers from the OP for `path` have been passed back to their callers so far.
+    pub fn answered(&self, path: &str) -> u64 {
+        let answered = self.inner.answered.lock().unwrap();
+        answered.get(path).copied().unwrap_or(0)
+    }
+
+    /// The OP's answers for `path` held by [`Answer::HoldAnswer`] so far (released or not), oldest first.
+    pub fn held_answers(&self, path: &str) -> Vec<Vec<u8>> {
+        let held = self.inner.held.lock().unwrap();
+        held.get(path).cloned().unwrap_or_default()
+    }
+
+    /// Lets every answer held so far go to its caller.
+    pub fn release(&self) {
+        self.inner.releases.send_modify(|n| *n += 1);
     }
 
     /// The OP goes down: the port stops listening (connections are refused) and idle connections are closed.
@@ -190,12 +229,19 @@ async fn forward(State(proxy): State<Arc<Inner>>, request: Request) -> Response 
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
         Answer::Unavailable => return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response(),
-        Answer::Forward | Answer::ForwardUncacheable => {}
+        Answer::Forward | Answer::ForwardUncacheable | Answer::HoldAnswer => {}
     }
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
+    proxy
+        .bodies
+        .lock()
+        .unwrap()
+        .entry(path.clone())
+        .or_default()
+        .push(body.to_vec());
     let target = format!(
         "http://127.0.0.1:{}{}",
         proxy.op_port,
@@ -222,6 +268,23 @@ async fn forward(State(proxy): State<Arc<Inner>>, request: Request) -> Response 
     let Ok(bytes) = upstream.bytes().await else {
         return StatusCode::BAD_GATEWAY.into_response();
     };
+    if answer == Answer::HoldAnswer {
+        // Subscribed before the answer is shown as held, so a release right after that is never missed.
+        let mut releases = proxy.releases.subscribe();
+        let at_hold = *releases.borrow_and_update();
+        proxy
+            .held
+            .lock()
+            .unwrap()
+            .entry(path.clone())
+            .or_default()
+            .push(bytes.to_vec());
+        let released = releases.wait_for(|n| *n > at_hold);
+        if tokio::time::timeout(HANG, released).await.is_err() {
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    }
+    *proxy.answered.lock().unwrap().entry(path).or_default() += 1;
     response
         .body(Body::from(bytes))
         .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())

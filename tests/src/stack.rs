@@ -1,9 +1,11 @@
 //! The servers a test needs: dev OP, demo API (Node child processes) and the BFF (in-process, real code).
 
 use crate::{free_port, repo_root, wait_for};
+use bff::session::store::SessionStore;
 use shared::ResponseType;
 use std::fs::File;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A child process killed (by PID) when dropped, so a failing test leaves nothing running.
@@ -296,11 +298,24 @@ pub async fn start_bff_on(
     response_type: ResponseType,
     extra_toml: &str,
 ) -> BffHandle {
+    start_bff_with_store(port, issuer, response_type, extra_toml, |store| store).await
+}
+
+/// [`start_bff_on`] with the configured session store handed to `wrap` first, and the BFF using what it returns
+/// (see [`bff::start_with_store`]): a test puts a store that fails on cue in front of the real one.
+pub async fn start_bff_with_store(
+    port: u16,
+    issuer: &str,
+    response_type: ResponseType,
+    extra_toml: &str,
+    wrap: impl FnOnce(Arc<dyn SessionStore>) -> Arc<dyn SessionStore>,
+) -> BffHandle {
     let text = bff_config_toml(port, issuer, response_type, extra_toml);
     let config =
         bff::config::Config::from_toml(&text, std::iter::empty()).expect("test config is valid");
     let redirect_uri = config.oidc.redirect_uri.to_string();
-    let (state, _discovery) = bff::start(config).expect("the session store opens");
+    let store = bff::open_store(&config.session).expect("the session store opens");
+    let (state, _discovery) = bff::start_with_store(config, wrap(store));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("BFF port");

@@ -5,16 +5,22 @@
 //! certification plan's negative cases (each `400` JSON naming its rule, the session untouched) and the valid
 //! ones (`200`, `Cache-Control: no-store`).
 
+use async_trait::async_trait;
+use bff::session::store::{Session, SessionStore, StoreError};
+use bff::session::transaction::Transaction;
 use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::op_session::OpBrowser;
-use hybrid_e2e::stack::{start_bff, BffHandle, Stack, StackOptions};
+use hybrid_e2e::redis_server::RedisServer;
+use hybrid_e2e::stack::{start_bff, start_bff_with_store, BffHandle, Stack, StackOptions};
 use hybrid_e2e::test_op::{LogoutSigning, TestOp};
-use hybrid_e2e::wait_for;
+use hybrid_e2e::{free_port, repo_root, wait_for};
 use jsonwebtoken::Algorithm;
 use reqwest::header::{CACHE_CONTROL, LOCATION};
 use serde_json::{json, Value};
 use shared::fragment::parse_fragment;
 use shared::ResponseType;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -341,4 +347,159 @@ async fn a_jti_spent_at_one_replica_is_refused_by_the_other() {
         b.op.logout_token(&claims(&b, None, Some("alice")), LogoutSigning::Valid);
     assert_eq!(post_logout_token(&b, &token).await.0, 200);
     assert_eq!(user_status(&browser).await, 401);
+}
+
+/// A session store in front of a real one that fails the next back-channel removal when armed, as a store
+/// that is unreachable for a moment does; everything else goes through.
+struct FailingRemoval {
+    inner: Arc<dyn SessionStore>,
+    armed: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl SessionStore for FailingRemoval {
+    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn insert(&self, id: &str, session: Session) -> Result<(), StoreError> {
+        self.inner.insert(id, session).await
+    }
+    async fn update(&self, id: &str, session: Session) -> Result<bool, StoreError> {
+        self.inner.update(id, session).await
+    }
+    async fn remove(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.inner.remove(id).await
+    }
+    async fn remove_matching(
+        &self,
+        issuer: &str,
+        sid: Option<&str>,
+        sub: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            return Err(StoreError("unreachable for a moment (test)".into()));
+        }
+        self.inner.remove_matching(issuer, sid, sub).await
+    }
+    async fn count(&self) -> Result<usize, StoreError> {
+        self.inner.count().await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+    async fn lock_refresh(
+        &self,
+        id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        self.inner.lock_refresh(id, owner, lease).await
+    }
+    async fn unlock_refresh(&self, id: &str, owner: &str) -> Result<(), StoreError> {
+        self.inner.unlock_refresh(id, owner).await
+    }
+    async fn remember_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.inner.remember_once(key, ttl).await
+    }
+    async fn is_remembered(&self, key: &str) -> Result<bool, StoreError> {
+        self.inner.is_remembered(key).await
+    }
+    async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError> {
+        self.inner.put_transaction(id, tx).await
+    }
+    async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
+        self.inner.take_transaction(id).await
+    }
+}
+
+/// The store fails while a valid logout token is being acted on: the OP gets 503 and the sessions live on; the
+/// OP's retry of the same token (same `jti`) is then accepted and ends them, and only after that is a replay
+/// refused. With each store behind the failing wrapper.
+async fn a_failed_removal_leaves_the_jti_unspent(kind: &str) {
+    let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    let redis = match kind {
+        "redis" => Some(RedisServer::start().await),
+        _ => None,
+    };
+    let store = match (kind, &redis) {
+        ("memory", _) => String::new(),
+        ("sqlite", _) => {
+            let dir = repo_root().join("target/test-sessions");
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(format!(
+                "bcl-retry-{}-{}.db",
+                std::process::id(),
+                bff::session::now()
+            ));
+            format!(
+                "[session]\nstore = \"sqlite\"\nsqlite_path = {:?}\nkeys = [\"{key}\"]\n",
+                path.display().to_string()
+            )
+        }
+        ("redis", Some(redis)) => format!(
+            "[session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"bclr:\"\nkeys = [\"{key}\"]\n",
+            redis.url
+        ),
+        _ => panic!("no store {kind}"),
+    };
+    let op = TestOp::start().await;
+    let armed = Arc::new(AtomicBool::new(false));
+    let bff = start_bff_with_store(
+        free_port(),
+        &op.issuer,
+        ResponseType::CodeIdToken,
+        &store,
+        |inner| {
+            Arc::new(FailingRemoval {
+                inner,
+                armed: armed.clone(),
+            })
+        },
+    )
+    .await;
+    let s = Setup { op, bff };
+    let one = signed_in(&s).await;
+    let two = signed_in(&s).await;
+    let token =
+        s.op.logout_token(&claims(&s, None, Some("alice")), LogoutSigning::Valid);
+
+    armed.store(true, Ordering::SeqCst);
+    let (status, no_store, body) = post_logout_token(&s, &token).await;
+    assert_eq!((status, no_store), (503, true), "{kind}: {body}");
+    assert_eq!(body["error"], "session_store_unavailable", "{kind}: {body}");
+    assert!(!armed.load(Ordering::SeqCst), "the removal was attempted");
+    assert_eq!(
+        user_status(&one).await,
+        200,
+        "{kind}: kept while the store failed"
+    );
+    assert_eq!(user_status(&two).await, 200, "{kind}");
+
+    let (status, no_store, body) = post_logout_token(&s, &token).await;
+    assert_eq!(
+        (status, no_store, &body),
+        (200, true, &Value::Null),
+        "{kind}: the OP's retry of the same token is accepted"
+    );
+    assert_eq!(user_status(&one).await, 401, "{kind}: ended by the retry");
+    assert_eq!(user_status(&two).await, 401, "{kind}");
+
+    let (status, _, body) = post_logout_token(&s, &token).await;
+    assert_eq!(status, 400, "{kind}: {body}");
+    assert_eq!(body["error"], "jti_replayed", "{kind}: spent once it acted");
+}
+
+#[tokio::test]
+async fn the_ops_retry_after_a_store_failure_ends_the_sessions_with_memory() {
+    a_failed_removal_leaves_the_jti_unspent("memory").await;
+}
+
+#[tokio::test]
+async fn the_ops_retry_after_a_store_failure_ends_the_sessions_with_sqlite() {
+    a_failed_removal_leaves_the_jti_unspent("sqlite").await;
+}
+
+#[tokio::test]
+async fn the_ops_retry_after_a_store_failure_ends_the_sessions_with_redis() {
+    a_failed_removal_leaves_the_jti_unspent("redis").await;
 }

@@ -176,7 +176,7 @@ async fn suite(kind: &str) {
     // put / get / remove
     assert!(store.get("nope").await.unwrap().is_none());
     let s = session("alice", Some("s1"), "op");
-    store.put("one", s.clone()).await.unwrap();
+    store.insert("one", s.clone()).await.unwrap();
     let got = store.get("one").await.unwrap().expect("stored");
     assert_eq!(got.access_token, s.access_token, "{kind}");
     assert_eq!(got.refresh_token, s.refresh_token);
@@ -184,7 +184,10 @@ async fn suite(kind: &str) {
     assert_eq!(got.sid, s.sid);
     let mut updated = got.clone();
     updated.access_token = "ACCESS-TOKEN-rotated".into();
-    store.put("one", updated).await.unwrap();
+    assert!(
+        store.update("one", updated.clone()).await.unwrap(),
+        "{kind}: an existing session is updated"
+    );
     assert_eq!(
         store.get("one").await.unwrap().unwrap().access_token,
         "ACCESS-TOKEN-rotated"
@@ -196,13 +199,64 @@ async fn suite(kind: &str) {
     assert!(store.remove("one").await.unwrap().is_none());
     assert_eq!(store.count().await.unwrap(), 0);
 
+    // update never creates: not on an id never stored, not after a remove (a logout between a request's read
+    // and its write), not after remove_matching (a back-channel logout), not on an expired session.
+    assert!(
+        !store.update("never", updated.clone()).await.unwrap(),
+        "{kind}: update of a session never stored"
+    );
+    assert!(
+        !store.update("one", updated.clone()).await.unwrap(),
+        "{kind}: update of a removed session"
+    );
+    assert!(store.get("never").await.unwrap().is_none(), "{kind}");
+    assert!(
+        store.get("one").await.unwrap().is_none(),
+        "{kind}: a removed session stays removed"
+    );
+    assert_eq!(
+        store.count().await.unwrap(),
+        0,
+        "{kind}: a refused update leaves nothing behind"
+    );
+    store
+        .insert("bcl", session("frank", Some("s9"), "op"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.remove_matching("op", Some("s9"), None).await.unwrap(),
+        1
+    );
+    let mut late = session("frank", Some("s9"), "op");
+    late.access_token = "ACCESS-TOKEN-late".into();
+    assert!(
+        !store.update("bcl", late.clone()).await.unwrap(),
+        "{kind}: update after a back-channel logout"
+    );
+    assert!(store.get("bcl").await.unwrap().is_none(), "{kind}");
+    assert_eq!(
+        store.remove_matching("op", Some("s9"), None).await.unwrap(),
+        0,
+        "{kind}: nothing came back for the index to find"
+    );
+    let mut stale = session("gina", None, "op");
+    stale.created_at = now() - ABSOLUTE - 1;
+    store.insert("stale", stale.clone()).await.unwrap();
+    stale.last_seen = now();
+    assert!(
+        !store.update("stale", stale).await.unwrap(),
+        "{kind}: update of a session past its absolute timeout"
+    );
+    assert!(store.get("stale").await.unwrap().is_none(), "{kind}");
+    assert_eq!(store.count().await.unwrap(), 0, "{kind}");
+
     // Expiry: idle timeout one second away.
     let mut short = session("carol", None, "op");
     short.last_seen = now() - IDLE + 1;
-    store.put("short", short).await.unwrap();
+    store.insert("short", short).await.unwrap();
     let mut gone = session("dave", None, "op");
     gone.created_at = now() - ABSOLUTE - 1;
-    store.put("gone", gone).await.unwrap();
+    store.insert("gone", gone).await.unwrap();
     assert!(store.get("short").await.unwrap().is_some(), "{kind}");
     assert!(
         store.get("gone").await.unwrap().is_none(),
@@ -220,20 +274,23 @@ async fn suite(kind: &str) {
     let ids = ["a1", "a2", "a3", "b1", "x1"];
     let seed = || async {
         store
-            .put("a1", session("alice", Some("s1"), "op"))
+            .insert("a1", session("alice", Some("s1"), "op"))
             .await
             .unwrap();
         store
-            .put("a2", session("alice", Some("s2"), "op"))
-            .await
-            .unwrap();
-        store.put("a3", session("alice", None, "op")).await.unwrap();
-        store
-            .put("b1", session("bob", Some("s3"), "op"))
+            .insert("a2", session("alice", Some("s2"), "op"))
             .await
             .unwrap();
         store
-            .put("x1", session("alice", Some("s1"), "other-op"))
+            .insert("a3", session("alice", None, "op"))
+            .await
+            .unwrap();
+        store
+            .insert("b1", session("bob", Some("s3"), "op"))
+            .await
+            .unwrap();
+        store
+            .insert("x1", session("alice", Some("s1"), "other-op"))
             .await
             .unwrap();
     };
@@ -285,8 +342,24 @@ async fn suite(kind: &str) {
     let other = b.store(&[key(1)]);
     let long = Duration::from_secs(60);
     assert!(
+        !store.is_remembered("jti:op\nj1").await.unwrap(),
+        "{kind}: not yet recorded"
+    );
+    assert!(
         store.remember_once("jti:op\nj1", long).await.unwrap(),
         "{kind}"
+    );
+    assert!(
+        store.is_remembered("jti:op\nj1").await.unwrap(),
+        "{kind}: recorded"
+    );
+    assert!(
+        other.is_remembered("jti:op\nj1").await.unwrap(),
+        "{kind}: recorded for the other handle too"
+    );
+    assert!(
+        !store.is_remembered("jti:op\nj2").await.unwrap(),
+        "{kind}: is_remembered records nothing"
     );
     assert!(
         !store.remember_once("jti:op\nj1", long).await.unwrap(),
@@ -321,6 +394,17 @@ async fn suite(kind: &str) {
         !store.remember_once("jti:op\nj1", long).await.unwrap(),
         "{kind}"
     );
+    assert!(store
+        .remember_once("brief", Duration::from_secs(1))
+        .await
+        .unwrap());
+    assert!(store.is_remembered("brief").await.unwrap(), "{kind}");
+    wait_for(
+        "the brief key to be forgotten",
+        Duration::from_secs(5),
+        || async { (!other.is_remembered("brief").await.unwrap()).then_some(()) },
+    )
+    .await;
     assert_eq!(store.count().await.unwrap(), 2, "{kind}: no sessions");
 
     // Login transactions: put on one handle, taken once on another (a replica); expired ones are none.
@@ -429,7 +513,7 @@ async fn suite(kind: &str) {
         "{kind}: old key opens"
     );
     rotated
-        .put("new", session("erin", None, "op"))
+        .insert("new", session("erin", None, "op"))
         .await
         .unwrap();
     let new_only = b.store(&[key(2)]);

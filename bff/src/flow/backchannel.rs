@@ -47,7 +47,7 @@ pub fn route() -> MethodRouter<AppState> {
     )
 }
 
-/// Reads the form, verifies the token, spends its `jti`, and ends the sessions it names.
+/// Reads the form, verifies the token, refuses a spent `jti`, ends the sessions it names, then spends the `jti`.
 async fn logout(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(), AppError> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
@@ -84,11 +84,10 @@ async fn logout(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(),
     let ttl = rules.max_age_secs + 2 * rules.leeway_secs;
     let jti = claims.jti.as_deref().unwrap_or_default();
     let ttl = Duration::from_secs(u64::try_from(ttl).unwrap_or(0));
-    if !state
-        .sessions
-        .remember_once(&format!("jti:{}\n{jti}", rules.issuer), ttl)
-        .await?
-    {
+    let once_key = format!("jti:{}\n{jti}", rules.issuer);
+    // A replay is refused before it can act; the jti is spent only once the sessions are gone, so a removal
+    // that fails (503) leaves the OP's retry of the same token acceptable instead of refused as a replay.
+    if state.sessions.is_remembered(&once_key).await? {
         let e = ValidationError::JtiReplayed;
         tracing::warn!(rule = e.rule(), "back-channel logout refused");
         return Err(e.into());
@@ -98,6 +97,9 @@ async fn logout(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(),
         .sessions
         .remove_matching(&rules.issuer, claims.sid.as_deref(), claims.sub.as_deref())
         .await?;
+    // `false` only for a delivery of the same token that passed the check above meanwhile: it ended the same
+    // sessions, so both are answered 200.
+    state.sessions.remember_once(&once_key, ttl).await?;
     tracing::info!(
         ended,
         by_sid = claims.sid.is_some(),

@@ -126,7 +126,7 @@ async fn exchange(
         state.sessions.remove(&old).await?;
     }
     let id = random_token();
-    state.sessions.put(&id, session).await?;
+    state.sessions.insert(&id, session).await?;
     tracing::info!(response_type = %tx.pending.response_type, "login completed");
     Ok((
         id,

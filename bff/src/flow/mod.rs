@@ -37,7 +37,10 @@ pub async fn current_session(
     // Write back at most once a minute: enough for an idle timeout measured in minutes.
     if t - session.last_seen >= 60 {
         session.last_seen = t;
-        state.sessions.put(&id, session.clone()).await?;
+        // Only if it is still there: a logout since our read has ended it, and this request with it.
+        if !state.sessions.update(&id, session.clone()).await? {
+            return Err(AppError::Unauthenticated);
+        }
     }
     Ok((id, session))
 }

@@ -48,6 +48,17 @@ redis.call("EXPIRE", KEYS[1], ARGV[6])
 return 1
 "#;
 
+/// Writes a session over the stored one only if that one still exists (`SET ... XX`), and then moves its
+/// expiry in the `all` set; a session a logout removed meanwhile stays removed and leaves no member behind.
+/// The sid/sub indexes stay as the insert wrote them: issuer, sid and sub are a session's for life, and the
+/// index sets outlive every member already (see the module comment).
+/// KEYS: session, all. ARGV: sealed value, ttl milliseconds, expiry, member.
+const UPDATE: &str = r#"
+if not redis.call("SET", KEYS[1], ARGV[1], "XX", "PX", ARGV[2]) then return 0 end
+redis.call("ZADD", KEYS[2], ARGV[3], ARGV[4])
+return 1
+"#;
+
 /// Releases the lock only if its value is still our owner token.
 const UNLOCK: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#;
 
@@ -146,7 +157,7 @@ impl SessionStore for RedisStore {
         Ok(sealed.and_then(|s| open_session(&self.keys, id, &s)))
     }
 
-    async fn put(&self, id: &str, session: Session) -> Result<(), StoreError> {
+    async fn insert(&self, id: &str, session: Session) -> Result<(), StoreError> {
         let hash = storage_key(id);
         let expires_at = session.expires_at(self.idle_secs, self.absolute_secs);
         let ttl_secs = expires_at - now();
@@ -178,6 +189,30 @@ impl SessionStore for RedisStore {
         }
         let mut c = self.conn().await?;
         pipe.query_async::<()>(&mut c).await.map_err(err)
+    }
+
+    async fn update(&self, id: &str, session: Session) -> Result<bool, StoreError> {
+        let hash = storage_key(id);
+        let expires_at = session.expires_at(self.idle_secs, self.absolute_secs);
+        let ttl_secs = expires_at - now();
+        if ttl_secs <= 0 {
+            // Past a timeout as written: it could never be used again.
+            self.remove(id).await?;
+            return Ok(false);
+        }
+        let sealed = seal_session(&self.keys, id, &session);
+        let mut c = self.conn().await?;
+        let updated: i64 = redis::Script::new(UPDATE)
+            .key(self.session_key(&hash))
+            .key(self.all_key())
+            .arg(sealed)
+            .arg(ttl_secs as u64 * 1000)
+            .arg(expires_at)
+            .arg(&hash)
+            .invoke_async(&mut c)
+            .await
+            .map_err(err)?;
+        Ok(updated == 1)
     }
 
     async fn remove(&self, id: &str) -> Result<Option<Session>, StoreError> {
@@ -283,6 +318,11 @@ impl SessionStore for RedisStore {
             .await
             .map_err(err)?;
         Ok(set.is_some())
+    }
+
+    async fn is_remembered(&self, key: &str) -> Result<bool, StoreError> {
+        let mut c = self.conn().await?;
+        c.exists(self.once_key(key)).await.map_err(err)
     }
 
     async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError> {

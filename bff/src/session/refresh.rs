@@ -269,13 +269,38 @@ async fn refresh_locked(
     if tokens.refresh_token.is_some() {
         renewed.refresh_token = tokens.refresh_token;
     }
-    state.sessions.put(id, renewed.clone()).await?;
+    // Only into the session still stored: a logout here or a back-channel logout may have ended it while the
+    // OP answered. Then the tokens just obtained must not outlive it at the OP either.
+    if !state.sessions.update(id, renewed.clone()).await? {
+        tracing::info!("session ended during its refresh; revoking the tokens it obtained");
+        state.metrics.refresh("ended");
+        revoke_in_background(state, &provider.metadata, renewed.refresh_token);
+        return Err(AppError::Unauthenticated);
+    }
     state.metrics.refresh("ok");
     match which {
         Which::Main => tracing::info!("access token refreshed"),
         Which::Upstream(api, _) => tracing::info!(api, "upstream access token obtained"),
     }
     Ok(renewed)
+}
+
+/// Revokes `refresh_token` at the OP off the request path (the caller's answer does not depend on it). With
+/// it goes, at OPs that tie them to it (RFC 7009 2.1), the access token of the same grant.
+fn revoke_in_background(
+    state: &AppState,
+    metadata: &crate::oidc::discovery::Metadata,
+    refresh_token: Option<String>,
+) {
+    let Some(refresh_token) = refresh_token else {
+        return;
+    };
+    let (http, config, metadata) = (
+        state.op_http.clone(),
+        state.config.clone(),
+        metadata.clone(),
+    );
+    tokio::spawn(async move { token::revoke(&http, &metadata, &config, &refresh_token).await });
 }
 
 async fn expired_unless_still_valid(

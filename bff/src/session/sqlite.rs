@@ -151,7 +151,7 @@ impl SessionStore for SqliteStore {
         Ok(sealed.and_then(|s| self.open_sealed(id, &s)))
     }
 
-    async fn put(&self, id: &str, session: Session) -> Result<(), StoreError> {
+    async fn insert(&self, id: &str, session: Session) -> Result<(), StoreError> {
         let key = storage_key(id);
         let sealed = seal_session(&self.keys, id, &session);
         let expires_at = session.expires_at(self.idle_secs, self.absolute_secs);
@@ -179,6 +179,28 @@ impl SessionStore for SqliteStore {
                 ],
             )?;
             tx.commit()
+        })
+        .await
+    }
+
+    /// One `UPDATE ... WHERE` the row is there and unexpired: atomic against a concurrent `DELETE` (logout),
+    /// which SQLite serialises with it. Issuer, sid and sub are a session's for life, so their columns stay.
+    async fn update(&self, id: &str, session: Session) -> Result<bool, StoreError> {
+        let key = storage_key(id);
+        let sealed = seal_session(&self.keys, id, &session);
+        let expires_at = session.expires_at(self.idle_secs, self.absolute_secs);
+        let t = now();
+        self.run(move |c| {
+            if expires_at <= t {
+                // Past a timeout as written: it could never be used again.
+                c.execute("DELETE FROM sessions WHERE id = ?1", params![key])?;
+                return Ok(false);
+            }
+            let updated = c.execute(
+                "UPDATE sessions SET expires_at = ?2, sealed = ?3 WHERE id = ?1 AND expires_at > ?4",
+                params![key, expires_at, sealed, t],
+            )?;
+            Ok(updated == 1)
         })
         .await
     }
@@ -266,6 +288,21 @@ impl SessionStore for SqliteStore {
             )?;
             tx.commit()?;
             Ok(added == 1)
+        })
+        .await
+    }
+
+    async fn is_remembered(&self, key: &str) -> Result<bool, StoreError> {
+        let key = key.to_owned();
+        let t = now();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT 1 FROM once_keys WHERE key = ?1 AND expires_at > ?2",
+                params![key, t],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
         })
         .await
     }

@@ -10,6 +10,7 @@ use super::transaction::{Transaction, Transactions};
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::api::User;
@@ -91,8 +92,14 @@ impl StoreError {
 pub trait SessionStore: Send + Sync {
     /// The session, if present, unexpired and (persistent stores) openable with a configured key.
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
-    /// Stores the session until it expires (idle or absolute timeout, whichever comes first).
-    async fn put(&self, id: &str, session: Session) -> Result<(), StoreError>;
+    /// Stores a new session (at login, under a fresh random id) until it expires (idle or absolute timeout,
+    /// whichever comes first).
+    async fn insert(&self, id: &str, session: Session) -> Result<(), StoreError>;
+    /// Writes `session` over the stored one, only if that one is still there and unexpired; `false` (nothing
+    /// written) when it is gone. A write to an existing session (last use, refreshed tokens) must never create
+    /// it: a logout or back-channel logout landing between the caller's read and this write would otherwise be
+    /// undone, with tokens the logout never revoked.
+    async fn update(&self, id: &str, session: Session) -> Result<bool, StoreError>;
     async fn remove(&self, id: &str) -> Result<Option<Session>, StoreError>;
     /// Back-channel logout: removes every session of `issuer` that the logout token names, and answers how
     /// many were removed. With a `sid`, the sessions of that OP session (and, when `sub` is given too, of that
@@ -124,6 +131,9 @@ pub trait SessionStore: Send + Sync {
     /// Records `key` for `ttl`: `true` the first time, `false` while it is still recorded. Every replica sharing
     /// the store sees the same answer (the back-channel logout `jti` replay check).
     async fn remember_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// Whether `key` is recorded by [`SessionStore::remember_once`] and unexpired, without recording it: lets
+    /// back-channel logout refuse a replay before acting, yet spend the `jti` only once the sessions are gone.
+    async fn is_remembered(&self, key: &str) -> Result<bool, StoreError>;
     /// Keeps a started login until its `pending.expires_at`, under the login cookie's value `id`; `false` if
     /// the store already holds its bound of unexpired pending logins (see [`DEFAULT_MAX_PENDING_LOGINS`]).
     async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError>;
@@ -159,32 +169,64 @@ impl Session {
     }
 }
 
-/// How often the memory store sweeps expired sessions out of its map.
-pub const SWEEP_INTERVAL_SECS: i64 = 30;
+/// How many entries each write to the memory store checks for expiry, going round the map: a write pays a
+/// constant, never O(sessions), and the sweep laps the map every `len / SWEEP_PER_WRITE` writes. Since every
+/// session is written at least once (its insert), expired entries can make up at most about a quarter of the
+/// map (each lap removes what expired before it began; a lap takes `len / 4` writes, each adding at most one).
+pub const SWEEP_PER_WRITE: usize = 4;
 
 /// The default store: a map in this process. Sessions end when the process does.
 ///
 /// Not encrypted: the map lives in this process's memory, next to the keys that would seal it, so sealing
 /// would protect against nothing that could read it.
 pub struct MemoryStore {
-    /// Keyed by the SHA-256 of the session id and boxed: a table slot is 40 bytes instead of a `String` key's
-    /// heap block plus the whole `Session` inline, which the table doubles on growth and leaves behind.
-    map: Mutex<HashMap<[u8; 32], Box<Session>>>,
-    /// When expired sessions were last swept out (seconds since the epoch).
-    last_sweep: std::sync::atomic::AtomicI64,
+    sessions: Mutex<Sessions>,
     idle_secs: i64,
     absolute_secs: i64,
     once: OnceKeys,
     transactions: Transactions,
 }
 
+/// The memory store's map and where its incremental sweep goes on.
+#[derive(Default)]
+struct Sessions {
+    /// Keyed by the SHA-256 of the session id and boxed: an entry is 48 bytes (hash, key, pointer) instead of
+    /// a `String` key's heap block plus the whole `Session` inline, which the table doubles on growth and leaves
+    /// behind. An index map, so the sweep can resume at a position: a hash map has no cursor that survives
+    /// the writes in between.
+    map: IndexMap<[u8; 32], Box<Session>>,
+    /// The position the next write's sweep starts at.
+    cursor: usize,
+}
+
+impl Sessions {
+    /// Checks up to [`SWEEP_PER_WRITE`] entries from the cursor and drops the expired ones (reads already
+    /// ignore them; this only gives their memory back).
+    fn sweep(&mut self, idle_secs: i64, absolute_secs: i64, t: i64) {
+        for _ in 0..SWEEP_PER_WRITE {
+            if self.map.is_empty() {
+                return;
+            }
+            if self.cursor >= self.map.len() {
+                self.cursor = 0;
+            }
+            let live = self.map[self.cursor].is_live(idle_secs, absolute_secs, t);
+            if live {
+                self.cursor += 1;
+            } else {
+                // The last entry moves into this place and is checked next.
+                self.map.swap_remove_index(self.cursor);
+            }
+        }
+    }
+}
+
 impl MemoryStore {
-    /// A store that drops sessions past these timeouts (reads never return them; writes sweep them out at most
-    /// once per [`SWEEP_INTERVAL_SECS`]).
+    /// A store that drops sessions past these timeouts (reads never return them; writes sweep them out a few
+    /// at a time, see [`SWEEP_PER_WRITE`]).
     pub fn new(idle_secs: i64, absolute_secs: i64) -> MemoryStore {
         MemoryStore {
-            map: Mutex::default(),
-            last_sweep: std::sync::atomic::AtomicI64::new(0),
+            sessions: Mutex::default(),
             idle_secs,
             absolute_secs,
             once: OnceKeys::new(MAX_REMEMBERED_KEYS),
@@ -198,8 +240,19 @@ impl MemoryStore {
         self
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Box<Session>>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The store's map after a write's share of the sweep.
+    fn swept(&self, t: i64) -> std::sync::MutexGuard<'_, Sessions> {
+        let mut sessions = self.sessions();
+        sessions.sweep(self.idle_secs, self.absolute_secs, t);
+        sessions
+    }
+
+    fn is_live(&self, session: &Session, t: i64) -> bool {
+        session.is_live(self.idle_secs, self.absolute_secs, t)
     }
 }
 
@@ -213,53 +266,64 @@ impl SessionStore for MemoryStore {
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
         let t = now();
         Ok(self
-            .map()
+            .sessions()
+            .map
             .get(&memory_key(id))
-            .filter(|s| s.is_live(self.idle_secs, self.absolute_secs, t))
+            .filter(|s| self.is_live(s, t))
             .map(|s| Session::clone(s)))
     }
 
-    async fn put(&self, id: &str, session: Session) -> Result<(), StoreError> {
-        let mut map = self.map();
-        // Expired sessions can never be used again (reads filter them), so sweeping them out can wait: a sweep
-        // on every write made each write O(sessions) (benchmarks: 283 µs per put at 100k sessions).
-        let t = now();
-        let last = self.last_sweep.load(std::sync::atomic::Ordering::Relaxed);
-        if t - last >= SWEEP_INTERVAL_SECS {
-            map.retain(|_, s| s.is_live(self.idle_secs, self.absolute_secs, t));
-            self.last_sweep
-                .store(t, std::sync::atomic::Ordering::Relaxed);
-        }
-        map.insert(memory_key(id), Box::new(session));
+    async fn insert(&self, id: &str, session: Session) -> Result<(), StoreError> {
+        let mut sessions = self.swept(now());
+        sessions.map.insert(memory_key(id), Box::new(session));
         Ok(())
     }
 
+    async fn update(&self, id: &str, session: Session) -> Result<bool, StoreError> {
+        let t = now();
+        let key = memory_key(id);
+        let mut sessions = self.swept(t);
+        let Some(stored) = sessions.map.get_mut(&key) else {
+            return Ok(false);
+        };
+        if self.is_live(stored, t) && self.is_live(&session, t) {
+            // Into the existing box: no allocation on the hot path of last-use writes.
+            **stored = session;
+            return Ok(true);
+        }
+        sessions.map.swap_remove(&key);
+        Ok(false)
+    }
+
     async fn remove(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        Ok(self.map().remove(&memory_key(id)).map(|s| *s))
+        Ok(self.sessions().map.swap_remove(&memory_key(id)).map(|s| *s))
     }
 
     /// A scan of every session, not a secondary index: back-channel logouts are rare (one per OP logout) and
     /// the in-memory map holds one process's sessions, so O(n) under the lock costs microseconds and keeps the
-    /// store free of indexes that `put`/`remove`/the timeout clean-up would all have to keep in step. The
-    /// shared stores (SQLite, Redis) index `(issuer, sid)` and `(issuer, sub)` instead.
+    /// store free of indexes that `insert`/`update`/`remove`/the timeout clean-up would all have to keep in
+    /// step. The shared stores (SQLite, Redis) index `(issuer, sid)` and `(issuer, sub)` instead.
     async fn remove_matching(
         &self,
         issuer: &str,
         sid: Option<&str>,
         sub: Option<&str>,
     ) -> Result<usize, StoreError> {
-        let mut map = self.map();
-        let before = map.len();
-        map.retain(|_, s| !s.matches_logout(issuer, sid, sub));
-        Ok(before - map.len())
+        let mut sessions = self.sessions();
+        let before = sessions.map.len();
+        sessions
+            .map
+            .retain(|_, s| !s.matches_logout(issuer, sid, sub));
+        Ok(before - sessions.map.len())
     }
 
     async fn count(&self) -> Result<usize, StoreError> {
         let t = now();
         Ok(self
-            .map()
+            .sessions()
+            .map
             .values()
-            .filter(|s| s.is_live(self.idle_secs, self.absolute_secs, t))
+            .filter(|s| self.is_live(s, t))
             .count())
     }
 
@@ -270,6 +334,10 @@ impl SessionStore for MemoryStore {
     async fn remember_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
         let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
         Ok(self.once.remember(key, now(), ttl))
+    }
+
+    async fn is_remembered(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.once.contains(key, now()))
     }
 
     async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError> {
@@ -303,6 +371,12 @@ impl OnceKeys {
         }
     }
 
+    /// Whether `key` is recorded and live.
+    pub fn contains(&self, key: &str, now: i64) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(key).is_some_and(|&until| until > now)
+    }
+
     /// Records `key` until `now + ttl`: `false` if it is already recorded and live.
     pub fn remember(&self, key: &str, now: i64, ttl: i64) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -332,6 +406,72 @@ impl OnceKeys {
 mod tests {
     use super::*;
 
+    fn session(created_at: i64) -> Session {
+        Session {
+            user: User {
+                sub: "alice".into(),
+                name: None,
+                preferred_username: None,
+                email: None,
+                email_verified: None,
+            },
+            issuer: "op".into(),
+            sid: None,
+            id_token: String::new(),
+            access_token: String::new(),
+            refresh_token: None,
+            access_token_expires_at: None,
+            created_at,
+            last_seen: created_at,
+            upstream_tokens: BTreeMap::new(),
+        }
+    }
+
+    /// A write pays for a bounded share of the sweep, whatever the number of expired sessions, and the sweep
+    /// still reaches all of them.
+    #[tokio::test]
+    async fn writes_sweep_expired_sessions_a_bounded_few_at_a_time() {
+        let store = MemoryStore::new(60, 3600);
+        let t = now();
+        {
+            let mut sessions = store.sessions();
+            for i in 0..100u8 {
+                let old = if i % 10 == 0 { t } else { t - 7200 };
+                sessions.map.insert([i; 32], Box::new(session(old)));
+            }
+        }
+        store.insert("new-0", session(t)).await.unwrap();
+        let len = store.sessions().map.len();
+        assert!(
+            (100 - SWEEP_PER_WRITE + 1..101).contains(&len),
+            "one write removed at least one and at most its share: {len}"
+        );
+        // Each step of a sweep passes an entry or removes one (moving the last into its place), so a lap over
+        // the 100 entries and the up to 90 moved takes at most 190 steps.
+        for i in 1..60 {
+            store.insert(&format!("new-{i}"), session(t)).await.unwrap();
+        }
+        let sessions = store.sessions();
+        assert_eq!(sessions.map.len(), 10 + 60, "every expired session is gone");
+        assert!(sessions.map.values().all(|s| s.is_live(60, 3600, t)));
+    }
+
+    #[tokio::test]
+    async fn update_writes_only_a_live_stored_session() {
+        let store = MemoryStore::new(60, 3600);
+        let t = now();
+        assert!(!store.update("a", session(t)).await.unwrap());
+        assert!(store.get("a").await.unwrap().is_none(), "not created");
+        store.insert("a", session(t)).await.unwrap();
+        let mut changed = session(t);
+        changed.access_token = "new".into();
+        assert!(store.update("a", changed).await.unwrap());
+        assert_eq!(store.get("a").await.unwrap().unwrap().access_token, "new");
+        store.remove("a").await.unwrap();
+        assert!(!store.update("a", session(t)).await.unwrap());
+        assert!(store.get("a").await.unwrap().is_none(), "not brought back");
+    }
+
     #[test]
     fn a_key_is_remembered_once_until_it_expires() {
         let once = OnceKeys::new(10);
@@ -339,6 +479,9 @@ mod tests {
         assert!(!once.remember("j1", 159, 60));
         assert!(once.remember("j2", 159, 60));
         assert!(once.remember("j1", 160, 60), "expired entries free up");
+        assert!(once.contains("j1", 219) && !once.contains("j1", 220));
+        assert!(!once.contains("j3", 100), "contains records nothing");
+        assert!(once.remember("j3", 100, 60));
     }
 
     #[test]
