@@ -300,18 +300,17 @@ pub async fn start_bff_on(
     let config =
         bff::config::Config::from_toml(&text, std::iter::empty()).expect("test config is valid");
     let redirect_uri = config.oidc.redirect_uri.to_string();
-    let (state, _discovery) = bff::start(config).expect("the session store opens");
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+    // The binary's own server (timeouts, metrics listener), bound to the configured `listen` (this port).
+    let listeners = bff::serve::Listeners::bind(&config)
         .await
-        .expect("BFF port");
-    let app = bff::app::router(state);
+        .expect("BFF ports");
+    let (state, _discovery) = bff::start(config).expect("the session store opens");
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
+        let _ = bff::serve::run(state, listeners, async move {
+            let _ = stopped.await;
+        })
+        .await;
     });
     let http = reqwest::Client::new();
     let ready = format!("http://127.0.0.1:{port}/readyz");
