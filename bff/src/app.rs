@@ -24,18 +24,27 @@ pub fn router(state: AppState) -> Router {
         .route(flow::backchannel::PATH, flow::backchannel::route())
         .route("/bff/apis", get(proxy::catalog::list))
         .route("/api/{name}/{*path}", any(proxy::forward))
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/healthz", get(healthz))
         .route("/readyz", get(ready))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(main_metrics))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             csrf::require_header,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::serve::bff_deadline,
         ));
     if let Some(dir) = &state.config.static_dir {
-        app = app.merge(crate::spa::router(dir));
+        let headers =
+            crate::security_headers::SpaHeaders::new(&state.config, state.provider.clone(), dir);
+        app = app.merge(
+            crate::spa::router(dir).layer(middleware::from_fn_with_state(
+                std::sync::Arc::new(headers),
+                crate::security_headers::spa,
+            )),
+        );
+        app = app.layer(middleware::from_fn(crate::security_headers::every_answer));
     } else {
         app = app
             .fallback(|| async { crate::error::AppError::BadRequest("no such endpoint".into()) });
@@ -67,6 +76,31 @@ async fn no_store_on_bff(request: Request, next: middleware::Next) -> axum::resp
         );
     }
     response
+}
+
+/// The operational endpoints alone, for `metrics_listen`: no CSRF layer (nothing there changes state) and no
+/// request span per scrape.
+pub fn ops_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(ready))
+        .fallback(|| async { crate::error::AppError::NotFound })
+        .with_state(state)
+}
+
+/// Alive: the process answers (nothing else is checked; see [`ready`]).
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// `/metrics` on `listen`: only where [`crate::config::Config::metrics_on_main_listener`] says so, else 404
+/// (JSON, not the SPA's page, so a scraper pointed at the wrong port sees why).
+async fn main_metrics(State(state): State<AppState>) -> axum::response::Response {
+    if !state.config.metrics_on_main_listener() {
+        return crate::error::AppError::NotFound.into_response();
+    }
+    metrics(State(state)).await.into_response()
 }
 
 /// Ready when the OP's discovery is loaded and the session store answers.

@@ -34,7 +34,48 @@ pub struct Config {
     /// How log lines are written: `text` (default, for people) or `json` (one object per line, for collectors).
     #[serde(default)]
     pub log_format: LogFormat,
+    /// A second listen address for `/metrics`, `/healthz` and `/readyz` (e.g. `127.0.0.1:9100`), so scrapes
+    /// never share the port browsers reach. When set, `/metrics` is 404 on `listen`; when not, see
+    /// [`Config::metrics_on_main_listener`].
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Connection and request time limits of the BFF's own HTTP server.
+    #[serde(default)]
+    pub server: ServerConfig,
 }
+
+/// Time limits of the BFF's HTTP server (`[server]`), so a BFF reachable without a reverse proxy cannot be
+/// held by slow clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// A connection must deliver a whole request head (request line and headers) within this many seconds of
+    /// being opened or of its previous answer; otherwise it is closed (slowloris). It also ends idle keep-alive
+    /// connections after that long.
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Every `/bff/...` request must be answered within this many seconds, body upload included, or it gets
+    /// 504 `request_timeout`. `/api/...` calls have their API's `timeout_secs` instead (their bodies stream).
+    /// Must exceed [`OP_CALLS_PER_BFF_REQUEST`] × `oidc.http_timeout_secs`.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout_secs: default_header_read_timeout(),
+            request_timeout_secs: default_request_timeout(),
+        }
+    }
+}
+
+/// The most requests to the OP one `/bff` request can make one after the other, each bounded by
+/// `oidc.http_timeout_secs`: the code exchange may fetch the key set (stale cache), refetch it for an unknown
+/// `kid` in the front-channel ID token, call the token endpoint, and refetch for the token-endpoint ID token's
+/// `kid`. The whole-request timeout must leave room for all of them, or a slow but working OP would be cut off
+/// by the BFF's own limit instead of answering.
+pub const OP_CALLS_PER_BFF_REQUEST: u64 = 4;
 
 /// The log line format (`log_format`, env `BFF_LOG_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -338,6 +379,12 @@ fn default_max_body() -> usize {
 fn default_api_timeout() -> u64 {
     30
 }
+fn default_header_read_timeout() -> u64 {
+    10
+}
+fn default_request_timeout() -> u64 {
+    45
+}
 
 /// A configuration problem, naming the field so an operator can fix it at once.
 #[derive(Debug, thiserror::Error)]
@@ -440,6 +487,7 @@ impl Config {
         }
         require_https_or_loopback("public_origin", &self.public_origin)?;
         self.refuse_development_secrets()?;
+        self.validate_server()?;
         let s = &self.session;
         if s.idle_timeout_secs <= 0 || s.absolute_timeout_secs < s.idle_timeout_secs {
             return Err(bad(
@@ -599,6 +647,33 @@ impl Config {
         Ok(())
     }
 
+    fn validate_server(&self) -> Result<(), ConfigError> {
+        let server = &self.server;
+        if !(1..=300).contains(&server.header_read_timeout_secs) {
+            return Err(bad(
+                "server.header_read_timeout_secs",
+                "must be between 1 and 300",
+            ));
+        }
+        let op_calls = OP_CALLS_PER_BFF_REQUEST.saturating_mul(self.oidc.http_timeout_secs);
+        if server.request_timeout_secs <= op_calls {
+            return Err(bad(
+                "server.request_timeout_secs",
+                format!(
+                    "must be more than {op_calls} s: a sign-in may make {OP_CALLS_PER_BFF_REQUEST} requests to the OP one after the other, each allowed oidc.http_timeout_secs = {} s",
+                    self.oidc.http_timeout_secs
+                ),
+            ));
+        }
+        if self.metrics_listen == Some(self.listen) {
+            return Err(bad(
+                "metrics_listen",
+                "must differ from `listen` (it keeps metrics off the public port)",
+            ));
+        }
+        Ok(())
+    }
+
     /// The configured algorithm allowlist, parsed.
     pub fn allowed_algs(&self) -> Result<Vec<Alg>, ConfigError> {
         self.oidc
@@ -646,6 +721,14 @@ impl Config {
             ));
         }
         Ok(())
+}
+
+    /// Whether `/metrics` is answered on `listen`. Not when `metrics_listen` is set (it is answered there), and
+    /// not when the BFF serves the SPA itself (`static_dir`): then `listen` is the port browsers reach, with no
+    /// reverse proxy in front to keep the path internal, so metrics need `metrics_listen`. Otherwise (the BFF
+    /// behind a reverse proxy that routes only `/bff`, `/api` and the SPA) it stays on `listen`.
+    pub fn metrics_on_main_listener(&self) -> bool {
+        self.metrics_listen.is_none() && self.static_dir.is_none()
     }
 
     /// Whether cookies can be `Secure` + `__Host-` (the browser-facing origin is https).
@@ -870,6 +953,51 @@ mod tests {
         let e = Config::from_toml("[oidc]\nclient_secret = \"s3cr3t", env(&[])).unwrap_err();
         assert!(e.message.starts_with("line 2, column 24: "), "{e}");
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
+    #[test]
+    fn server_limits_leave_room_for_the_op_and_metrics_stay_off_a_public_port() {
+        let c = Config::from_toml(BASE, env(&[])).unwrap();
+        assert_eq!(c.server.header_read_timeout_secs, 10);
+        assert!(
+            c.server.request_timeout_secs > OP_CALLS_PER_BFF_REQUEST * c.oidc.http_timeout_secs
+        );
+        assert!(c.metrics_on_main_listener());
+        let cases = [
+            (
+                "BFF_SERVER__HEADER_READ_TIMEOUT_SECS",
+                "0",
+                "server.header_read_timeout_secs",
+            ),
+            // 4 × the default 10 s of oidc.http_timeout_secs.
+            (
+                "BFF_SERVER__REQUEST_TIMEOUT_SECS",
+                "40",
+                "server.request_timeout_secs",
+            ),
+            ("BFF_METRICS_LISTEN", "\"127.0.0.1:3000\"", "metrics_listen"),
+        ];
+        for (key, value, field) in cases {
+            let e = Config::from_toml(BASE, env(&[(key, value)])).unwrap_err();
+            assert_eq!(e.field, field, "{key}={value}: {e}");
+        }
+        let c = Config::from_toml(
+            BASE,
+            env(&[
+                ("BFF_SERVER__REQUEST_TIMEOUT_SECS", "5"),
+                ("BFF_OIDC__HTTP_TIMEOUT_SECS", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.server.request_timeout_secs, 5);
+        let c =
+            Config::from_toml(BASE, env(&[("BFF_METRICS_LISTEN", "\"127.0.0.1:9100\"")])).unwrap();
+        assert!(!c.metrics_on_main_listener());
+        let c = Config::from_toml(BASE, env(&[("BFF_STATIC_DIR", "dist")])).unwrap();
+        assert!(
+            !c.metrics_on_main_listener(),
+            "single-binary mode: not on the public port"
+        );
     }
 
     /// Found by fuzzing: problems at the top level of the file named the field `` or `.`.

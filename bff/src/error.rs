@@ -62,6 +62,13 @@ pub enum AppError {
     /// The SPA asked for a response type this deployment does not accept.
     #[error("This sign-in service does not accept the response type `{0}`.")]
     ResponseTypeNotAllowed(shared::ResponseType),
+    /// A path this listener does not serve (e.g. `/metrics` on the public port when it has its own).
+    #[error("There is nothing at this address.")]
+    NotFound,
+    /// A `/bff` request was not answered within `server.request_timeout_secs` (a body sent too slowly, or a
+    /// dependency that kept it waiting).
+    #[error("The request took too long to complete. Please try again.")]
+    RequestTimeout,
 }
 
 impl AppError {
@@ -101,6 +108,10 @@ impl AppError {
             AppError::ResponseTypeNotAllowed(_) => {
                 (StatusCode::BAD_REQUEST, "response_type_not_allowed")
             }
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            // 504, not 408: browsers may silently resend a request answered 408, and a sign-in must not be
+            // replayed behind the user's back.
+            AppError::RequestTimeout => (StatusCode::GATEWAY_TIMEOUT, "request_timeout"),
         }
     }
 

@@ -12,6 +12,8 @@ pub mod flow;
 pub mod metrics;
 pub mod oidc;
 pub mod proxy;
+pub mod security_headers;
+pub mod serve;
 pub mod session;
 pub mod spa;
 pub mod state;

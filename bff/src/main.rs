@@ -19,7 +19,19 @@ async fn main() -> ExitCode {
         }
     };
     init_logs(config.log_format);
-    let listen = config.listen;
+    let listeners = match bff::serve::Listeners::bind(&config).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("hybrid-bff: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (listen, metrics_listen) = (config.listen, config.metrics_listen);
+    if !config.metrics_on_main_listener() && metrics_listen.is_none() {
+        tracing::info!(
+            "/metrics is off: the BFF serves the SPA on `listen`; set metrics_listen to scrape it"
+        );
+    }
     let (state, discovery) = match bff::start(config) {
         Ok(started) => started,
         Err(e) => {
@@ -27,16 +39,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match tokio::net::TcpListener::bind(listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("hybrid-bff: cannot listen on {listen}: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    tracing::info!(%listen, "BFF listening");
-    let server =
-        axum::serve(listener, bff::app::router(state)).with_graceful_shutdown(shutdown_signal());
+    tracing::info!(%listen, ?metrics_listen, "BFF listening");
+    let server = bff::serve::run(state, listeners, shutdown_signal());
     tokio::select! {
         result = server => match result {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! HTTP/1.1 requests written byte for byte, for what an HTTP client library would not send as written: request
 //! targets it would normalise (`..`, `%2e%2e`, backslashes) and bodies framed by hand (chunked, no length).
+//! Also requests cut short and left hanging, as a slow client (slowloris) sends them.
 
 use serde_json::Value;
 use std::time::Duration;
@@ -44,6 +45,59 @@ pub async fn send(port: u16, head: &str, body: &[u8]) -> RawResponse {
         .expect("the server answered and closed within 20 s")
         .expect("answer read");
     parse(&raw)
+}
+
+/// Opens a connection to 127.0.0.1:`port` and writes `bytes` as they are: a request cut short (half a head, a
+/// head without its whole body), as a slow or malicious client sends it. Nothing more is sent.
+pub async fn send_partial(port: u16, bytes: &[u8]) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("server reachable");
+    stream.write_all(bytes).await.expect("bytes written");
+    stream
+}
+
+/// Waits up to `limit` for the server to close `stream`: `Some(what it sent before closing)`, or `None` if the
+/// connection is still open at `limit`.
+pub async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<Vec<u8>> {
+    let mut raw = Vec::new();
+    match tokio::time::timeout(limit, stream.read_to_end(&mut raw)).await {
+        Ok(_) => Some(raw),
+        Err(_) => None,
+    }
+}
+
+/// Waits up to `limit` for one whole answer on `stream` (its head and a `Content-Length` body), whether or not
+/// the server closes the connection after it; `None` if none came in time.
+pub async fn answer_within(
+    stream: &mut tokio::net::TcpStream,
+    limit: Duration,
+) -> Option<RawResponse> {
+    let mut raw = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if raw.len() >= end + 4 + length {
+                    return;
+                }
+            }
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(limit, read).await.ok()?;
+    raw.windows(4)
+        .any(|w| w == b"\r\n\r\n")
+        .then(|| parse(&raw))
 }
 
 fn parse(raw: &[u8]) -> RawResponse {

@@ -315,18 +315,17 @@ pub async fn start_bff_with_store(
         bff::config::Config::from_toml(&text, std::iter::empty()).expect("test config is valid");
     let redirect_uri = config.oidc.redirect_uri.to_string();
     let store = bff::open_store(&config.session).expect("the session store opens");
-    let (state, _discovery) = bff::start_with_store(config, wrap(store));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+    // The binary's own server (timeouts, metrics listener), bound to the configured `listen` (this port).
+    let listeners = bff::serve::Listeners::bind(&config)
         .await
-        .expect("BFF port");
-    let app = bff::app::router(state);
+        .expect("BFF ports");
+    let (state, _discovery) = bff::start_with_store(config, wrap(store));
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
+        let _ = bff::serve::run(state, listeners, async move {
+            let _ = stopped.await;
+        })
+        .await;
     });
     let http = reqwest::Client::new();
     let ready = format!("http://127.0.0.1:{port}/readyz");

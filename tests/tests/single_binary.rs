@@ -1,7 +1,10 @@
-//! Single-binary deployment: the BFF serving the built SPA (`static_dir`) with the same cache rules as the
-//! shipped nginx config, so a deploy is seen at once and hashed assets are fetched once.
+//! Single-binary deployment: the BFF serving the built SPA (`static_dir`) with the same cache rules and security
+//! headers as the shipped nginx config, so a deploy is seen at once, hashed assets are fetched once, and the
+//! page cannot be framed or run foreign scripts; its metrics are not on the public port.
 
+use hybrid_e2e::browser::Browser;
 use hybrid_e2e::stack::{Stack, StackOptions};
+use hybrid_e2e::{free_port, repo_root};
 
 #[tokio::test]
 async fn the_spa_is_served_with_cache_rules_and_its_routes_fall_back_to_index() {
@@ -47,4 +50,158 @@ async fn the_spa_is_served_with_cache_rules_and_its_routes_fall_back_to_index() 
     }
     // The BFF's own routes are not shadowed by the files.
     assert_eq!(get("/bff/user").await.unwrap().status(), 401);
+}
+
+/// The login in Chromium under the BFF's own security headers (the nginx snippet's, filled for this
+/// deployment): the SPA starts, shows the user, and the browser reports no CSP violation; `/metrics` is not on
+/// the port browsers reach.
+#[tokio::test]
+async fn the_spa_runs_under_the_nginx_security_headers_and_metrics_stay_off_the_public_port() {
+    let stack = Stack::start(StackOptions {
+        serve_spa: true,
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", stack.origin)).send();
+    let op_origin = url::Url::parse(&stack.issuer)
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    // The hashes the nginx deployment's script computes for the same build: one source, no drift.
+    let index = repo_root().join("dist/index.html").display().to_string();
+    let style_hashes = nginx_csp_hashes(&["--style", &index]);
+    let script_hashes = nginx_csp_hashes(&[&index]);
+
+    for path in ["/", "/callback", "/index.html"] {
+        let r = get(path).await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        for part in [
+            "default-src 'self'".to_owned(),
+            format!("script-src 'self' 'wasm-unsafe-eval' {script_hashes}")
+                .trim_end()
+                .to_owned(),
+            format!("style-src 'self' {style_hashes}"),
+            format!("connect-src 'self' {op_origin}"),
+            "object-src 'none'".to_owned(),
+            "base-uri 'none'".to_owned(),
+            "frame-ancestors 'none'".to_owned(),
+        ] {
+            assert!(csp.contains(&part), "{path}: CSP has `{part}`: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert!(!csp.contains('$'), "every nginx variable filled: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["cross-origin-opener-policy"], "same-origin", "{path}");
+    }
+    // The BFF's JSON answers get nosniff and Referrer-Policy too.
+    let r = get("/bff/user").await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    // No metrics_listen: in single-binary mode /metrics is nowhere, a JSON 404 rather than the SPA's page.
+    let r = get("/metrics").await.unwrap();
+    assert_eq!(r.status(), 404);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "not_found", "{body}");
+
+    let browser = Browser::start().await;
+    browser.client.goto(&stack.origin).await.expect("SPA loads");
+    browser.wait_session_state("none").await;
+    browser.click("login").await;
+    browser.wait_session_state("active").await;
+    assert_eq!(browser.text_of("user-name").await, "Alice Example");
+    // The inline <style> ran under the CSP's style hash: the page has its own background, not the default.
+    let background = browser
+        .eval("return getComputedStyle(document.body).backgroundColor;")
+        .await;
+    assert!(
+        ["rgb(243, 245, 249)", "rgb(20, 23, 29)"].contains(&background.as_str().unwrap()),
+        "the inline style applies: {background}"
+    );
+    // Everything the CSP blocked in this document since it loaded (reports are buffered for late observers).
+    let violations = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             const seen = [];\
+             const keep = (reports) => reports.forEach((r) =>\
+               seen.push(r.body.effectiveDirective + ' ' + r.body.blockedURL));\
+             const observer = new ReportingObserver(keep, {types: ['csp-violation'], buffered: true});\
+             observer.observe();\
+             setTimeout(() => { keep(observer.takeRecords()); done(seen); }, 200);",
+            vec![],
+        )
+        .await
+        .expect("the reporting script runs");
+    assert_eq!(violations, serde_json::json!([]), "CSP violations");
+    browser.close().await;
+}
+
+/// `metrics_listen` set: metrics (and health) on their own port, and `/metrics` gone from the public one.
+#[tokio::test]
+async fn metrics_are_served_only_on_their_own_listener() {
+    let metrics_port = free_port();
+    let stack = Stack::start(StackOptions {
+        serve_spa: true,
+        bff_toml: format!("metrics_listen = \"127.0.0.1:{metrics_port}\"\n"),
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let ops = |path: &str| {
+        http.get(format!("http://127.0.0.1:{metrics_port}{path}"))
+            .send()
+    };
+
+    let r = ops("/metrics").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("# TYPE bff_logins_total counter"));
+    assert_eq!(ops("/readyz").await.unwrap().status(), 200);
+    assert_eq!(ops("/healthz").await.unwrap().status(), 200);
+    // The operational port serves nothing else: no BFF endpoints, no SPA.
+    for path in ["/bff/user", "/", "/index.html"] {
+        let r = ops(path).await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "not_found", "{path}: {body}");
+    }
+
+    let r = http
+        .get(format!("{}/metrics", stack.origin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "not_found", "{body}");
+    // Health stays on the public port too (load balancers probe it there).
+    let r = http
+        .get(format!("{}/readyz", stack.origin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// What `deploy/nginx/csp-hashes.sh ARGS` prints.
+fn nginx_csp_hashes(args: &[&str]) -> String {
+    let out = std::process::Command::new(repo_root().join("deploy/nginx/csp-hashes.sh"))
+        .args(args)
+        .output()
+        .expect("csp-hashes.sh runs");
+    assert!(out.status.success(), "csp-hashes.sh {args:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }

@@ -1,0 +1,166 @@
+//! The BFF's HTTP server: its own accept loop instead of `axum::serve`, which sets no timer and so lets a client
+//! hold a connection forever by sending a request head one byte at a time, or not at all (slowloris). Here every
+//! connection gets hyper's header-read timeout (`server.header_read_timeout_secs`); `/bff` requests also get a
+//! whole-request deadline ([`bff_deadline`]). SIGINT/SIGTERM (or the caller's `shutdown`) stops accepting,
+//! closes idle connections and lets in-flight requests finish, as `axum::serve`'s graceful shutdown does.
+//!
+//! HTTP/1.1 only: browsers speak HTTP/2 only over TLS, which a reverse proxy or load balancer terminates, and
+//! those speak HTTP/1.1 to their upstream. Cleartext HTTP/2 would reach no user, and hyper-util's HTTP/1-or-2
+//! detection reads the first bytes without any time limit, which would reopen the hole this module closes.
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The bound sockets: `listen`, and `metrics_listen` when configured.
+pub struct Listeners {
+    pub main: TcpListener,
+    pub metrics: Option<TcpListener>,
+}
+
+/// A listen address that could not be bound, named by its setting.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr} (`{field}`): {source}")]
+pub struct BindError {
+    pub field: &'static str,
+    pub addr: SocketAddr,
+    pub source: io::Error,
+}
+
+impl Listeners {
+    /// Binds `listen` and `metrics_listen` (if set), so a port in use fails the start rather than a request.
+    pub async fn bind(config: &Config) -> Result<Listeners, BindError> {
+        let bind = |field, addr| async move {
+            TcpListener::bind(addr).await.map_err(|source| BindError {
+                field,
+                addr,
+                source,
+            })
+        };
+        let main = bind("listen", config.listen).await?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some(bind("metrics_listen", addr).await?),
+            None => None,
+        };
+        Ok(Listeners { main, metrics })
+    }
+}
+
+/// Serves the BFF ([`crate::app::router`]) on `listeners.main` and the operational endpoints
+/// ([`crate::app::ops_router`]) on `listeners.metrics`, until `shutdown` resolves; then finishes in-flight
+/// requests on both and returns.
+pub async fn run(
+    state: AppState,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let header_read_timeout = Duration::from_secs(state.config.server.header_read_timeout_secs);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let signal = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        // An error means the sender is gone, which only happens after it sent.
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let main = serve(
+        listeners.main,
+        crate::app::router(state.clone()),
+        header_read_timeout,
+        signal(stopped.clone()),
+    );
+    match listeners.metrics {
+        Some(metrics) => {
+            let ops = serve(
+                metrics,
+                crate::app::ops_router(state),
+                header_read_timeout,
+                signal(stopped),
+            );
+            let (main, ops) = tokio::join!(main, ops);
+            main.and(ops)
+        }
+        None => main.await,
+    }
+}
+
+/// Serves `app` on `listener` with the header-read timeout until `shutdown`, then waits for open connections
+/// to finish their in-flight request (idle ones are closed at once).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Small JSON answers: sent at once rather than held back for more data to batch.
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // Client gone, header timeout, malformed request: the connection's own business, not the server's.
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// A failed `accept`: a connection reset before it was accepted is skipped; anything else (out of file
+/// descriptors) is logged and retried after a pause, so the loop does not spin while the condition lasts.
+async fn accept_failed(e: io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// Middleware: a `/bff/...` request not answered within `server.request_timeout_secs` gets 504
+/// `request_timeout` (and its handler is dropped). Everything else passes untouched: `/api` calls stream and
+/// have their API's own timeout, the SPA's files are served from disk.
+pub async fn bff_deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/bff/") {
+        return next.run(request).await;
+    }
+    let limit = Duration::from_secs(state.config.server.request_timeout_secs);
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => AppError::RequestTimeout.into_response(),
+    }
+}
