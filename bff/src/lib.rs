@@ -54,8 +54,14 @@ pub fn start(
         tracing::warn!(origin = %config.public_origin, "plain http: cookies are not Secure (development only)");
     }
     let sessions = open_store(&config.session)?;
+    if config.session.max_pending_logins.is_some() {
+        tracing::warn!(
+            "session.max_pending_logins is deprecated and ignored: starting a login stores nothing"
+        );
+    }
     let state = AppState {
         cookies: Cookies::new(config.secure_cookies()),
+        logins: Arc::new(login_sealer(&config.session)?),
         config: Arc::new(config),
         provider: Arc::new(ProviderSlot::default()),
         op_http,
@@ -95,16 +101,16 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
             .map_err(StoreError)
     };
     Ok(match config.store {
-        StoreKind::Memory => Arc::new(
-            MemoryStore::new(idle, absolute).limit_pending_logins(config.max_pending_logins),
-        ),
+        StoreKind::Memory => Arc::new(MemoryStore::new(idle, absolute)),
         StoreKind::Sqlite => {
             let path = config.sqlite_path.clone().unwrap_or_default();
             tracing::info!(path = %path.display(), "sessions in SQLite");
-            Arc::new(
-                session::sqlite::SqliteStore::open(&path, keys()?, idle, absolute)?
-                    .limit_pending_logins(config.max_pending_logins),
-            )
+            Arc::new(session::sqlite::SqliteStore::open(
+                &path,
+                keys()?,
+                idle,
+                absolute,
+            )?)
         }
         StoreKind::Redis => {
             let url = config
@@ -113,16 +119,28 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
                 .map(Secret::expose)
                 .unwrap_or_default();
             tracing::info!("sessions in Redis");
-            Arc::new(
-                session::redis_store::RedisStore::new(
-                    url,
-                    &config.redis_prefix,
-                    keys()?,
-                    idle,
-                    absolute,
-                )?
-                .limit_pending_logins(config.max_pending_logins),
-            )
+            Arc::new(session::redis_store::RedisStore::new(
+                url,
+                &config.redis_prefix,
+                keys()?,
+                idle,
+                absolute,
+            )?)
         }
     })
+}
+
+/// The sealer of login cookies: the configured `session.keys` (required by the SQLite and Redis stores, so
+/// every replica sharing a store opens a login another started), else one random key for this process (the
+/// memory store, where a restart drops pending logins as it drops sessions).
+pub fn login_sealer(
+    config: &config::SessionConfig,
+) -> Result<session::transaction::LoginSealer, StoreError> {
+    let keys = if config.keys.is_empty() {
+        session::seal::Keyring::random()
+    } else {
+        let keys: Vec<&str> = config.keys.iter().map(config::Secret::expose).collect();
+        session::seal::Keyring::new(&keys).map_err(StoreError)?
+    };
+    Ok(session::transaction::LoginSealer::new(Arc::new(keys)))
 }
