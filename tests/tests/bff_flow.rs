@@ -119,8 +119,8 @@ async fn refusals_are_json_with_the_right_status() {
 }
 
 /// The conformance rule: a front-channel response that fails a check never reaches the token endpoint, and the
-/// browser's pending login is spent (its cookie is cleared, so a second try with the genuine response is
-/// refused too).
+/// browser's pending login is spent: the refusal clears its cookie, so a second try with the genuine response
+/// is refused too.
 #[tokio::test]
 async fn tampered_responses_never_reach_the_token_endpoint() {
     let stack = Stack::start(StackOptions::default()).await;

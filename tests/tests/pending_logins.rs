@@ -206,6 +206,14 @@ async fn exchange(origin: &str, cookie: &str, response: &Value) -> reqwest::Resp
         .unwrap()
 }
 
+/// Whether the answer tells the browser to drop its login cookie.
+fn clears_the_login_cookie(r: &reqwest::Response) -> bool {
+    r.headers().get_all(SET_COOKIE).iter().any(|v| {
+        let line = v.to_str().unwrap();
+        line.starts_with("bff-login=;") && line.contains("Max-Age=0")
+    })
+}
+
 /// Two replicas sharing Redis: a login started on one finishes on the other; the same cookie and response
 /// replayed, on either replica, is `login_already_used` and never reaches the token endpoint.
 #[tokio::test]
@@ -224,11 +232,7 @@ async fn a_login_finishes_on_another_replica_and_a_replay_is_refused_on_every_re
         200,
         "started on one, finished on the other"
     );
-    assert!(finished
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .any(|v| v.to_str().unwrap().starts_with("bff-login=;")));
+    assert!(clears_the_login_cookie(&finished));
     assert_eq!(stack.token_requests().await, 1);
     for origin in [&stack.origin, &replica.origin] {
         let replayed = exchange(origin, &cookie, &response).await;
@@ -265,6 +269,7 @@ async fn an_altered_or_foreign_login_cookie_is_refused_clearly() {
         "not-a-sealed-login".to_owned(),
     ] {
         let r = exchange(&stack.origin, &bad, &response).await;
+        assert!(clears_the_login_cookie(&r), "a refusal clears it too");
         let body = expect_error(r, 400, "login_cookie_invalid").await;
         assert!(!body.to_string().contains(&cookie[..20]), "{body}");
     }
@@ -296,6 +301,7 @@ async fn an_expired_login_cookie_is_refused_clearly() {
     })
     .await;
     let r = exchange(&stack.origin, &cookie, &genuine).await;
+    assert!(clears_the_login_cookie(&r));
     let body = expect_error(r, 400, "login_expired").await;
     assert!(body["message"].as_str().unwrap().contains("expired"));
     assert_eq!(stack.token_requests().await, 0);

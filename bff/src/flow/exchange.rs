@@ -27,9 +27,10 @@ pub async fn create_session(
     State(state): State<AppState>,
     request_headers: HeaderMap,
     crate::error::JsonBody(response): crate::error::JsonBody<AuthorizationResponse>,
-) -> Result<(HeaderMap, Json<SessionInfo>), AppError> {
+) -> Result<(HeaderMap, Json<SessionInfo>), (HeaderMap, AppError)> {
     let mut headers = HeaderMap::new();
-    // The browser drops its pending login whatever happens next: state and nonce are one-time.
+    // The browser drops its pending login whatever the answer, refusals included: state and nonce are one-time,
+    // and a response refused before the seen-state record is written must not be retried with it.
     state.cookies.clear(&mut headers, Kind::Login);
     match exchange(&state, &request_headers, &response).await {
         Ok((session_id, info)) => {
@@ -45,7 +46,7 @@ pub async fn create_session(
         Err(e) => {
             tracing::warn!(error = e.code(), "login refused");
             state.metrics.login("refused", e.code());
-            Err(e)
+            Err((headers, e))
         }
     }
 }
