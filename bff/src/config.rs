@@ -230,10 +230,11 @@ pub struct SessionConfig {
     /// Set them from the environment: `BFF_SESSION__KEYS='["..."]'`.
     #[serde(default)]
     pub keys: Vec<Secret>,
-    /// At most this many logins may be pending (started, not finished, not timed out); more answer 503
-    /// `too_many_pending_logins`. Logins are started without authentication, so this bounds what a flood stores.
-    #[serde(default = "default_max_pending_logins")]
-    pub max_pending_logins: usize,
+    /// Deprecated and ignored (any value): it bounded the pending logins the store kept, and a login start
+    /// stores nothing now. Still accepted, with a warning at start, so an existing configuration keeps working
+    /// (unknown fields are refused).
+    #[serde(default)]
+    pub max_pending_logins: Option<serde::de::IgnoredAny>,
 }
 
 /// The session store implementation.
@@ -259,7 +260,7 @@ impl Default for SessionConfig {
             redis_ca_file: None,
             redis_prefix: default_redis_prefix(),
             keys: Vec::new(),
-            max_pending_logins: default_max_pending_logins(),
+            max_pending_logins: None,
         }
     }
 }
@@ -355,9 +356,6 @@ fn default_login_timeout() -> i64 {
 }
 fn default_refresh_margin() -> i64 {
     30
-}
-fn default_max_pending_logins() -> usize {
-    crate::session::store::DEFAULT_MAX_PENDING_LOGINS
 }
 fn default_redis_prefix() -> String {
     "bff:".to_owned()
@@ -494,9 +492,6 @@ impl Config {
                 "session",
                 "idle_timeout_secs must be positive and at most absolute_timeout_secs",
             ));
-        }
-        if s.max_pending_logins == 0 {
-            return Err(bad("session.max_pending_logins", "must be at least 1"));
         }
         if s.login_timeout_secs <= 0 {
             return Err(bad("session.login_timeout_secs", "must be positive"));
@@ -856,6 +851,20 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Json);
         let e = Config::from_toml(BASE, env(&[("BFF_LOG_FORMAT", "xml")])).unwrap_err();
         assert!(e.to_string().contains("log_format"), "{e}");
+    }
+
+    #[test]
+    fn the_retired_max_pending_logins_is_still_accepted() {
+        for value in ["100000", "0", "\"x\""] {
+            let c = Config::from_toml(BASE, env(&[("BFF_SESSION__MAX_PENDING_LOGINS", value)]))
+                .unwrap();
+            assert!(c.session.max_pending_logins.is_some(), "{value}");
+        }
+        assert!(Config::from_toml(BASE, env(&[]))
+            .unwrap()
+            .session
+            .max_pending_logins
+            .is_none());
     }
 
     #[test]

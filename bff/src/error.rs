@@ -26,10 +26,18 @@ pub enum AppError {
     /// The OP did not answer in time.
     #[error("The identity provider did not answer in time. Please try again.")]
     OpTimeout,
-    /// The bound on pending logins is reached (many sign-ins started and not finished: a flood, or an outage at
-    /// the OP that leaves people waiting there).
-    #[error("Too many sign-ins are in progress right now. Please try again in a moment.")]
-    TooManyPendingLogins,
+    /// The login cookie does not open: altered, not one this BFF sealed, or sealed under a key it no longer has
+    /// (a restart of a BFF with the memory store, a key rotated out).
+    #[error("This sign-in cannot be finished: its sign-in cookie is not valid here (it was altered, or the service restarted or changed keys since it began). Please sign in again.")]
+    LoginCookieInvalid,
+    /// The login cookie opened, but the login's time (`session.login_timeout_secs`) is up.
+    #[error("This sign-in took too long and has expired. Please sign in again.")]
+    LoginExpired,
+    /// This login's response was already exchanged once (a replay), on this replica or another.
+    #[error(
+        "This sign-in has already been completed and cannot be used again. Please sign in again."
+    )]
+    LoginAlreadyUsed,
     /// The session store cannot be reached (the session, if any, is kept).
     #[error("Sessions cannot be read right now. Please try again in a moment.")]
     StoreUnavailable,
@@ -88,9 +96,9 @@ impl AppError {
             }
             AppError::OpUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "op_unavailable"),
             AppError::OpTimeout => (StatusCode::GATEWAY_TIMEOUT, "op_timeout"),
-            AppError::TooManyPendingLogins => {
-                (StatusCode::SERVICE_UNAVAILABLE, "too_many_pending_logins")
-            }
+            AppError::LoginCookieInvalid => (StatusCode::BAD_REQUEST, "login_cookie_invalid"),
+            AppError::LoginExpired => (StatusCode::BAD_REQUEST, "login_expired"),
+            AppError::LoginAlreadyUsed => (StatusCode::BAD_REQUEST, "login_already_used"),
             AppError::StoreUnavailable => {
                 (StatusCode::SERVICE_UNAVAILABLE, "session_store_unavailable")
             }
@@ -146,6 +154,16 @@ impl From<crate::session::store::StoreError> for AppError {
         // The store's message may name hosts or paths: logged here, never answered.
         tracing::warn!(error = %e, "session store failed");
         AppError::StoreUnavailable
+    }
+}
+
+impl From<crate::session::transaction::LoginCookieError> for AppError {
+    fn from(e: crate::session::transaction::LoginCookieError) -> Self {
+        use crate::session::transaction::LoginCookieError;
+        match e {
+            LoginCookieError::Invalid => AppError::LoginCookieInvalid,
+            LoginCookieError::Expired => AppError::LoginExpired,
+        }
     }
 }
 

@@ -41,7 +41,7 @@ pub fn start(
     StoreError,
 > {
     let sessions = open_store(&config.session)?;
-    Ok(start_with_store(config, sessions))
+    start_with_store(config, sessions)
 }
 
 /// [`start`] with a session store of the caller's making instead of the configured one: the seam through which
@@ -49,10 +49,13 @@ pub fn start(
 pub fn start_with_store(
     config: Config,
     sessions: Arc<dyn SessionStore>,
-) -> (
-    AppState,
-    tokio::task::JoinHandle<Result<(), oidc::discovery::DiscoveryError>>,
-) {
+) -> Result<
+    (
+        AppState,
+        tokio::task::JoinHandle<Result<(), oidc::discovery::DiscoveryError>>,
+    ),
+    StoreError,
+> {
     let timeout = Duration::from_secs(config.oidc.http_timeout_secs);
     let op_http = reqwest::Client::builder()
         .timeout(timeout)
@@ -68,8 +71,14 @@ pub fn start_with_store(
     if !config.secure_cookies() {
         tracing::warn!(origin = %config.public_origin, "plain http: cookies are not Secure (development only)");
     }
+    if config.session.max_pending_logins.is_some() {
+        tracing::warn!(
+            "session.max_pending_logins is deprecated and ignored: starting a login stores nothing"
+        );
+    }
     let state = AppState {
         cookies: Cookies::new(config.secure_cookies()),
+        logins: Arc::new(login_sealer(&config.session)?),
         config: Arc::new(config),
         provider: Arc::new(ProviderSlot::default()),
         op_http,
@@ -95,7 +104,7 @@ pub fn start_with_store(
         });
         Ok(())
     });
-    (state, discovery)
+    Ok((state, discovery))
 }
 
 /// The configured session store (config validation has checked its settings and keys).
@@ -109,16 +118,16 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
             .map_err(StoreError)
     };
     Ok(match config.store {
-        StoreKind::Memory => Arc::new(
-            MemoryStore::new(idle, absolute).limit_pending_logins(config.max_pending_logins),
-        ),
+        StoreKind::Memory => Arc::new(MemoryStore::new(idle, absolute)),
         StoreKind::Sqlite => {
             let path = config.sqlite_path.clone().unwrap_or_default();
             tracing::info!(path = %path.display(), "sessions in SQLite");
-            Arc::new(
-                session::sqlite::SqliteStore::open(&path, keys()?, idle, absolute)?
-                    .limit_pending_logins(config.max_pending_logins),
-            )
+            Arc::new(session::sqlite::SqliteStore::open(
+                &path,
+                keys()?,
+                idle,
+                absolute,
+            )?)
         }
         StoreKind::Redis => {
             let url = config
@@ -133,8 +142,7 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
                 keys()?,
                 idle,
                 absolute,
-            )?
-            .limit_pending_logins(config.max_pending_logins);
+            )?;
             if let Some(ca) = &config.redis_ca_file {
                 let pem = std::fs::read(ca).map_err(|e| {
                     StoreError(format!(
@@ -147,4 +155,19 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
             Arc::new(store)
         }
     })
+}
+
+/// The sealer of login cookies: the configured `session.keys` (required by the SQLite and Redis stores, so
+/// every replica sharing a store opens a login another started), else one random key for this process (the
+/// memory store, where a restart drops pending logins as it drops sessions).
+pub fn login_sealer(
+    config: &config::SessionConfig,
+) -> Result<session::transaction::LoginSealer, StoreError> {
+    let keys = if config.keys.is_empty() {
+        session::seal::Keyring::random()
+    } else {
+        let keys: Vec<&str> = config.keys.iter().map(config::Secret::expose).collect();
+        session::seal::Keyring::new(&keys).map_err(StoreError)?
+    };
+    Ok(session::transaction::LoginSealer::new(Arc::new(keys)))
 }

@@ -6,6 +6,7 @@ use crate::oidc::ProviderSlot;
 use crate::session::cookie::Cookies;
 use crate::session::refresh::RefreshLocks;
 use crate::session::store::SessionStore;
+use crate::session::transaction::LoginSealer;
 use std::sync::Arc;
 
 /// Shared by all handlers; cheap to clone.
@@ -19,6 +20,9 @@ pub struct AppState {
     pub api_http: reqwest::Client,
     pub sessions: Arc<dyn SessionStore>,
     pub cookies: Cookies,
+    /// Seals pending logins into their cookies: `session.keys` when configured (so replicas sharing a store
+    /// open each other's), else a key made at process start (the memory store: one process).
+    pub logins: Arc<LoginSealer>,
     pub refresh_locks: Arc<RefreshLocks>,
     pub metrics: Arc<Metrics>,
 }

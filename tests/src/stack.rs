@@ -319,7 +319,8 @@ pub async fn start_bff_with_store(
     let listeners = bff::serve::Listeners::bind(&config)
         .await
         .expect("BFF ports");
-    let (state, _discovery) = bff::start_with_store(config, wrap(store));
+    let (state, _discovery) =
+        bff::start_with_store(config, wrap(store)).expect("the login sealer opens");
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let _ = bff::serve::run(state, listeners, async move {

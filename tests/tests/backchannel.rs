@@ -7,7 +7,6 @@
 
 use async_trait::async_trait;
 use bff::session::store::{Session, SessionStore, StoreError};
-use bff::session::transaction::Transaction;
 use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_server::RedisServer;
@@ -403,12 +402,6 @@ impl SessionStore for FailingRemoval {
     }
     async fn is_remembered(&self, key: &str) -> Result<bool, StoreError> {
         self.inner.is_remembered(key).await
-    }
-    async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError> {
-        self.inner.put_transaction(id, tx).await
-    }
-    async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
-        self.inner.take_transaction(id).await
     }
 }
 

@@ -119,7 +119,8 @@ async fn refusals_are_json_with_the_right_status() {
 }
 
 /// The conformance rule: a front-channel response that fails a check never reaches the token endpoint, and the
-/// transaction is spent (a second try with the genuine response is refused too).
+/// browser's pending login is spent: the refusal clears its cookie, so a second try with the genuine response
+/// is refused too.
 #[tokio::test]
 async fn tampered_responses_never_reach_the_token_endpoint() {
     let stack = Stack::start(StackOptions::default()).await;
@@ -164,7 +165,7 @@ async fn tampered_responses_never_reach_the_token_endpoint() {
 
 /// Conformance mode: with `code id_token` as the default and `code id_token token` allowed besides, a login may
 /// ask for the other type and completes with it at the real OP; a type not allowed, or a malformed body, is
-/// refused as JSON before any transaction exists.
+/// refused as JSON before any login starts.
 #[tokio::test]
 async fn a_login_may_ask_for_an_allowed_response_type_only() {
     let stack = Stack::start(StackOptions {
@@ -233,30 +234,4 @@ async fn a_login_may_ask_for_an_allowed_response_type_only() {
             .unwrap();
         assert_eq!(started["pending"]["response_type"], "code id_token");
     }
-}
-
-/// Logins are started without authentication, so the number pending is bounded (`session.max_pending_logins`):
-/// past it, `POST /bff/login` is 503 JSON saying so, and a finished login frees its place.
-#[tokio::test]
-async fn pending_logins_are_bounded() {
-    let stack = Stack::start(StackOptions {
-        bff_toml: "[session]\nmax_pending_logins = 2\n".into(),
-        ..Default::default()
-    })
-    .await;
-    let first = BffClient::new(&stack.origin);
-    let started = first.start_login().await;
-    BffClient::new(&stack.origin).start_login().await;
-    let refused = BffClient::new(&stack.origin).post("/bff/login", None).await;
-    assert_eq!(refused.status(), 503);
-    let body: Value = refused.json().await.unwrap();
-    assert_eq!(body["error"], "too_many_pending_logins");
-    assert!(body["message"]
-        .as_str()
-        .unwrap()
-        .contains("Too many sign-ins"));
-
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    first.create_session(&fragment).await;
-    BffClient::new(&stack.origin).start_login().await;
 }

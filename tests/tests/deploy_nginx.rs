@@ -1,7 +1,9 @@
 //! The shipped nginx config (`deploy/nginx/hybrid.conf` + `security-headers.conf`) in front of the real stack:
 //! Debian's nginx runs it as a child process (its EDIT lines rewritten for this machine), serving `dist/` and
-//! proxying /bff and /api to the BFF; headless Chromium logs in through it.
+//! proxying /bff and /api to the BFF; headless Chromium logs in through it, and login starts are limited per
+//! client address.
 
+use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::browser::Browser;
 use hybrid_e2e::nginx::start_nginx;
 use hybrid_e2e::stack::{Stack, StackOptions};
@@ -147,4 +149,78 @@ async fn nginx_sets_forwarding_headers_and_refuses_unknown_hosts() {
         .unwrap();
     assert_eq!(foreign.status(), 421);
     assert!(foreign.text().await.unwrap().contains("421"));
+}
+
+/// The shipped config limits `POST /bff/login` per client address: a burst from one address (127.0.0.2, also
+/// loopback) is answered 429 JSON past the allowance, while `GET /bff/login` from it and a whole login from
+/// another address (127.0.0.1) go through as usual.
+#[tokio::test]
+async fn login_starts_are_rate_limited_per_client_address_behind_nginx() {
+    let nginx_port = free_port();
+    let public = format!("http://localhost:{nginx_port}");
+    let stack = Stack::start(StackOptions {
+        redirect_uri: Some(format!("{public}/callback")),
+        bff_toml: format!("public_origin = \"{public}\"\n"),
+        ..Default::default()
+    })
+    .await;
+    let bff_port: u16 = stack.origin.rsplit(':').next().unwrap().parse().unwrap();
+    let op_origin = url::Url::parse(&stack.issuer)
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    let prefix = repo_root().join(format!("target/nginx-test/{nginx_port}"));
+    let mut nginx = start_nginx(&prefix, nginx_port, &[bff_port], &op_origin);
+    let direct = format!("http://127.0.0.1:{nginx_port}");
+    let flooder = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    wait_for("nginx to listen", Duration::from_secs(20), || async {
+        let r = flooder
+            .get(format!("{direct}/bff/user"))
+            .send()
+            .await
+            .ok()?;
+        (r.status() == 401).then_some(())
+    })
+    .await;
+    nginx.assert_running();
+
+    let (mut started, mut limited) = (0, 0);
+    for _ in 0..60 {
+        let r = flooder
+            .post(format!("{direct}/bff/login"))
+            .header("x-csrf", "1")
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            200 => started += 1,
+            429 => {
+                limited += 1;
+                assert_eq!(r.headers()["content-type"], "application/json");
+                assert_eq!(r.headers()["cache-control"], "no-store");
+                assert!(r.headers().contains_key("x-content-type-options"));
+                let body: serde_json::Value = r.json().await.expect("a JSON 429");
+                assert_eq!(body["error"], "too_many_login_attempts", "{body}");
+                assert!(body["message"].as_str().unwrap().contains("wait"), "{body}");
+            }
+            other => panic!("POST /bff/login answered {other}"),
+        }
+    }
+    assert!(started >= 20, "the burst allowance went through: {started}");
+    assert!(limited > 0, "past the allowance: 429 ({started} started)");
+    let options = flooder
+        .get(format!("{direct}/bff/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(options.status(), 200, "only login starts are limited");
+
+    // Another client address, meanwhile: a whole login through nginx.
+    let other = BffClient::new(&public);
+    let session = other.log_in_at_op(&stack.redirect_uri).await;
+    assert_eq!(session["user"]["sub"], "alice");
+    assert_eq!(other.get("/bff/user").await.status(), 200);
 }

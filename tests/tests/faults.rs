@@ -559,8 +559,9 @@ async fn oversized_headers_bodies_tokens_and_cookies_are_4xx_and_the_bff_serves_
     assert_api_answers(&bff).await;
 }
 
-/// Cookies a browser (or an attacker) may send that are not a session: every one is 401 `unauthenticated` JSON,
-/// a broken login cookie is 400 `no_pending_login`; the real session among junk still works.
+/// Cookies a browser (or an attacker) may send that are not a session: every one is 401 `unauthenticated` JSON;
+/// as a login cookie, one with no value is 400 `no_pending_login` and any other is 400 `login_cookie_invalid`
+/// (nothing opens it); the real session among junk still works.
 #[tokio::test]
 async fn malformed_cookies_are_401_json_and_a_real_session_among_junk_works() {
     let stack = Stack::start(StackOptions::default()).await;
@@ -608,21 +609,28 @@ async fn malformed_cookies_are_401_json_and_a_real_session_among_junk_works() {
             .await
             .unwrap();
         assert_eq!(logout.status(), 200, "{cookie:?}");
+        let as_login = cookie
+            .to_str()
+            .unwrap_or("x")
+            .replace("bff-session", "bff-login");
         let r = plain
             .post(format!("{}/bff/session", stack.origin))
             .header("x-csrf", "1")
-            .header(
-                COOKIE,
-                cookie
-                    .to_str()
-                    .unwrap_or("x")
-                    .replace("bff-session", "bff-login"),
-            )
+            .header(COOKIE, &as_login)
             .json(&json!({"code": "c", "state": "s", "id_token": "a.b.c"}))
             .send()
             .await
             .unwrap();
-        expect_error(r, 400, "no_pending_login").await;
+        let has_value = as_login
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .any(|(name, value)| name == "bff-login" && !value.is_empty());
+        let expected = if has_value {
+            "login_cookie_invalid"
+        } else {
+            "no_pending_login"
+        };
+        expect_error(r, 400, expected).await;
     }
     let r = plain
         .get(format!("{}/bff/user", stack.origin))

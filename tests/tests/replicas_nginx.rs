@@ -1,7 +1,7 @@
 //! Two BFF replicas behind Debian's nginx (round robin, the shipped config) sharing one Redis: the browser
 //! talks to nginx's origin only (the OP's redirect URI and the BFF's `public_origin` are nginx's). The login
-//! is started on one replica and finished on the other (the login transaction is in the shared store); calls
-//! land on both replicas (nginx's access log names the upstream of each, and each replica's `/metrics` counts
+//! is started on one replica and finished on the other (the login cookie is sealed under the replicas' shared
+//! `session.keys`); calls land on both replicas (nginx's access log names the upstream of each, and each replica's `/metrics` counts
 //! its own proxied calls); a refresh storm across both gives one refresh at the OP; `/bff/logout` through
 //! nginx ends the session for every later call, whichever replica answers it.
 

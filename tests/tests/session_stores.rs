@@ -8,17 +8,14 @@ use bff::session::redis_store::RedisStore;
 use bff::session::seal::Keyring;
 use bff::session::sqlite::SqliteStore;
 use bff::session::store::{MemoryStore, Session, SessionStore};
-use bff::session::transaction::Transaction;
 use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};
 use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{Stack, StackOptions};
 use hybrid_e2e::{repo_root, wait_for};
 use serde_json::Value;
-use shared::api::{PendingLogin, User};
+use shared::api::User;
 use shared::fragment::parse_fragment;
-use shared::verify::id_token::IdTokenRules;
-use shared::ResponseType;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -74,26 +71,6 @@ impl Backend {
             Backend::Redis(server, prefix) => {
                 Arc::new(RedisStore::new(&server.url, prefix, ring(), IDLE, ABSOLUTE).unwrap())
             }
-        }
-    }
-
-    /// Another handle on the same backend that bounds pending logins at `max`.
-    fn limited_store(&self, keys: &[String], max: usize) -> Arc<dyn SessionStore> {
-        let ring = || Arc::new(Keyring::new(keys).unwrap());
-        match self {
-            Backend::Memory(_) => {
-                Arc::new(MemoryStore::new(IDLE, ABSOLUTE).limit_pending_logins(max))
-            }
-            Backend::Sqlite(path) => Arc::new(
-                SqliteStore::open(path, ring(), IDLE, ABSOLUTE)
-                    .unwrap()
-                    .limit_pending_logins(max),
-            ),
-            Backend::Redis(server, prefix) => Arc::new(
-                RedisStore::new(&server.url, prefix, ring(), IDLE, ABSOLUTE)
-                    .unwrap()
-                    .limit_pending_logins(max),
-            ),
         }
     }
 
@@ -407,86 +384,17 @@ async fn suite(kind: &str) {
     .await;
     assert_eq!(store.count().await.unwrap(), 2, "{kind}: no sessions");
 
-    // Login transactions: put on one handle, taken once on another (a replica); expired ones are none.
-    let login = |expires_at: i64| Transaction {
-        pending: PendingLogin {
-            state: "st".into(),
-            response_type: ResponseType::CodeIdToken,
-            rules: IdTokenRules {
-                issuer: "op".into(),
-                client_id: "app".into(),
-                trusted_audiences: Vec::new(),
-                nonce: "n".into(),
-                leeway_secs: 0,
-            },
-            jwks_uri: "http://op/jwks".into(),
-            allowed_algs: Vec::new(),
-            expires_at,
-        },
-        code_verifier: "VERIFIER".into(),
-    };
-    assert!(store
-        .put_transaction("l1", login(now() + 60))
-        .await
-        .unwrap());
-    let taken = other
-        .take_transaction("l1")
-        .await
-        .unwrap()
-        .expect("{kind}: shared");
-    assert_eq!(taken.code_verifier, "VERIFIER");
-    assert_eq!(
-        (
-            taken.pending.state.as_str(),
-            taken.pending.rules.nonce.as_str()
-        ),
-        ("st", "n")
-    );
+    // Pending logins are not stored (they travel sealed in their cookie, tests/tests/pending_logins.rs); what
+    // the store keeps of a login is the seen-state record of its exchange: one-time, shared by replicas, gone
+    // with its TTL.
+    let seen = bff::session::transaction::seen_state_key("some-state");
+    assert!(!seen.contains("some-state"), "hashed: {seen}");
+    assert!(store.remember_once(&seen, long).await.unwrap(), "{kind}");
     assert!(
-        store.take_transaction("l1").await.unwrap().is_none(),
-        "{kind}: one-time"
+        !other.remember_once(&seen, long).await.unwrap(),
+        "{kind}: a replay on another replica"
     );
-    assert!(store.put_transaction("l2", login(now() - 1)).await.unwrap());
-    assert!(
-        store.take_transaction("l2").await.unwrap().is_none(),
-        "{kind}: expired"
-    );
-
-    // The bound on pending logins: unexpired ones count, expired ones do not, a taken one frees its place.
-    let limited = b.limited_store(&[key(1)], 2);
-    assert!(limited
-        .put_transaction("e1", login(now() - 1))
-        .await
-        .unwrap());
-    assert!(limited
-        .put_transaction("p1", login(now() + 60))
-        .await
-        .unwrap());
-    assert!(
-        limited
-            .put_transaction("p2", login(now() + 60))
-            .await
-            .unwrap(),
-        "{kind}: the expired login does not count"
-    );
-    assert!(
-        !limited
-            .put_transaction("p3", login(now() + 60))
-            .await
-            .unwrap(),
-        "{kind}: bound reached"
-    );
-    assert!(limited.take_transaction("p1").await.unwrap().is_some());
-    assert!(
-        limited
-            .put_transaction("p3", login(now() + 60))
-            .await
-            .unwrap(),
-        "{kind}: a finished login frees its place"
-    );
-    for id in ["e1", "p2", "p3"] {
-        limited.take_transaction(id).await.unwrap();
-    }
+    assert_eq!(store.count().await.unwrap(), 2, "{kind}: no sessions");
 
     if !b.encrypts() {
         return;

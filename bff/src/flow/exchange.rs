@@ -5,6 +5,7 @@ use crate::error::AppError;
 use crate::oidc::{token, verifier};
 use crate::session::cookie::Kind;
 use crate::session::store::Session;
+use crate::session::transaction::seen_state_key;
 use crate::session::{now, random_token};
 use crate::state::AppState;
 use axum::extract::State;
@@ -15,16 +16,21 @@ use shared::fragment::AuthorizationResponse;
 use shared::verify::authorization::{validate_response, Expected};
 use shared::verify::token_endpoint::{validate_token_id_token, Exchange};
 use shared::ValidationError;
+use std::time::Duration;
 
-/// Validates the posted response against this browser's login transaction, exchanges the code, validates the
-/// token-endpoint ID token, and starts a session under a new id.
+/// How much longer than its login the seen-state record lives: replicas' clocks may differ by this much.
+const SEEN_STATE_MARGIN_SECS: i64 = 60;
+
+/// Validates the posted response against this browser's pending login (its sealed cookie), records the login
+/// as used, exchanges the code, validates the token-endpoint ID token, and starts a session under a new id.
 pub async fn create_session(
     State(state): State<AppState>,
     request_headers: HeaderMap,
     crate::error::JsonBody(response): crate::error::JsonBody<AuthorizationResponse>,
-) -> Result<(HeaderMap, Json<SessionInfo>), AppError> {
+) -> Result<(HeaderMap, Json<SessionInfo>), (HeaderMap, AppError)> {
     let mut headers = HeaderMap::new();
-    // The transaction is consumed whatever happens next: state and nonce are one-time.
+    // The browser drops its pending login whatever the answer, refusals included: state and nonce are one-time,
+    // and a response refused before the seen-state record is written must not be retried with it.
     state.cookies.clear(&mut headers, Kind::Login);
     match exchange(&state, &request_headers, &response).await {
         Ok((session_id, info)) => {
@@ -40,7 +46,7 @@ pub async fn create_session(
         Err(e) => {
             tracing::warn!(error = e.code(), "login refused");
             state.metrics.login("refused", e.code());
-            Err(e)
+            Err((headers, e))
         }
     }
 }
@@ -50,15 +56,11 @@ async fn exchange(
     request_headers: &HeaderMap,
     response: &AuthorizationResponse,
 ) -> Result<(String, SessionInfo), AppError> {
-    let tx_id = state
+    let cookie = state
         .cookies
         .read(request_headers, Kind::Login)
         .ok_or(ValidationError::NoPendingLogin)?;
-    let tx = state
-        .sessions
-        .take_transaction(&tx_id)
-        .await?
-        .ok_or(ValidationError::NoPendingLogin)?;
+    let tx = state.logins.open(&cookie, now())?;
     let provider = state.provider.get()?;
     let rules = &tx.pending.rules;
     let verifier = verifier();
@@ -72,6 +74,23 @@ async fn exchange(
     };
     let front =
         validate_response(response, &expected, provider.keys(&set), now(), &verifier).await?;
+
+    // One exchange per login, on every replica sharing the store: recorded only now, once the response passed
+    // the front-channel checks, so neither a login start nor a forged response writes anything; and before the
+    // code is spent, so a replayed cookie and response never reach the token endpoint (where a second use of a
+    // code may revoke what the first obtained). The record outlives the login by the clock margin, so a
+    // replica whose clock is behind still finds it.
+    let ttl = tx.pending.expires_at.saturating_sub(now()).max(0) + SEEN_STATE_MARGIN_SECS;
+    if !state
+        .sessions
+        .remember_once(
+            &seen_state_key(&tx.pending.state),
+            Duration::from_secs(ttl.unsigned_abs()),
+        )
+        .await?
+    {
+        return Err(AppError::LoginAlreadyUsed);
+    }
 
     // 2. The code exchange.
     let tokens = token::exchange_code(

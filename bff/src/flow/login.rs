@@ -1,5 +1,5 @@
-//! `POST /bff/login`: start a login transaction and hand the SPA the authorization URL; `GET /bff/login`: what
-//! a login may ask for.
+//! `POST /bff/login`: start a login and hand the SPA the authorization URL; `GET /bff/login`: what a login may
+//! ask for.
 
 use crate::error::AppError;
 use crate::oidc::token::{authorization_url, AuthorizationRequest};
@@ -16,8 +16,9 @@ use shared::pkce::s256_challenge;
 use shared::verify::id_token::IdTokenRules;
 use shared::ResponseType;
 
-/// Creates state, nonce and a PKCE verifier, keeps them server-side under a fresh HttpOnly cookie, and answers
-/// what the SPA needs to go to the OP and to check the response when it comes back.
+/// Creates state, nonce and a PKCE verifier, seals them into a fresh HttpOnly cookie (nothing is stored: a
+/// flood of unauthenticated starts uses up nothing shared), and answers what the SPA needs to go to the OP and
+/// to check the response when it comes back.
 pub async fn start(
     State(state): State<AppState>,
     body: Bytes,
@@ -25,12 +26,7 @@ pub async fn start(
     let config = &state.config;
     let response_type = chosen_response_type(&config.oidc, &body)?;
     let provider = state.provider.get()?;
-    let (tx_id, state_value, nonce, code_verifier) = (
-        random_token(),
-        random_token(),
-        random_token(),
-        random_token(),
-    );
+    let (state_value, nonce, code_verifier) = (random_token(), random_token(), random_token());
     let lifetime = config.session.login_timeout_secs;
     let pending = PendingLogin {
         state: state_value,
@@ -56,23 +52,14 @@ pub async fn start(
             code_challenge: &s256_challenge(&code_verifier),
         },
     );
-    if !state
-        .sessions
-        .put_transaction(
-            &tx_id,
-            Transaction {
-                pending: pending.clone(),
-                code_verifier,
-            },
-        )
-        .await?
-    {
-        return Err(AppError::TooManyPendingLogins);
-    }
+    let sealed = state.logins.seal(&Transaction {
+        pending: pending.clone(),
+        code_verifier,
+    });
     let mut headers = HeaderMap::new();
     state
         .cookies
-        .set(&mut headers, Kind::Login, &tx_id, lifetime);
+        .set(&mut headers, Kind::Login, &sealed, lifetime);
     tracing::info!(%response_type, "login started");
     Ok((
         headers,

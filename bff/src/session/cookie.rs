@@ -15,8 +15,19 @@ pub struct Cookies {
 pub enum Kind {
     /// The server-side session.
     Session,
-    /// The login transaction, between `/bff/login` and `/bff/session`.
+    /// The pending login itself, sealed ([`super::transaction::LoginSealer`]), between `/bff/login` and
+    /// `/bff/session`.
     Login,
+}
+
+impl Kind {
+    /// The longest value read: a session cookie is a 43-character id; a login cookie is a sealed login.
+    fn max_len(self) -> usize {
+        match self {
+            Kind::Session => 128,
+            Kind::Login => super::transaction::MAX_LOGIN_COOKIE_LEN,
+        }
+    }
 }
 
 impl Cookies {
@@ -45,7 +56,7 @@ impl Cookies {
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.to_owned())
-            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .filter(|v| !v.is_empty() && v.len() <= kind.max_len())
     }
 
     /// Adds a `Set-Cookie` that sets the cookie for `max_age_secs`.

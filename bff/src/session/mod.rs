@@ -1,5 +1,6 @@
-//! Server-side state bound to the browser by HttpOnly cookies: login transactions (between `/bff/login` and
-//! `/bff/session`) and sessions (after). The browser only ever holds random identifiers.
+//! State bound to the browser by HttpOnly cookies: a pending login (between `/bff/login` and `/bff/session`)
+//! travels sealed in its cookie, so starting one stores nothing; a session (after) lives on the server, and
+//! the browser holds only its random id.
 
 pub mod cookie;
 pub mod redis_store;

@@ -7,17 +7,14 @@
 //! - `all`: a sorted set of session hashes by expiry, for the active-session count;
 //! - `lock:<hash of id>`: the cross-replica refresh lock, a random owner token with a lease;
 //! - `once:<key>`: a key recorded by `remember_once` (the back-channel logout `jti`s), until its TTL ends;
-//! - `tx:<hash of login id>`: a sealed login transaction, until the login times out (taken with `GETDEL`);
-//! - `pending`: a sorted set of login hashes by expiry, for the bound on pending logins.
 //!
 //! The connection is made on first use and re-made by the connection manager after a failure, so the BFF
 //! starts while Redis is down and `/readyz` says so until it is back.
 
 use super::now;
 use super::seal::Keyring;
-use super::sqlite::{open_session, open_transaction, seal_session};
-use super::store::{storage_key, transaction_aad, Session, SessionStore, StoreError};
-use super::transaction::Transaction;
+use super::sqlite::{open_session, seal_session};
+use super::store::{storage_key, Session, SessionStore, StoreError};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
@@ -32,21 +29,7 @@ pub struct RedisStore {
     keys: Arc<Keyring>,
     idle_secs: i64,
     absolute_secs: i64,
-    max_pending_logins: usize,
 }
-
-/// Stores a sealed login transaction unless the bound of pending logins is reached, counting the unexpired
-/// members of the pending set (scored by expiry) first. Atomic, so replicas starting logins at once cannot
-/// overshoot the bound.
-/// KEYS: pending set, transaction. ARGV: now, bound, expiry, member, sealed value, ttl seconds.
-const PUT_TRANSACTION: &str = r#"
-redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", ARGV[1])
-if redis.call("ZCARD", KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call("SET", KEYS[2], ARGV[5], "EX", ARGV[6])
-redis.call("ZADD", KEYS[1], ARGV[3], ARGV[4])
-redis.call("EXPIRE", KEYS[1], ARGV[6])
-return 1
-"#;
 
 /// Writes a session over the stored one only if that one still exists (`SET ... XX`), and then moves its
 /// expiry in the `all` set; a session a logout removed meanwhile stays removed and leaves no member behind.
@@ -78,7 +61,6 @@ impl RedisStore {
             keys,
             idle_secs,
             absolute_secs,
-            max_pending_logins: super::store::DEFAULT_MAX_PENDING_LOGINS,
         })
     }
 
@@ -93,12 +75,6 @@ impl RedisStore {
             redis::Client::build_with_tls(self.client.get_connection_info().clone(), certificates)
                 .map_err(StoreError::new)?;
         Ok(self)
-    }
-
-    /// Bounds pending logins at `max` instead of [`super::store::DEFAULT_MAX_PENDING_LOGINS`].
-    pub fn limit_pending_logins(mut self, max: usize) -> RedisStore {
-        self.max_pending_logins = max;
-        self
     }
 
     async fn conn(&self) -> Result<ConnectionManager, StoreError> {
@@ -129,13 +105,6 @@ impl RedisStore {
     }
     fn lock_key(&self, id: &str) -> String {
         format!("{}lock:{}", self.prefix, storage_key(id))
-    }
-    fn transaction_key(&self, id: &str) -> String {
-        format!("{}tx:{}", self.prefix, storage_key(id))
-    }
-    /// The set of pending logins (members: hashed login ids, scores: expiry), for the bound.
-    fn pending_key(&self) -> String {
-        format!("{}pending", self.prefix)
     }
     fn once_key(&self, key: &str) -> String {
         format!("{}once:{key}", self.prefix)
@@ -323,40 +292,6 @@ impl SessionStore for RedisStore {
     async fn is_remembered(&self, key: &str) -> Result<bool, StoreError> {
         let mut c = self.conn().await?;
         c.exists(self.once_key(key)).await.map_err(err)
-    }
-
-    async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError> {
-        let ttl_secs = (tx.pending.expires_at - now()).max(1) as u64;
-        let plain = serde_json::to_vec(&tx).expect("a transaction serialises");
-        let sealed = self.keys.seal(&transaction_aad(id), &plain);
-        let mut c = self.conn().await?;
-        let stored: i64 = redis::Script::new(PUT_TRANSACTION)
-            .key(self.pending_key())
-            .key(self.transaction_key(id))
-            .arg(now())
-            .arg(self.max_pending_logins)
-            .arg(tx.pending.expires_at)
-            .arg(storage_key(id))
-            .arg(sealed)
-            .arg(ttl_secs)
-            .invoke_async(&mut c)
-            .await
-            .map_err(err)?;
-        Ok(stored == 1)
-    }
-
-    async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
-        let mut c = self.conn().await?;
-        let (sealed, _): (Option<Vec<u8>>, i64) = redis::pipe()
-            .atomic()
-            .get_del(self.transaction_key(id))
-            .zrem(self.pending_key(), storage_key(id))
-            .query_async(&mut c)
-            .await
-            .map_err(err)?;
-        Ok(sealed
-            .and_then(|s| open_transaction(&self.keys, id, &s))
-            .filter(|tx| tx.pending.expires_at > now()))
     }
 
     async fn unlock_refresh(&self, id: &str, owner: &str) -> Result<(), StoreError> {

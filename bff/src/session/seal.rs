@@ -81,6 +81,16 @@ impl Keyring {
         Ok(Keyring { keys })
     }
 
+    /// One random key, made now and never written anywhere: for what only this process must open again (the
+    /// memory store's login cookies, which a restart may drop as it drops memory sessions).
+    pub fn random() -> Keyring {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        Keyring {
+            keys: vec![(key_id(&key), XChaCha20Poly1305::new((&key).into()))],
+        }
+    }
+
     /// Seals `plain` for the session `id` under the first key, with a fresh random nonce.
     pub fn seal(&self, id: &str, plain: &[u8]) -> Vec<u8> {
         let (kid, cipher) = &self.keys[0];
@@ -156,6 +166,14 @@ mod tests {
         *tampered.last_mut().unwrap() ^= 1;
         assert_eq!(old.open("id", &tampered), Err(OpenError::Invalid));
         assert_eq!(old.open("id", b"short"), Err(OpenError::Invalid));
+    }
+
+    #[test]
+    fn random_keyrings_differ() {
+        let (a, b) = (Keyring::random(), Keyring::random());
+        let sealed = a.seal("id", b"x");
+        assert_eq!(a.open("id", &sealed).unwrap(), b"x");
+        assert_eq!(b.open("id", &sealed), Err(OpenError::UnknownKey));
     }
 
     #[test]

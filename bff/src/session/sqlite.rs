@@ -6,8 +6,7 @@
 
 use super::now;
 use super::seal::Keyring;
-use super::store::{storage_key, transaction_aad, Session, SessionStore, StoreError};
-use super::transaction::Transaction;
+use super::store::{storage_key, Session, SessionStore, StoreError};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -22,7 +21,6 @@ pub struct SqliteStore {
     keys: Arc<Keyring>,
     idle_secs: i64,
     absolute_secs: i64,
-    max_pending_logins: usize,
 }
 
 impl SqliteStore {
@@ -58,13 +56,7 @@ impl SqliteStore {
                  expires_at INTEGER NOT NULL
              );
              CREATE INDEX IF NOT EXISTS once_keys_expires_at ON once_keys (expires_at);
-             CREATE TABLE IF NOT EXISTS login_transactions (
-                 id         TEXT PRIMARY KEY NOT NULL,
-                 expires_at INTEGER NOT NULL,
-                 sealed     BLOB NOT NULL
-             );
-             CREATE INDEX IF NOT EXISTS login_transactions_expires_at
-                 ON login_transactions (expires_at);",
+             DROP TABLE IF EXISTS login_transactions;",
         )
         .map_err(StoreError::new)?;
         Ok(SqliteStore {
@@ -72,14 +64,7 @@ impl SqliteStore {
             keys,
             idle_secs,
             absolute_secs,
-            max_pending_logins: super::store::DEFAULT_MAX_PENDING_LOGINS,
         })
-    }
-
-    /// Bounds pending logins at `max` instead of [`super::store::DEFAULT_MAX_PENDING_LOGINS`].
-    pub fn limit_pending_logins(mut self, max: usize) -> SqliteStore {
-        self.max_pending_logins = max;
-        self
     }
 
     async fn run<T: Send + 'static>(
@@ -116,15 +101,6 @@ pub(crate) fn open_session(keys: &Keyring, id: &str, sealed: &[u8]) -> Option<Se
             None
         }
     }
-}
-
-/// Opens a stored login transaction; one that does not open is none (the login fails as not pending).
-pub(crate) fn open_transaction(keys: &Keyring, id: &str, sealed: &[u8]) -> Option<Transaction> {
-    let plain = keys
-        .open(&transaction_aad(id), sealed)
-        .inspect_err(|e| tracing::warn!(reason = e.reason(), "stored login cannot be opened"))
-        .ok()?;
-    serde_json::from_slice(&plain).ok()
 }
 
 /// Seals a session for storage.
@@ -307,55 +283,4 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn put_transaction(&self, id: &str, login: Transaction) -> Result<bool, StoreError> {
-        let key = storage_key(id);
-        let plain = serde_json::to_vec(&login).expect("a transaction serialises");
-        let sealed = self.keys.seal(&transaction_aad(id), &plain);
-        let expires_at = login.pending.expires_at;
-        let t = now();
-        let max = i64::try_from(self.max_pending_logins).unwrap_or(i64::MAX);
-        self.run(move |c| {
-            let tx = c.transaction()?;
-            tx.execute(
-                "DELETE FROM login_transactions WHERE id IN
-                     (SELECT id FROM login_transactions WHERE expires_at <= ?1 LIMIT ?2)",
-                params![t, CLEANUP_BATCH as i64],
-            )?;
-            // Counting stops at the bound (an index range scan), so a full table costs at most `max` steps.
-            let pending: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM
-                     (SELECT 1 FROM login_transactions WHERE expires_at > ?1 LIMIT ?2)",
-                params![t, max],
-                |row| row.get(0),
-            )?;
-            if pending >= max {
-                return Ok(false);
-            }
-            tx.execute(
-                "INSERT OR REPLACE INTO login_transactions (id, expires_at, sealed)
-                 VALUES (?1, ?2, ?3)",
-                params![key, expires_at, sealed],
-            )?;
-            tx.commit().map(|()| true)
-        })
-        .await
-    }
-
-    async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
-        let key = storage_key(id);
-        let t = now();
-        let sealed: Option<Vec<u8>> = self
-            .run(move |c| {
-                c.query_row(
-                    "DELETE FROM login_transactions WHERE id = ?1 RETURNING sealed, expires_at",
-                    params![key],
-                    |row| Ok((row.get(0)?, row.get::<_, i64>(1)?)),
-                )
-                .optional()
-            })
-            .await?
-            .filter(|(_, exp)| *exp > t)
-            .map(|(s, _)| s);
-        Ok(sealed.and_then(|s| open_transaction(&self.keys, id, &s)))
-    }
 }

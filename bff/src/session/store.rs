@@ -6,7 +6,6 @@
 //! of the database nor of Redis yields a token or a usable session cookie.
 
 use super::now;
-use super::transaction::{Transaction, Transactions};
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -129,26 +128,12 @@ pub trait SessionStore: Send + Sync {
         Ok(())
     }
     /// Records `key` for `ttl`: `true` the first time, `false` while it is still recorded. Every replica sharing
-    /// the store sees the same answer (the back-channel logout `jti` replay check).
+    /// the store sees the same answer (the back-channel logout `jti` replay check, and the one-time use of a
+    /// login at the exchange).
     async fn remember_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
     /// Whether `key` is recorded by [`SessionStore::remember_once`] and unexpired, without recording it: lets
     /// back-channel logout refuse a replay before acting, yet spend the `jti` only once the sessions are gone.
     async fn is_remembered(&self, key: &str) -> Result<bool, StoreError>;
-    /// Keeps a started login until its `pending.expires_at`, under the login cookie's value `id`; `false` if
-    /// the store already holds its bound of unexpired pending logins (see [`DEFAULT_MAX_PENDING_LOGINS`]).
-    async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError>;
-    /// Removes and returns the login, if present and unexpired: one-time, whatever the outcome of the check.
-    async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError>;
-}
-
-/// The default bound on pending logins (`session.max_pending_logins`): unauthenticated `POST /bff/login` calls
-/// create them, so without a bound a flood could fill the store until their timeout.
-pub const DEFAULT_MAX_PENDING_LOGINS: usize = 100_000;
-
-/// The id a persistent store seals a login transaction for (never the same as a session's, so neither can
-/// be passed off as the other).
-pub fn transaction_aad(id: &str) -> String {
-    format!("login:{id}")
 }
 
 /// The key a persistent store files a session under: a hash of its id, so store contents are no cookies.
@@ -184,7 +169,6 @@ pub struct MemoryStore {
     idle_secs: i64,
     absolute_secs: i64,
     once: OnceKeys,
-    transactions: Transactions,
 }
 
 /// The memory store's map and where its incremental sweep goes on.
@@ -230,14 +214,7 @@ impl MemoryStore {
             idle_secs,
             absolute_secs,
             once: OnceKeys::new(MAX_REMEMBERED_KEYS),
-            transactions: Transactions::default(),
         }
-    }
-
-    /// Bounds pending logins at `max` instead of [`DEFAULT_MAX_PENDING_LOGINS`].
-    pub fn limit_pending_logins(mut self, max: usize) -> MemoryStore {
-        self.transactions = Transactions::with_limit(max);
-        self
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
@@ -339,14 +316,6 @@ impl SessionStore for MemoryStore {
     async fn is_remembered(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.once.contains(key, now()))
     }
-
-    async fn put_transaction(&self, id: &str, tx: Transaction) -> Result<bool, StoreError> {
-        Ok(self.transactions.insert(id.to_owned(), tx))
-    }
-
-    async fn take_transaction(&self, id: &str) -> Result<Option<Transaction>, StoreError> {
-        Ok(self.transactions.take(id))
-    }
 }
 
 /// How many keys [`MemoryStore::remember_once`] holds at most (each lives a few minutes; see [`OnceKeys`]).
@@ -354,10 +323,11 @@ pub const MAX_REMEMBERED_KEYS: usize = 10_000;
 
 /// The memory store's [`SessionStore::remember_once`] record: each key until its expiry.
 ///
-/// Bounded: only back-channel logout tokens that passed every rule (so signed by the OP) are recorded, which
-/// an attacker cannot mint. Should an OP still send more than the capacity within one token lifetime, expired
-/// entries are dropped first, then the entry closest to expiry: a replay of that one token could at worst end
-/// again the sessions it already ended.
+/// Bounded: only back-channel logout tokens that passed every rule (so signed by the OP) are recorded, and
+/// logins whose response passed the front-channel checks (signed by the OP too, except with `code token`).
+/// Should more than the capacity come within one lifetime, expired entries are dropped first, then the entry
+/// closest to expiry: a replay of that one logout token could at worst end again the sessions it already
+/// ended, and a replayed login response would reach the token endpoint only to have its spent code refused.
 pub struct OnceKeys {
     seen: Mutex<HashMap<String, i64>>,
     capacity: usize,

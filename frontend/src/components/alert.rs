@@ -44,7 +44,8 @@ pub fn Alert(session: Session) -> impl IntoView {
 pub fn hint(code: &str) -> Option<&'static str> {
     Some(match code {
         "op_error" => "The identity provider ended the sign-in (for example, it was declined). Nothing was signed in.",
-        "no_pending_login" | "state_missing" | "state_mismatch" => {
+        "no_pending_login" | "state_missing" | "state_mismatch" | "login_cookie_invalid"
+        | "login_expired" | "login_already_used" => {
             "This browser has no matching sign-in in progress (it expired, was already used, or began in another tab). Start a new one."
         }
         "unreachable" | "timeout" | "jwks_unreachable" => {
