@@ -83,6 +83,10 @@ pub struct OidcConfig {
     /// Auth0, `organization`, `connection`, `prompt`. The parameters the BFF sets itself are refused.
     #[serde(default)]
     pub extra_authorize_params: BTreeMap<String, String>,
+    /// Accept back-channel logout tokens without `exp`. Back-Channel Logout 1.0 (final) requires it, so this is
+    /// off by default; turn it on only for an OP that omits it (glewlwyd 2.7). `iat` still bounds the token's age.
+    #[serde(default)]
+    pub logout_token_exp_optional: bool,
 }
 
 impl OidcConfig {

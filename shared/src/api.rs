@@ -72,6 +72,11 @@ pub struct PendingLogin {
     pub allowed_algs: Vec<Alg>,
     /// When the BFF will forget this transaction (seconds since the epoch).
     pub expires_at: i64,
+    /// The OP's discovery advertises the RFC 9207 `iss` response parameter, so both tiers refuse a response
+    /// without it (see `shared::verify::authorization::check_iss_parameter`). Absent in an older transaction:
+    /// not advertised.
+    #[serde(default)]
+    pub iss_parameter_supported: bool,
 }
 
 /// Answer to `POST /bff/session` and `GET /bff/user`.

@@ -2,7 +2,8 @@
 //! Its quirks are met by configuration, not by weaker checks: `response_mode=fragment` (the BFF always sends
 //! it), `allow-non-oidc` for the `token` types (setup script), response types spelled in another order and
 //! `code token` missing from discovery (the BFF compares as sets and only warns), an opaque `sub`, lowercase
-//! `bearer`, access tokens whose `aud` is the scope string (the demo API is told so).
+//! `bearer`, access tokens whose `aud` is the scope string (the demo API is told so), logout tokens without
+//! `exp` (accepted only because the setup sets `oidc.logout_token_exp_optional`).
 
 use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::browser::Browser;
@@ -57,6 +58,8 @@ async fn setup(response_type: ResponseType, serve_spa: bool, extra_toml: &str) -
         {static_dir}
         [oidc]
         scopes = ["openid", "profile", "email"]
+        # glewlwyd 2.7's logout tokens have no `exp`, which Back-Channel Logout 1.0 requires.
+        logout_token_exp_optional = true
         {extra_toml}
         [apis.demo]
         url = "http://127.0.0.1:{api_port}"

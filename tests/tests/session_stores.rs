@@ -338,6 +338,7 @@ async fn suite(kind: &str) {
             jwks_uri: "http://op/jwks".into(),
             allowed_algs: Vec::new(),
             expires_at,
+            iss_parameter_supported: false,
         },
         code_verifier: "VERIFIER".into(),
     };
