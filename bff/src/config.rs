@@ -87,6 +87,10 @@ pub struct OidcConfig {
     /// off by default; turn it on only for an OP that omits it (glewlwyd 2.7). `iat` still bounds the token's age.
     #[serde(default)]
     pub logout_token_exp_optional: bool,
+    /// How the browser sends RP-initiated logout to the OP: `post` (default: the ID token hint in a form body,
+    /// never in a URL) or `get` for an OP that takes only GET at its end-session endpoint (glewlwyd 2.7).
+    #[serde(default)]
+    pub end_session_method: shared::api::EndSessionMethod,
 }
 
 impl OidcConfig {

@@ -17,6 +17,8 @@ pub enum Kind {
     Session,
     /// The login transaction, between `/bff/login` and `/bff/session`.
     Login,
+    /// The `state` of an RP-initiated logout, between `/bff/logout` and `/bff/logout/return`.
+    Logout,
 }
 
 impl Cookies {
@@ -31,6 +33,8 @@ impl Cookies {
             (Kind::Session, false) => "bff-session",
             (Kind::Login, true) => "__Host-bff-login",
             (Kind::Login, false) => "bff-login",
+            (Kind::Logout, true) => "__Host-bff-logout",
+            (Kind::Logout, false) => "bff-logout",
         }
     }
 

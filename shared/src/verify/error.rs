@@ -159,6 +159,14 @@ pub enum ValidationError {
     /// Back-Channel Logout 1.0 (final) requires `exp`; an OP that omits it needs the operator's explicit consent.
     #[error("The logout token has no expiry (exp missing).")]
     LogoutExpMissing,
+
+    // --- the return from RP-initiated logout ---
+    /// No logout was started in this browser (or it expired): nothing to confirm.
+    #[error("No sign-out is waiting in this browser (it was already completed or has expired).")]
+    LogoutStateMissing,
+    /// The `state` on the way back is not the one this browser's logout sent.
+    #[error("The return from the identity provider does not belong to the sign-out started in this browser (state mismatch).")]
+    LogoutStateMismatch,
 }
 
 impl ValidationError {
@@ -218,6 +226,8 @@ impl ValidationError {
             LogoutSidSubMissing => "logout_sid_sub_missing",
             LogoutIatTooOld => "logout_iat_too_old",
             LogoutExpMissing => "logout_exp_missing",
+            LogoutStateMissing => "logout_state_missing",
+            LogoutStateMismatch => "logout_state_mismatch",
         }
     }
 }
