@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bff/session", post(flow::exchange::create_session))
         .route("/bff/user", get(flow::user::current_user))
         .route("/bff/logout", post(flow::logout::logout))
+        .route("/bff/logout/return", post(flow::logout::returned))
         .route(flow::backchannel::PATH, flow::backchannel::route())
         .route("/bff/apis", get(proxy::catalog::list))
         .route("/api/{name}/{*path}", any(proxy::forward))

@@ -124,6 +124,14 @@ pub struct OidcConfig {
     /// Auth0, `organization`, `connection`, `prompt`. The parameters the BFF sets itself are refused.
     #[serde(default)]
     pub extra_authorize_params: BTreeMap<String, String>,
+    /// Accept back-channel logout tokens without `exp`. Back-Channel Logout 1.0 (final) requires it, so this is
+    /// off by default; turn it on only for an OP that omits it (glewlwyd 2.7). `iat` still bounds the token's age.
+    #[serde(default)]
+    pub logout_token_exp_optional: bool,
+    /// How the browser sends RP-initiated logout to the OP: `post` (default: the ID token hint in a form body,
+    /// never in a URL) or `get` for an OP that takes only GET at its end-session endpoint (glewlwyd 2.7).
+    #[serde(default)]
+    pub end_session_method: shared::api::EndSessionMethod,
 }
 
 impl OidcConfig {

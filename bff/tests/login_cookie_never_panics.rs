@@ -48,6 +48,7 @@ fn login(state: String, expires_at: i64) -> Transaction {
             jwks_uri: "https://op.example/jwks".into(),
             allowed_algs: Vec::new(),
             expires_at,
+            iss_parameter_supported: false,
         },
         code_verifier: "v".into(),
     }

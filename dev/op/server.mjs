@@ -184,7 +184,13 @@ const configuration = {
   // (even without offline_access), and rotate refresh tokens on every use.
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
   rotateRefreshToken: () => true,
-  cookies: { keys: [randomBytes(32).toString('base64url')] },
+  // RP-initiated logout by form POST (the ID token hint never in a URL): 9.x needs enableHttpPostMethods, and
+  // the session cookie must be SameSite=None to reach a cross-site POST (the SPA is on another site than the OP).
+  enableHttpPostMethods: true,
+  cookies: {
+    keys: [randomBytes(32).toString('base64url')],
+    long: { httpOnly: true, sameSite: 'none' },
+  },
   ttl: {
     AccessToken: 60 * 60,
     AuthorizationCode: 60,
@@ -279,10 +285,22 @@ const provider = new Provider(ISSUER, configuration);
   };
 }
 
+// Dev relaxation: browsers keep SameSite=None cookies only when they are Secure. On a loopback host (a secure
+// context for browsers even over http) the OP's cookies are marked Secure, so the session cookie survives.
+Object.defineProperty(provider.request, 'secure', {
+  get() {
+    return this.protocol === 'https' || LOCAL_HOSTS.has(this.hostname);
+  },
+});
+
 // ---------------------------------------------------------------------------
-// Koa middleware: test counter, interactions
+// Koa middleware: test counters and request log, interactions
 // ---------------------------------------------------------------------------
 let tokenRequests = 0;
+let backchannelLogouts = 0;
+// Test mode: what each request looked like, token-free (parameter names, and whether any query value looks like
+// a JWT), so a test can prove that no ID token ever travelled in a URL.
+const requestLog = [];
 
 provider.use(async (ctx, next) => {
   if (ctx.method === 'POST' && ctx.path === '/token') tokenRequests += 1;
@@ -290,8 +308,17 @@ provider.use(async (ctx, next) => {
   if (AUTO_LOGIN && ctx.path === '/__test/stats') {
     if (ctx.method !== 'GET') ctx.throw(405);
     ctx.set('cache-control', 'no-store');
-    ctx.body = { token_requests: tokenRequests };
+    ctx.body = { token_requests: tokenRequests, backchannel_logouts: backchannelLogouts, requests: requestLog };
     return;
+  }
+  if (AUTO_LOGIN && requestLog.length < 1000) {
+    const query = new URLSearchParams(ctx.querystring);
+    requestLog.push({
+      method: ctx.method,
+      path: ctx.path,
+      query_params: [...query.keys()],
+      jwt_in_query: [...query.values()].some((v) => /eyJ[\w-]+\.[\w-]+\./.test(v)),
+    });
   }
 
   const m = /^\/interaction\/([\w-]+)(?:\/(login|abort))?$/.exec(ctx.path);
@@ -394,7 +421,10 @@ provider.use(async (ctx, next) => {
 // Short, token-free diagnostics.
 provider.on('server_error', (ctx, err) => console.error(`dev OP server_error: ${err.message}`));
 provider.on('backchannel.error', (ctx, err, client) => console.error(`dev OP back-channel logout to ${client.clientId} failed: ${err.message}`));
-provider.on('backchannel.success', (ctx, client) => console.log(`dev OP back-channel logout sent to ${client.clientId}`));
+provider.on('backchannel.success', (ctx, client) => {
+  backchannelLogouts += 1;
+  console.log(`dev OP back-channel logout sent to ${client.clientId}`);
+});
 
 // ---------------------------------------------------------------------------
 // Start / stop

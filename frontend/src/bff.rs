@@ -6,7 +6,8 @@ use crate::http::{self, Call, Failure};
 use crate::problem::Problem;
 use serde::de::DeserializeOwned;
 use shared::api::{
-    ApiCatalog, ErrorBody, LoggedOut, LoginOptions, LoginRequest, LoginStarted, SessionInfo,
+    ApiCatalog, ErrorBody, LoggedOut, LoginOptions, LoginRequest, LoginStarted, LogoutConfirmed,
+    LogoutReturn, SessionInfo,
 };
 use shared::fragment::AuthorizationResponse;
 use shared::ResponseType;
@@ -54,9 +55,19 @@ pub async fn current_session() -> Result<Option<SessionInfo>, Problem> {
     expect_json(reply).map(Some)
 }
 
-/// `POST /bff/logout`: ends the BFF session; the answer may name the OP's end-session URL.
+/// `POST /bff/logout`: ends the BFF session; the answer may carry the end-session form for the OP.
 pub async fn logout() -> Result<LoggedOut, Problem> {
     expect_json(post("/bff/logout", None).await?)
+}
+
+/// `POST /bff/logout/return`: back from the OP's end-session endpoint, is `state` the one this browser's logout
+/// sent? Any refusal (or failure) means "not confirmed".
+pub async fn logout_return(state: &str) -> Result<LogoutConfirmed, Problem> {
+    let body = serde_json::to_string(&LogoutReturn {
+        state: state.to_owned(),
+    })
+    .map_err(|_| Problem::new("internal", "The sign-out could not be checked."))?;
+    expect_json(post("/bff/logout/return", Some(body)).await?)
 }
 
 /// `GET /api/demo/hello` through the BFF (which adds the access token): the JSON, pretty-printed.

@@ -29,9 +29,36 @@ pub fn clean_address_bar() {
         .and_then(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/")));
 }
 
-/// Navigates away (to the OP or its end-session endpoint).
+/// Navigates away (to the OP's authorization endpoint).
 pub fn navigate(url: &str) -> Result<(), ()> {
     window().location().assign(url).map_err(|_| ())
+}
+
+/// Sends the browser to `action` by submitting a form of hidden `fields` built in the DOM (no inline script, so
+/// the CSP holds). With `post`, the values travel in the request body, never in a URL or the history.
+pub fn submit_form(action: &str, method: &str, fields: &[(String, String)]) -> Result<(), ()> {
+    use wasm_bindgen::JsCast;
+    let document = window().document().ok_or(())?;
+    let form: web_sys::HtmlFormElement = document
+        .create_element("form")
+        .map_err(|_| ())?
+        .dyn_into()
+        .map_err(|_| ())?;
+    form.set_attribute("method", method).map_err(|_| ())?;
+    form.set_attribute("action", action).map_err(|_| ())?;
+    for (name, value) in fields {
+        let input = document.create_element("input").map_err(|_| ())?;
+        input.set_attribute("type", "hidden").map_err(|_| ())?;
+        input.set_attribute("name", name).map_err(|_| ())?;
+        input.set_attribute("value", value).map_err(|_| ())?;
+        form.append_child(&input).map_err(|_| ())?;
+    }
+    document
+        .body()
+        .ok_or(())?
+        .append_child(&form)
+        .map_err(|_| ())?;
+    form.submit().map_err(|_| ())
 }
 
 /// Seconds since the epoch, from the device clock.

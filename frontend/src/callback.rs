@@ -200,6 +200,7 @@ async fn validate(
         state: &pending.state,
         response_type: pending.response_type,
         rules: &pending.rules,
+        iss_parameter_supported: pending.iss_parameter_supported,
     };
     validate_response(
         response,

@@ -113,7 +113,10 @@ pub fn fragment_summary(r: &AuthorizationResponse) -> String {
 /// that belong to it.
 const ORDER: &[(&str, &[&str])] = &[
     ("state", &["state_missing", "state_mismatch"]),
-    ("iss parameter", &["iss_parameter_mismatch"]),
+    (
+        "iss parameter",
+        &["iss_parameter_mismatch", "iss_parameter_missing"],
+    ),
     ("code present", &["code_missing"]),
     (
         "token_type",
@@ -198,6 +201,10 @@ pub fn passed_checks(
     )];
     out.push(match &r.iss {
         Some(iss) => ok("iss parameter", format!("{iss} (RFC 9207)")),
+        None if pending.iss_parameter_supported => na(
+            "iss parameter",
+            "not sent beside the ID token, whose iss names the OP (RFC 9207 2.4)",
+        ),
         None => na("iss parameter", "not sent by the OP"),
     });
     out.push(ok("code present", short(r.code.as_deref().unwrap_or(""))));

@@ -104,16 +104,17 @@ impl Session {
             spawn_local(self.complete_sign_in(fragment));
             return;
         }
-        let returned_from_logout = has_state_param(&browser::search());
+        let logout_state = state_param(&browser::search());
         // Any other path (a deep link such as `/somewhere?x=1`) stays: it is restored after a sign-in.
-        if returned_from_logout || browser::path().starts_with("/callback") {
+        if logout_state.is_some() || browser::path().starts_with("/callback") {
             browser::clean_address_bar();
         }
-        self.check_session(returned_from_logout);
+        self.check_session(logout_state);
     }
 
-    /// Page load without a fragment: does the BFF hold a session for this browser?
-    fn check_session(self, returned_from_logout: bool) {
+    /// Page load without a fragment: does the BFF hold a session for this browser? `logout_state`: the page is
+    /// the OP's redirect back after logout, with this `state`.
+    fn check_session(self, logout_state: Option<String>) {
         spawn_local(async move {
             match bff::current_session().await {
                 Ok(Some(info)) => {
@@ -125,8 +126,19 @@ impl Session {
                         Outcome::Passed,
                     ));
                 }
-                Ok(None) if returned_from_logout => self.phase.set(Phase::SignedOut),
-                Ok(None) => self.phase.set(Phase::None),
+                Ok(None) => {
+                    // "Signed out" only when the BFF recognises the state as this browser's logout; anything
+                    // else (a crafted link, an expired logout) is the neutral "not signed in".
+                    let confirmed = match logout_state {
+                        Some(state) => bff::logout_return(&state).await.is_ok_and(|c| c.signed_out),
+                        None => false,
+                    };
+                    self.phase.set(if confirmed {
+                        Phase::SignedOut
+                    } else {
+                        Phase::None
+                    });
+                }
                 Err(problem) => {
                     self.retry.set(Some(Retry::CheckSession));
                     self.problem.set(Some(problem));
@@ -149,7 +161,7 @@ impl Session {
                 self.problem.set(None);
                 self.retry.set(None);
                 self.ready.set(false);
-                self.check_session(false);
+                self.check_session(None);
             }
             None => {}
         }
@@ -309,8 +321,10 @@ impl Session {
                     self.token.set(None);
                     self.timeline.set(Vec::new());
                     self.phase.set(Phase::SignedOut);
-                    if let Some(url) = done.end_session_url {
-                        if browser::navigate(&url).is_ok() {
+                    if let Some(end) = done.end_session {
+                        if browser::submit_form(&end.action, end.method.as_str(), &end.fields)
+                            .is_ok()
+                        {
                             return; // stay busy while the browser leaves
                         }
                     }
@@ -344,10 +358,13 @@ impl Session {
     }
 }
 
-fn has_state_param(search: &str) -> bool {
+/// The `state` query parameter, decoded (the OP's redirect back after logout carries it).
+fn state_param(search: &str) -> Option<String> {
     let query = search.strip_prefix('?').unwrap_or(search);
-    !query.is_empty()
-        && query
-            .split('&')
-            .any(|pair| pair == "state" || pair.starts_with("state="))
+    query.split('&').find_map(|pair| {
+        let value = pair.strip_prefix("state=")?;
+        js_sys::decode_uri_component(&value.replace('+', " "))
+            .ok()
+            .and_then(|s| s.as_string())
+    })
 }

@@ -72,6 +72,11 @@ pub struct PendingLogin {
     pub allowed_algs: Vec<Alg>,
     /// When the BFF will forget this transaction (seconds since the epoch).
     pub expires_at: i64,
+    /// The OP's discovery advertises the RFC 9207 `iss` response parameter, so both tiers refuse a response
+    /// without it (see `shared::verify::authorization::check_iss_parameter`). Absent in an older transaction:
+    /// not advertised.
+    #[serde(default)]
+    pub iss_parameter_supported: bool,
 }
 
 /// Answer to `POST /bff/session` and `GET /bff/user`.
@@ -82,10 +87,58 @@ pub struct SessionInfo {
     pub expires_at: i64,
 }
 
-/// Answer to `POST /bff/logout`: the OP's end-session URL for RP-initiated logout, if the OP has one.
+/// Answer to `POST /bff/logout`: what the browser sends to the OP's end-session endpoint for RP-initiated logout,
+/// if the OP has one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoggedOut {
-    pub end_session_url: Option<String>,
+    pub end_session: Option<EndSessionRequest>,
+}
+
+/// RP-initiated logout as a form the SPA submits (RP-Initiated Logout 1.0, 2): with `POST` (the default) the ID
+/// token hint travels in the request body, so it never lands in a URL, the browser history or the OP's access
+/// log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndSessionRequest {
+    /// The OP's `end_session_endpoint` (for `GET`, without a query: its parameters are among `fields`).
+    pub action: String,
+    pub method: EndSessionMethod,
+    /// `id_token_hint`, `client_id`, and when the OP is to send the browser back, `post_logout_redirect_uri` and
+    /// `state`, in that order.
+    pub fields: Vec<(String, String)>,
+}
+
+/// How the browser sends the end-session request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EndSessionMethod {
+    /// Form serialisation in the body: nothing in the URL. What OPs must support, and the default.
+    #[default]
+    Post,
+    /// Query serialisation, for OPs that take only `GET` (glewlwyd 2.7): the ID token hint is in the URL.
+    Get,
+}
+
+impl EndSessionMethod {
+    /// The HTML form `method`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndSessionMethod::Post => "post",
+            EndSessionMethod::Get => "get",
+        }
+    }
+}
+
+/// Body of `POST /bff/logout/return`: the `state` the OP sent back to `post_logout_redirect_uri`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutReturn {
+    pub state: String,
+}
+
+/// Answer to `POST /bff/logout/return` when the state is the one this browser's logout sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutConfirmed {
+    pub signed_out: bool,
 }
 
 /// Every BFF error body: a stable machine `error` code and a `message` in plain words for people.

@@ -190,10 +190,12 @@ pub fn logout_token(data: &[u8]) -> Outcome {
         client_id: CLIENT_ID.to_owned(),
         leeway_secs: 60,
         max_age_secs: 300,
+        exp_optional: false,
     };
     match with_keys(|keys| ready(verify_logout_token(&token, keys, &rules, NOW, &AcceptAll))) {
         Ok(claims) => {
             assert!(claims.jti.is_some());
+            assert!(claims.exp.is_some(), "exp is required by default");
             assert!(claims.sid.is_some() || claims.sub.is_some());
             assert!(!claims.has_nonce);
             assert_eq!(claims.aud, [CLIENT_ID]);

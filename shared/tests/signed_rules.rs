@@ -298,6 +298,7 @@ struct Case {
     now: i64,
     edit_token: Option<TokenEdit>,
     edit_response: Option<ResponseEdit>,
+    iss_parameter_supported: bool,
 }
 
 impl Case {
@@ -313,7 +314,14 @@ impl Case {
             now: NOW,
             edit_token: None,
             edit_response: None,
+            iss_parameter_supported: false,
         }
+    }
+
+    /// The OP's discovery advertises the RFC 9207 `iss` parameter.
+    fn iss_parameter_advertised(mut self) -> Case {
+        self.iss_parameter_supported = true;
+        self
     }
 
     fn claim(mut self, name: &str, value: Value) -> Case {
@@ -377,6 +385,7 @@ impl Case {
             state: STATE,
             response_type: self.rt,
             rules: &self.rules,
+            iss_parameter_supported: self.iss_parameter_supported,
         };
         let keys = Keys {
             jwks: &self.jwks,
@@ -457,6 +466,34 @@ fn lowercase_bearer_is_accepted() {
 #[test]
 fn absent_rfc9207_iss_parameter_is_accepted() {
     expect(&ResponseType::ALL, "ok", |c| c.response(|r| r.iss = None));
+}
+
+#[test]
+fn advertised_rfc9207_iss_parameter_present_is_accepted() {
+    expect(&ResponseType::ALL, "ok", Case::iss_parameter_advertised);
+}
+
+/// node-oidc-provider advertises the parameter but leaves it out when an ID token is in the response: the ID
+/// token's `iss` identifies the OP then (RFC 9207 2.4).
+#[test]
+fn advertised_rfc9207_iss_parameter_may_be_absent_beside_an_id_token() {
+    expect(&ID_TOKEN_TYPES, "ok", |c| {
+        c.iss_parameter_advertised().response(|r| r.iss = None)
+    });
+    // The fallback is the ID token's own issuer rule, which still holds.
+    expect(&ID_TOKEN_TYPES, "iss_mismatch", |c| {
+        c.iss_parameter_advertised()
+            .claim("iss", json!("https://evil.example.com"))
+            .response(|r| r.iss = None)
+    });
+}
+
+/// `code token` has no ID token to fall back on: when the OP advertises the parameter, its absence is refused.
+#[test]
+fn advertised_rfc9207_iss_parameter_absent_without_an_id_token_is_rejected() {
+    expect(&[ResponseType::CodeToken], "iss_parameter_missing", |c| {
+        c.iss_parameter_advertised().response(|r| r.iss = None)
+    });
 }
 
 #[test]
@@ -875,6 +912,11 @@ fn rfc9207_iss_parameter_of_another_op_is_rejected() {
     });
     expect(&ResponseType::ALL, "iss_parameter_mismatch", |c| {
         c.response(|r| r.iss = Some(format!("{ISSUER}/")))
+    });
+    // Advertised or not, a present parameter must be the issuer exactly.
+    expect(&ResponseType::ALL, "iss_parameter_mismatch", |c| {
+        c.iss_parameter_advertised()
+            .response(|r| r.iss = Some(String::new()))
     });
 }
 

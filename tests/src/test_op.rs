@@ -61,6 +61,8 @@ pub enum Front {
     WrongState,
     /// An RFC 9207 `iss` parameter naming another OP.
     WrongIssParameter,
+    /// No RFC 9207 `iss` parameter, even when the OP advertises it ([`Options::iss_parameter`]).
+    NoIssParameter,
     /// `error=access_denied` instead of a code.
     Error,
     /// An `id_token` that is not a JWS at all.
@@ -211,6 +213,8 @@ struct Inner {
     /// When false, `/jwks` answers 503 without CORS headers: to a browser's `fetch` that is a network error,
     /// the same as an endpoint that is down.
     jwks_reachable: std::sync::atomic::AtomicBool,
+    /// See [`Options::iss_parameter`].
+    iss_parameter: bool,
 }
 
 /// How [`TestOp::start_with`] shapes the OP.
@@ -219,6 +223,9 @@ pub struct Options {
     /// The issuer ends with a slash, `http://127.0.0.1:PORT/`, as Auth0's `https://TENANT.auth0.com/`:
     /// discovery's `issuer` and every token's `iss` carry it; the endpoints stay at `http://127.0.0.1:PORT/...`.
     pub trailing_slash_issuer: bool,
+    /// RFC 9207: discovery says `authorization_response_iss_parameter_supported: true` and every authorization
+    /// response carries `iss` (unless the scenario is [`Front::NoIssParameter`]).
+    pub iss_parameter: bool,
 }
 
 /// A running test OP; stops when dropped.
@@ -264,6 +271,7 @@ impl TestOp {
             jwks_requests: AtomicU64::new(0),
             last_jwks_request: Mutex::new(None),
             jwks_reachable: std::sync::atomic::AtomicBool::new(true),
+            iss_parameter: options.iss_parameter,
         });
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -309,6 +317,11 @@ impl TestOp {
     pub fn rotate(&self) {
         self.inner.served.lock().unwrap().push(key("rsa-2"));
         self.sign_with("rsa-2");
+    }
+
+    /// Stops publishing `kid` (the end of a rotation: the old key leaves the key set).
+    pub fn retire(&self, kid: &str) {
+        self.inner.served.lock().unwrap().retain(|k| k.kid != kid);
     }
 
     /// Makes the key set unreachable for browsers (see [`Inner::jwks_reachable`]) or reachable again.
@@ -365,6 +378,7 @@ async fn discovery(State(op): State<Arc<Inner>>) -> impl IntoResponse {
         "response_types_supported": ["code id_token", "code token", "code id_token token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "authorization_response_iss_parameter_supported": op.iss_parameter,
     }));
     (ANY_ORIGIN, document)
 }
@@ -466,6 +480,8 @@ async fn authorize(
     out.append_pair("state", &state);
     if scenario.front == Front::WrongIssParameter {
         out.append_pair("iss", "https://evil.example.com");
+    } else if op.iss_parameter && scenario.front != Front::NoIssParameter {
+        out.append_pair("iss", &op.issuer);
     }
     redirect(redirect_uri, &out.finish())
 }
@@ -689,6 +705,7 @@ impl TestOp {
             "iss": self.issuer,
             "aud": client_id,
             "iat": now(),
+            "exp": now() + 120,
             "jti": random(),
             "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
         });

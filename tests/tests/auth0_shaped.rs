@@ -19,6 +19,7 @@ organization = "org_123"
 async fn auth0_shaped_op() -> TestOp {
     let op = TestOp::start_with(Options {
         trailing_slash_issuer: true,
+        ..Options::default()
     })
     .await;
     assert!(op.issuer.ends_with('/'), "{}", op.issuer);

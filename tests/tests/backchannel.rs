@@ -236,6 +236,22 @@ async fn the_eight_negative_cases_are_refused_and_end_nothing() {
                 LogoutSigning::Valid,
             ),
         ),
+        (
+            "logout_exp_missing",
+            s.op.logout_token(
+                &with(&|c| {
+                    c.as_object_mut().unwrap().remove("exp");
+                }),
+                LogoutSigning::Valid,
+            ),
+        ),
+        (
+            "expired",
+            s.op.logout_token(
+                &with(&|c| c["exp"] = json!(c["iat"].as_i64().unwrap() - 120)),
+                LogoutSigning::Valid,
+            ),
+        ),
     ];
     for (rule, token) in cases {
         let (status, no_store, body) = post_logout_token(&s, &token).await;
@@ -312,6 +328,41 @@ async fn valid_tokens_end_the_sessions_they_name() {
         s.op.logout_token(&claims(&s, None, Some("bob")), LogoutSigning::Valid);
     assert_eq!(post_logout_token(&s, &token).await.0, 200);
     assert_eq!(user_status(&four).await, 200);
+}
+
+/// An OP that omits `exp` (glewlwyd 2.7) is accepted only when the operator says so
+/// (`oidc.logout_token_exp_optional`); a present `exp` is checked either way.
+#[tokio::test]
+async fn a_logout_token_without_exp_needs_the_operators_consent() {
+    let op = TestOp::start().await;
+    let lenient = Setup {
+        bff: start_bff(
+            &op.issuer,
+            ResponseType::CodeIdToken,
+            "[oidc]\nlogout_token_exp_optional = true\n",
+        )
+        .await,
+        op,
+    };
+    let browser = signed_in(&lenient).await;
+    let mut no_exp = claims(&lenient, None, Some("alice"));
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let mut expired = claims(&lenient, None, Some("alice"));
+    expired["exp"] = json!(expired["iat"].as_i64().unwrap() - 120);
+    let (status, _, body) = post_logout_token(
+        &lenient,
+        &lenient.op.logout_token(&expired, LogoutSigning::Valid),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("expired")));
+    assert_eq!(user_status(&browser).await, 200, "session alive");
+    let (status, _, body) = post_logout_token(
+        &lenient,
+        &lenient.op.logout_token(&no_exp, LogoutSigning::Valid),
+    )
+    .await;
+    assert_eq!(status, 200, "accepted with the switch: {body}");
+    assert_eq!(user_status(&browser).await, 401, "the session ended");
 }
 
 /// The `jti` replay check holds across replicas: two BFFs sharing a Redis store, a logout token accepted by

@@ -34,17 +34,81 @@ async fn full_flow(response_type: ResponseType) {
     );
     assert_eq!(api["path"], "/hello");
 
-    let out: Value = bff.post("/bff/logout", None).await.json().await.unwrap();
-    let end = out["end_session_url"]
-        .as_str()
-        .expect("the OP has an end-session endpoint");
-    assert!(
-        end.starts_with(&format!("{}/session/end?", stack.issuer)),
-        "{end}"
+    let out = bff.post("/bff/logout", None).await;
+    let logout_cookie = out
+        .cookies()
+        .find(|c| c.name() == "bff-logout")
+        .expect("the logout state cookie");
+    assert!(logout_cookie.http_only() && logout_cookie.max_age().is_some());
+    let out: Value = out.json().await.unwrap();
+    let end = &out["end_session"];
+    // A form to POST: the ID token hint in its fields, the endpoint as it is, no token in any URL.
+    assert_eq!(end["method"], "post", "{out}");
+    assert_eq!(end["action"], format!("{}/session/end", stack.issuer));
+    let field = |name: &str| {
+        end["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f[0] == name)
+            .map(|f| f[1].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+    };
+    assert!(field("id_token_hint").starts_with("eyJ"));
+    assert_eq!(field("client_id"), "hybrid-spa");
+    assert_eq!(
+        field("post_logout_redirect_uri"),
+        format!("{}/", stack.origin)
     );
-    assert!(end.contains("id_token_hint="));
     assert_eq!(bff.get("/bff/user").await.status(), 401);
     assert_eq!(bff.get("/api/demo/hello").await.status(), 401);
+
+    // Back from the OP: the state this browser's logout sent is recognised once; any other is not.
+    let state = field("state");
+    let back = |s: &str| json!({ "state": s });
+    let r = bff.post("/bff/logout/return", Some(&back("forged"))).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "logout_state_mismatch"
+    );
+    let r = bff.post("/bff/logout/return", Some(&back(&state))).await;
+    assert_eq!(r.status(), 400, "the cookie was spent by the first return");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "logout_state_missing"
+    );
+}
+
+/// The happy return: the state the logout sent, presented by the same browser, confirms the sign-out once.
+#[tokio::test]
+async fn the_logout_state_is_confirmed_once_for_the_browser_that_sent_it() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let bff = BffClient::new(&stack.origin);
+    bff.log_in_at_op(&stack.redirect_uri).await;
+    let out: Value = bff.post("/bff/logout", None).await.json().await.unwrap();
+    let state = out["end_session"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f[0] == "state")
+        .map(|f| f[1].as_str().unwrap().to_owned())
+        .expect("a state");
+    // Another browser (no logout cookie) with the right state: not recognised.
+    let other = BffClient::new(&stack.origin);
+    let r = other
+        .post("/bff/logout/return", Some(&json!({ "state": state })))
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = bff
+        .post("/bff/logout/return", Some(&json!({ "state": state })))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["signed_out"], true);
+    let r = bff
+        .post("/bff/logout/return", Some(&json!({ "state": state })))
+        .await;
+    assert_eq!(r.status(), 400, "once only");
 }
 
 #[tokio::test]

@@ -5,8 +5,7 @@
 
 use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::stack::{start_bff, BffHandle};
-use hybrid_e2e::test_op::{Front, Scenario, TestOp, TokenAnswer};
-use hybrid_e2e::wait_for;
+use hybrid_e2e::test_op::{Front, Options, Scenario, TestOp, TokenAnswer};
 use reqwest::header::LOCATION;
 use serde_json::Value;
 use shared::fragment::{parse_fragment, AuthorizationResponse};
@@ -23,9 +22,21 @@ struct Setup {
 }
 
 async fn setup(response_type: ResponseType) -> Setup {
-    let op = TestOp::start().await;
+    setup_with(response_type, Options::default()).await
+}
+
+async fn setup_with(response_type: ResponseType, options: Options) -> Setup {
+    let op = TestOp::start_with(options).await;
     let bff = start_bff(&op.issuer, response_type, HTTP_TIMEOUT).await;
     Setup { op, bff }
+}
+
+/// An OP whose discovery advertises the RFC 9207 `iss` parameter.
+fn iss_advertised() -> Options {
+    Options {
+        iss_parameter: true,
+        ..Options::default()
+    }
 }
 
 /// Starts a login at the BFF and goes to the OP's authorization endpoint; answers the browser (cookie jar) and
@@ -133,20 +144,6 @@ async fn token_endpoint(answer: TokenAnswer, status: u16, rule: &str) {
     expect_refusal(&s, At::TokenEndpoint, status, rule).await;
 }
 
-/// Waits until the BFF may fetch the key set again for an unknown kid (it rate-limits those refetches).
-async fn wait_for_refetch_window(op: &TestOp) {
-    wait_for(
-        "the BFF's unknown-kid refetch interval to pass",
-        bff::oidc::jwks::MIN_REFETCH_INTERVAL + Duration::from_secs(10),
-        || async {
-            op.since_last_jwks_request()
-                .filter(|d| *d > bff::oidc::jwks::MIN_REFETCH_INTERVAL)
-                .map(|_| ())
-        },
-    )
-    .await;
-}
-
 // --- valid responses ---
 
 #[tokio::test]
@@ -182,6 +179,8 @@ async fn kid_absent_with_one_key() {
     expect_session(&s).await;
 }
 
+/// The OP rotates its key (the old one leaves the set) right after a login; the next login, at once, is
+/// accepted: the BFF's refetch throttle does not refuse the first unknown kid after an ordinary fetch.
 #[tokio::test]
 async fn key_rotation_is_picked_up_by_refetching() {
     let s = setup(ResponseType::CodeIdToken).await;
@@ -189,11 +188,32 @@ async fn key_rotation_is_picked_up_by_refetching() {
     let fetches = s.op.jwks_requests();
     assert!(fetches >= 1, "the BFF has cached the key set");
     s.op.rotate();
-    wait_for_refetch_window(&s.op).await;
+    s.op.retire("rsa-1");
     expect_session(&s).await;
     assert!(
         s.op.jwks_requests() > fetches,
         "the new kid made the BFF fetch the key set again"
+    );
+}
+
+/// Logins whose ID tokens name made-up kids, back to back: each is refused, and the BFF fetches the key set
+/// at most its burst of times (plus one per interval that passed), not once per token.
+#[tokio::test]
+async fn a_flood_of_unknown_kids_makes_a_bounded_number_of_key_set_fetches() {
+    let s = setup(ResponseType::CodeIdToken).await;
+    expect_session(&s).await;
+    let started = std::time::Instant::now();
+    let fetches = s.op.jwks_requests();
+    s.op.set_scenario(Scenario::front(Front::UnknownKid));
+    for _ in 0..12 {
+        expect_refusal(&s, At::FrontChannel, 400, "unknown_kid").await;
+    }
+    let limits = bff::oidc::jwks::Limits::default();
+    let refills = started.elapsed().as_secs() / limits.min_refetch_interval.as_secs();
+    let made = s.op.jwks_requests() - fetches;
+    assert!(
+        made >= 1 && made <= u64::from(limits.refetch_burst) + refills,
+        "{made} key set fetches for 12 unknown kids"
     );
 }
 
@@ -219,7 +239,6 @@ async fn unknown_kid_even_after_refetch() {
     let s = setup(ResponseType::CodeIdToken).await;
     expect_session(&s).await;
     let fetches = s.op.jwks_requests();
-    wait_for_refetch_window(&s.op).await;
     s.op.set_scenario(Scenario::front(Front::UnknownKid));
     expect_refusal(&s, At::FrontChannel, 400, "unknown_kid").await;
     assert!(
@@ -320,6 +339,32 @@ async fn state_mismatch() {
 #[tokio::test]
 async fn wrong_rfc9207_iss_parameter() {
     front(Front::WrongIssParameter, "iss_parameter_mismatch").await;
+}
+
+#[tokio::test]
+async fn rfc9207_iss_parameter_present_when_advertised() {
+    for rt in ResponseType::ALL {
+        let s = setup_with(rt, iss_advertised()).await;
+        expect_session(&s).await;
+    }
+}
+
+/// node-oidc-provider's behaviour: advertised, yet absent beside an ID token, whose `iss` identifies the OP.
+#[tokio::test]
+async fn rfc9207_iss_parameter_absent_beside_an_id_token_when_advertised() {
+    for rt in [ResponseType::CodeIdToken, ResponseType::CodeIdTokenToken] {
+        let s = setup_with(rt, iss_advertised()).await;
+        s.op.set_scenario(Scenario::front(Front::NoIssParameter));
+        expect_session(&s).await;
+    }
+}
+
+/// `code token` carries no ID token: an advertised `iss` that is absent is refused before the token endpoint.
+#[tokio::test]
+async fn rfc9207_iss_parameter_missing_with_code_token_when_advertised() {
+    let s = setup_with(ResponseType::CodeToken, iss_advertised()).await;
+    s.op.set_scenario(Scenario::front(Front::NoIssParameter));
+    expect_refusal(&s, At::FrontChannel, 400, "iss_parameter_missing").await;
 }
 
 #[tokio::test]

@@ -7,15 +7,14 @@
 //! endpoint; a bad token endpoint shows the user first, then the BFF's refusal.
 //!
 //! One Chromium for everything; one test OP and one BFF per response type, reused case after case (cookies are
-//! deleted and the SPA reloaded between cases). Cases that change the OP's keys get their own OP and BFF. The key
-//! rotation case needs the BFF's unknown-kid refetch interval to pass between its two sign-ins: its first sign-in
-//! runs first and its second last, so the other cases fill the wait.
+//! deleted and the SPA reloaded between cases). Cases that change the OP's keys get their own OP and BFF; the key
+//! rotation case signs in twice, back to back, around the rotation.
 //!
 //! Every case runs even when one fails; the test fails at the end with a table of all mismatches.
 
 use hybrid_e2e::browser::Browser;
 use hybrid_e2e::stack::{serve_spa_toml, start_bff, BffHandle};
-use hybrid_e2e::test_op::{Front, Scenario, TestOp, TokenAnswer};
+use hybrid_e2e::test_op::{Front, Options, Scenario, TestOp, TokenAnswer};
 use serde::Deserialize;
 use shared::ResponseType;
 use std::fmt::Write as _;
@@ -50,6 +49,17 @@ enum On {
     CodeIdTokenToken,
     /// Its own OP publishing only `rsa-1`, and a BFF that never fetched a key set with two keys.
     OneKey,
+    /// An OP advertising the RFC 9207 `iss` parameter, with `code token` ...
+    IssCodeToken,
+    /// ... and with `code id_token`.
+    IssCodeIdToken,
+}
+
+impl On {
+    /// Whether the front channel carries an ID token.
+    fn front_id_token(self) -> bool {
+        !matches!(self, On::CodeToken | On::IssCodeToken)
+    }
 }
 
 struct Case {
@@ -163,6 +173,24 @@ fn cases() -> Vec<Case> {
             "wrong_rfc9207_iss_parameter",
             Front::WrongIssParameter,
             "iss_parameter_mismatch",
+        ),
+        case(
+            "rfc9207_iss_parameter_present_when_advertised",
+            On::IssCodeToken,
+            Scenario::default(),
+            Expect::Session,
+        ),
+        case(
+            "rfc9207_iss_parameter_absent_beside_an_id_token_when_advertised",
+            On::IssCodeIdToken,
+            Scenario::front(Front::NoIssParameter),
+            Expect::Session,
+        ),
+        case(
+            "rfc9207_iss_parameter_missing_with_code_token_when_advertised",
+            On::IssCodeToken,
+            Scenario::front(Front::NoIssParameter),
+            Expect::Front("iss_parameter_missing"),
         ),
         case(
             "error_response",
@@ -390,7 +418,7 @@ async fn run_case(browser: &Browser, op: &TestOp, bff: &BffHandle, case: &Case) 
                 token_requests == 1,
                 format!("{token_requests} token requests"),
             );
-            let front_id_token = case.on != On::CodeToken;
+            let front_id_token = case.on.front_id_token();
             match (page.user_shown, page.session_up) {
                 (Some(shown), Some(up)) if front_id_token => check(
                     shown < up,
@@ -486,78 +514,43 @@ struct Row {
     mismatches: Vec<String>,
 }
 
-/// Two sign-ins on their own OP and BFF with a key rotation between them. The BFF may refetch the key set for
-/// an unknown kid only after [`bff::oidc::jwks::MIN_REFETCH_INTERVAL`]; `second` waits for that (bounded) before
-/// the second sign-in, which by then has usually passed already.
-struct Rotation {
-    op: TestOp,
-    bff: BffHandle,
-}
-
-impl Rotation {
-    const NAME: &'static str = "key_rotation_is_picked_up_by_refetching";
-
-    async fn first(browser: &Browser) -> (Rotation, Row) {
-        let op = TestOp::start().await;
-        let bff = spa_bff(&op.issuer, ResponseType::CodeIdToken).await;
-        let started = Instant::now();
-        let case = case(
-            Self::NAME,
-            On::CodeIdToken,
-            Scenario::default(),
-            Expect::Session,
-        );
-        let mut mismatches = run_case(browser, &op, &bff, &case).await;
-        mismatches
-            .iter_mut()
-            .for_each(|m| m.insert_str(0, "before the rotation: "));
-        // Generating the new RSA key is slow in debug builds and blocking.
-        tokio::task::block_in_place(|| op.rotate());
-        let row = Row {
-            name: Self::NAME,
-            expect: "session, rotate, session".into(),
-            took: started.elapsed(),
-            mismatches,
-        };
-        (Rotation { op, bff }, row)
+/// Two sign-ins on their own OP and BFF with a key rotation between them, back to back: the OP publishes a new
+/// key, retires the old one and signs with the new one; the second sign-in, at once, must succeed in both tiers
+/// (the SPA fetches the new set itself; the BFF's refetch throttle lets the first unknown kid through).
+async fn key_rotation(browser: &Browser) -> Row {
+    const NAME: &str = "key_rotation_is_picked_up_by_refetching";
+    let op = TestOp::start().await;
+    let bff = spa_bff(&op.issuer, ResponseType::CodeIdToken).await;
+    let started = Instant::now();
+    let case = case(NAME, On::CodeIdToken, Scenario::default(), Expect::Session);
+    let mut mismatches: Vec<String> = run_case(browser, &op, &bff, &case)
+        .await
+        .into_iter()
+        .map(|m| format!("before the rotation: {m}"))
+        .collect();
+    // Generating the new RSA key is slow in debug builds and blocking.
+    tokio::task::block_in_place(|| op.rotate());
+    op.retire("rsa-1");
+    let fetches = op.jwks_requests();
+    mismatches.extend(
+        run_case(browser, &op, &bff, &case)
+            .await
+            .into_iter()
+            .map(|m| format!("after the rotation: {m}")),
+    );
+    // The SPA fetches the key set itself (one request); the BFF's refetch for the new kid is a second.
+    let after = op.jwks_requests();
+    if after < fetches + 2 {
+        mismatches.push(format!(
+            "{} key set fetches after the rotation, expected the SPA's and the BFF's",
+            after - fetches
+        ));
     }
-
-    async fn second(self, browser: &Browser, row: &mut Row) {
-        let started = Instant::now();
-        let interval = bff::oidc::jwks::MIN_REFETCH_INTERVAL;
-        let waited = poll(interval + Duration::from_secs(10), || async {
-            self.op
-                .since_last_jwks_request()
-                .filter(|d| *d > interval)
-                .map(|_| ())
-        })
-        .await;
-        if waited.is_none() {
-            row.mismatches
-                .push("the BFF's refetch interval never passed".into());
-        }
-        let fetches = self.op.jwks_requests();
-        let case = case(
-            Self::NAME,
-            On::CodeIdToken,
-            Scenario::default(),
-            Expect::Session,
-        );
-        let mismatches = run_case(browser, &self.op, &self.bff, &case).await;
-        row.mismatches.extend(
-            mismatches
-                .into_iter()
-                .map(|m| format!("after the rotation: {m}")),
-        );
-        // The SPA fetches the key set itself (one request); the BFF's refetch for the new kid is a second.
-        let after = self.op.jwks_requests();
-        if after < fetches + 2 {
-            row.mismatches.push(format!(
-                "{} key set fetches after the rotation, expected the SPA's and the BFF's",
-                after - fetches
-            ));
-        }
-        row.took += started.elapsed();
+    Row {
+        name: NAME,
+        expect: "session, rotate, session at once".into(),
+        took: started.elapsed(),
+        mismatches,
     }
 }
 
@@ -586,12 +579,14 @@ async fn every_conformance_case_through_the_spa() {
     let started = Instant::now();
     let browser = Browser::start().await;
 
-    // The rotation case's first sign-in first: the other cases fill its refetch wait.
-    let (rotation, mut rotation_row) = Rotation::first(&browser).await;
-
     let op = TestOp::start().await;
     let one_key_op = TestOp::start().await;
     one_key_op.serve_only(&["rsa-1"]);
+    let iss_op = TestOp::start_with(Options {
+        iss_parameter: true,
+        ..Options::default()
+    })
+    .await;
     let bffs = [
         (
             On::CodeIdToken,
@@ -609,15 +604,23 @@ async fn every_conformance_case_through_the_spa() {
             On::OneKey,
             spa_bff(&one_key_op.issuer, ResponseType::CodeIdToken).await,
         ),
+        (
+            On::IssCodeToken,
+            spa_bff(&iss_op.issuer, ResponseType::CodeToken).await,
+        ),
+        (
+            On::IssCodeIdToken,
+            spa_bff(&iss_op.issuer, ResponseType::CodeIdToken).await,
+        ),
     ];
 
     let mut rows = Vec::new();
     for case in cases() {
         let (_, bff) = bffs.iter().find(|(on, _)| *on == case.on).expect("a BFF");
-        let case_op = if case.on == On::OneKey {
-            &one_key_op
-        } else {
-            &op
+        let case_op = match case.on {
+            On::OneKey => &one_key_op,
+            On::IssCodeToken | On::IssCodeIdToken => &iss_op,
+            _ => &op,
         };
         let t = Instant::now();
         let mismatches = run_case(&browser, case_op, bff, &case).await;
@@ -642,8 +645,7 @@ async fn every_conformance_case_through_the_spa() {
         rows.push(row);
     }
 
-    rotation.second(&browser, &mut rotation_row).await;
-    rows.push(rotation_row);
+    rows.push(key_rotation(&browser).await);
     browser.close().await;
 
     let report = table(&rows);

@@ -2,7 +2,8 @@
 //! Its quirks are met by configuration, not by weaker checks: `response_mode=fragment` (the BFF always sends
 //! it), `allow-non-oidc` for the `token` types (setup script), response types spelled in another order and
 //! `code token` missing from discovery (the BFF compares as sets and only warns), an opaque `sub`, lowercase
-//! `bearer`, access tokens whose `aud` is the scope string (the demo API is told so).
+//! `bearer`, access tokens whose `aud` is the scope string (the demo API is told so), logout tokens without
+//! `exp` (accepted only because the setup sets `oidc.logout_token_exp_optional`).
 
 use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::browser::Browser;
@@ -57,6 +58,10 @@ async fn setup(response_type: ResponseType, serve_spa: bool, extra_toml: &str) -
         {static_dir}
         [oidc]
         scopes = ["openid", "profile", "email"]
+        # glewlwyd 2.7's logout tokens have no `exp`, which Back-Channel Logout 1.0 requires.
+        logout_token_exp_optional = true
+        # Its end-session endpoint takes only GET (and requires id_token_hint).
+        end_session_method = "get"
         {extra_toml}
         [apis.demo]
         url = "http://127.0.0.1:{api_port}"
@@ -115,13 +120,15 @@ async fn flow(response_type: ResponseType) {
     assert_eq!(api["sub"], sub.as_str(), "the API saw glewlwyd's token");
 
     let out: Value = bff.post("/bff/logout", None).await.json().await.unwrap();
-    let end = out["end_session_url"]
-        .as_str()
-        .unwrap_or_else(|| panic!("glewlwyd has an end-session endpoint: {out}"));
-    assert!(
-        end.starts_with(&format!("{}/end_session?", s.op.issuer)),
-        "{end}"
-    );
+    let form = &out["end_session"];
+    assert_eq!(form["method"], "get", "configured for glewlwyd: {out}");
+    let mut end = url::Url::parse(form["action"].as_str().expect("an action")).unwrap();
+    assert_eq!(end.as_str(), format!("{}/end_session", s.op.issuer));
+    for field in form["fields"].as_array().unwrap() {
+        end.query_pairs_mut()
+            .append_pair(field[0].as_str().unwrap(), field[1].as_str().unwrap());
+    }
+    let end = end.as_str();
     assert!(end.contains("id_token_hint="), "{end}");
     // glewlwyd accepts the registered post-logout URI: its end-session prompt will send the browser back.
     let op = reqwest::Client::builder()

@@ -73,6 +73,7 @@ async fn logout(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(),
         client_id: state.config.oidc.client_id.clone(),
         leeway_secs: state.config.oidc.leeway_secs,
         max_age_secs: DEFAULT_MAX_AGE_SECS,
+        exp_optional: state.config.oidc.logout_token_exp_optional,
     };
     let set = provider.keys_for(Some(&raw)).await?;
     let t = now();

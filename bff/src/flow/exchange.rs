@@ -71,6 +71,7 @@ async fn exchange(
         state: &tx.pending.state,
         response_type: tx.pending.response_type,
         rules,
+        iss_parameter_supported: tx.pending.iss_parameter_supported,
     };
     let front =
         validate_response(response, &expected, provider.keys(&set), now(), &verifier).await?;

@@ -41,6 +41,9 @@ pub async fn start(
         jwks_uri: provider.metadata.jwks_uri.to_string(),
         allowed_algs: provider.policy.allowed().to_vec(),
         expires_at: now() + lifetime,
+        iss_parameter_supported: provider
+            .metadata
+            .authorization_response_iss_parameter_supported,
     };
     let url = authorization_url(
         &provider.metadata,

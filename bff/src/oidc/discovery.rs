@@ -21,6 +21,9 @@ pub struct Metadata {
     pub response_types_supported: Vec<String>,
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
+    /// RFC 9207: the OP puts `iss` in every authorization response, so a response without it is refused.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// Why discovery failed: worth retrying (the OP is not up yet) or not (the OP is misconfigured or hostile).

@@ -24,15 +24,19 @@ pub struct Provider {
 
 impl Provider {
     /// The key set to check `token` with. When the token names a kid the cached set lacks, the set is fetched
-    /// again first (rate-limited, Core 10.1.1): this is how a key rotation at the OP is picked up without a
-    /// restart. A token that does not parse gets the cached set; validation then reports what is wrong.
+    /// again first (throttled, Core 10.1.1; see [`jwks`]): this is how a key rotation at the OP is picked up
+    /// without a restart. A token that does not parse gets the cached set; validation then reports what is wrong.
     pub async fn keys_for(&self, token: Option<&str>) -> Result<Arc<JwkSet>, AppError> {
         let set = self.jwks.current().await?;
-        let kid = token
-            .and_then(|t| CompactJws::parse(t).ok())
-            .and_then(|jws| jws.header().kid.clone());
-        match kid {
-            Some(kid) if !set.has_kid(&kid) => self.jwks.refetch_for_unknown_kid().await,
+        let Some(jws) = token.and_then(|t| CompactJws::parse(t).ok()) else {
+            return Ok(set);
+        };
+        match &jws.header().kid {
+            Some(kid) if !set.has_kid(kid) => {
+                self.jwks
+                    .refetch_for_unknown_kid(jws.unverified_iat())
+                    .await
+            }
             _ => Ok(set),
         }
     }

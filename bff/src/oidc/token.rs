@@ -251,6 +251,7 @@ mod tests {
             revocation_endpoint: None,
             response_types_supported: Vec::new(),
             id_token_signing_alg_values_supported: Vec::new(),
+            authorization_response_iss_parameter_supported: false,
         };
         let request = AuthorizationRequest {
             response_type: ResponseType::CodeIdToken,

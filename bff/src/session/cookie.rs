@@ -18,6 +18,8 @@ pub enum Kind {
     /// The pending login itself, sealed ([`super::transaction::LoginSealer`]), between `/bff/login` and
     /// `/bff/session`.
     Login,
+    /// The `state` of an RP-initiated logout, between `/bff/logout` and `/bff/logout/return`.
+    Logout,
 }
 
 impl Kind {
@@ -26,6 +28,7 @@ impl Kind {
         match self {
             Kind::Session => 128,
             Kind::Login => super::transaction::MAX_LOGIN_COOKIE_LEN,
+            Kind::Logout => 128,
         }
     }
 }
@@ -42,6 +45,8 @@ impl Cookies {
             (Kind::Session, false) => "bff-session",
             (Kind::Login, true) => "__Host-bff-login",
             (Kind::Login, false) => "bff-login",
+            (Kind::Logout, true) => "__Host-bff-logout",
+            (Kind::Logout, false) => "bff-logout",
         }
     }
 

@@ -114,6 +114,7 @@ mod tests {
                 jwks_uri: "https://op.example/jwks".into(),
                 allowed_algs: Vec::new(),
                 expires_at,
+                iss_parameter_supported: false,
             },
             code_verifier: "VERIFIER".into(),
         }

@@ -54,7 +54,7 @@ pub fn hint(code: &str) -> Option<&'static str> {
         "session_gone" | "unauthenticated" | "no_session" | "session_expired" => {
             "The session has ended (expired, or signed out elsewhere)."
         }
-        "iss_parameter_mismatch" | "malformed_token" | "alg_none" | "alg_hmac_rejected"
+        "iss_parameter_mismatch" | "iss_parameter_missing" | "malformed_token" | "alg_none" | "alg_hmac_rejected"
         | "alg_not_allowed" | "crit_unsupported" | "unknown_kid" | "no_usable_key"
         | "bad_signature" | "bad_jwks" | "malformed_claims" | "iss_mismatch" | "sub_missing"
         | "aud_mismatch" | "aud_untrusted" | "azp_mismatch" | "exp_missing" | "expired"

@@ -80,6 +80,14 @@ impl CompactJws {
     pub(crate) fn payload_unverified(&self) -> &[u8] {
         &self.payload
     }
+
+    /// The `iat` claim *before* any verification, so anyone could have written it. Only for decisions that an
+    /// attacker may steer without harm, such as whether a key-set refetch for an unknown kid could help (a
+    /// forged token can claim any `iat`, so the refetch budget must hold on its own).
+    pub fn unverified_iat(&self) -> Option<i64> {
+        let claims: Map<String, Value> = serde_json::from_slice(&self.payload).ok()?;
+        claims.get("iat")?.as_i64()
+    }
 }
 
 fn read_header(header: &Map<String, Value>) -> Result<JwsHeader, ValidationError> {

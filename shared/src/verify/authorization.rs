@@ -15,6 +15,9 @@ pub struct Expected<'a> {
     pub state: &'a str,
     pub response_type: ResponseType,
     pub rules: &'a IdTokenRules,
+    /// The OP's discovery says `authorization_response_iss_parameter_supported: true` (RFC 9207 2.4): then a
+    /// response must name its issuer, or carry an ID token whose `iss` does.
+    pub iss_parameter_supported: bool,
 }
 
 /// A response that passed every rule. The front-channel access token is deliberately absent: it was checked
@@ -35,7 +38,12 @@ pub async fn validate_response<V: SignatureVerifier>(
     verifier: &V,
 ) -> Result<ValidatedResponse, ValidationError> {
     check_state(response.state.as_deref(), expected.state)?;
-    check_iss_parameter(response.iss.as_deref(), &expected.rules.issuer)?;
+    check_iss_parameter(
+        response.iss.as_deref(),
+        &expected.rules.issuer,
+        expected.iss_parameter_supported,
+        expected.response_type,
+    )?;
     let code = response.code.clone().ok_or(ValidationError::CodeMissing)?;
     let access_token = if expected.response_type.has_access_token() {
         let token = response
@@ -91,11 +99,23 @@ pub fn check_state(got: Option<&str>, expected: &str) -> Result<(), ValidationEr
         .ok_or(ValidationError::StateMismatch)
 }
 
-/// RFC 9207: when the OP names itself in the response, it must be the OP this sign-in went to (mix-up defence).
-pub fn check_iss_parameter(got: Option<&str>, issuer: &str) -> Result<(), ValidationError> {
+/// RFC 9207 (mix-up defence): an `iss` parameter, whenever present, must name the OP this sign-in went to,
+/// exactly. When the OP advertises the parameter, its absence is refused too, except in a response with an ID
+/// token: node-oidc-provider then leaves it out, and the ID token's `iss` (checked exactly by the ID token rules)
+/// identifies the OP as well (RFC 9207 2.4). `code token` has no ID token to fall back on.
+pub fn check_iss_parameter(
+    got: Option<&str>,
+    issuer: &str,
+    advertised: bool,
+    response_type: ResponseType,
+) -> Result<(), ValidationError> {
     match got {
-        Some(iss) if iss != issuer => Err(ValidationError::IssParameterMismatch),
-        _ => Ok(()),
+        Some(iss) if iss == issuer => Ok(()),
+        Some(_) => Err(ValidationError::IssParameterMismatch),
+        None if advertised && !response_type.has_id_token() => {
+            Err(ValidationError::IssParameterMissing)
+        }
+        None => Ok(()),
     }
 }
 
@@ -105,4 +125,41 @@ pub fn check_token_type(token_type: Option<&str>) -> Result<(), ValidationError>
         .filter(|t| t.eq_ignore_ascii_case("bearer"))
         .map(|_| ())
         .ok_or(ValidationError::TokenTypeInvalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISSUER: &str = "https://op.example";
+
+    fn rule(got: Option<&str>, advertised: bool, rt: ResponseType) -> &'static str {
+        match check_iss_parameter(got, ISSUER, advertised, rt) {
+            Ok(()) => "ok",
+            Err(e) => e.rule(),
+        }
+    }
+
+    #[test]
+    fn iss_parameter_per_response_type() {
+        for rt in ResponseType::ALL {
+            for advertised in [false, true] {
+                assert_eq!(rule(Some(ISSUER), advertised, rt), "ok", "{rt}");
+                for other in ["https://evil.example", "https://op.example/", ""] {
+                    assert_eq!(
+                        rule(Some(other), advertised, rt),
+                        "iss_parameter_mismatch",
+                        "{rt} {other:?}"
+                    );
+                }
+            }
+            assert_eq!(rule(None, false, rt), "ok", "{rt}: not advertised");
+            let absent = if rt.has_id_token() {
+                "ok"
+            } else {
+                "iss_parameter_missing"
+            };
+            assert_eq!(rule(None, true, rt), absent, "{rt}: advertised");
+        }
+    }
 }

@@ -39,6 +39,10 @@ pub enum ValidationError {
         "The sign-in response came from an unexpected identity provider (iss parameter mismatch)."
     )]
     IssParameterMismatch,
+    /// Mix-up defence: the OP advertises the RFC 9207 `iss` parameter, yet the response neither has one nor an
+    /// ID token naming the issuer.
+    #[error("The sign-in response does not say which identity provider sent it, although that provider always says so (iss parameter missing).")]
+    IssParameterMissing,
     #[error("The sign-in response has no authorization code (code missing).")]
     CodeMissing,
     #[error("The sign-in response has no ID token (id_token missing).")]
@@ -152,6 +156,17 @@ pub enum ValidationError {
     /// Older than the accepted age: a stale (possibly captured) token.
     #[error("The logout token was issued too long ago (iat too old).")]
     LogoutIatTooOld,
+    /// Back-Channel Logout 1.0 (final) requires `exp`; an OP that omits it needs the operator's explicit consent.
+    #[error("The logout token has no expiry (exp missing).")]
+    LogoutExpMissing,
+
+    // --- the return from RP-initiated logout ---
+    /// No logout was started in this browser (or it expired): nothing to confirm.
+    #[error("No sign-out is waiting in this browser (it was already completed or has expired).")]
+    LogoutStateMissing,
+    /// The `state` on the way back is not the one this browser's logout sent.
+    #[error("The return from the identity provider does not belong to the sign-out started in this browser (state mismatch).")]
+    LogoutStateMismatch,
 }
 
 impl ValidationError {
@@ -168,6 +183,7 @@ impl ValidationError {
             StateMismatch => "state_mismatch",
             NoPendingLogin => "no_pending_login",
             IssParameterMismatch => "iss_parameter_mismatch",
+            IssParameterMissing => "iss_parameter_missing",
             CodeMissing => "code_missing",
             IdTokenMissing => "id_token_missing",
             AccessTokenMissing => "access_token_missing",
@@ -209,6 +225,9 @@ impl ValidationError {
             LogoutNoncePresent => "logout_nonce_present",
             LogoutSidSubMissing => "logout_sid_sub_missing",
             LogoutIatTooOld => "logout_iat_too_old",
+            LogoutExpMissing => "logout_exp_missing",
+            LogoutStateMissing => "logout_state_missing",
+            LogoutStateMismatch => "logout_state_mismatch",
         }
     }
 }

@@ -5,8 +5,9 @@
 //! refused; `iss` exact; `aud`) plus the logout-specific rules, each a function with its own error: the
 //! `events` claim must carry the back-channel logout event, `jti` must be present (the caller keeps the
 //! replay cache and answers [`ValidationError::JtiReplayed`]), `sid` and/or `sub` must be present, and `nonce`
-//! must be absent (so that an ID token can never pass as a logout token). `exp` is optional (some OPs, e.g.
-//! glewlwyd, omit it) but checked when present.
+//! must be absent (so that an ID token can never pass as a logout token). `exp` is required (Back-Channel
+//! Logout 1.0 final, 2.4) unless [`LogoutTokenRules::exp_optional`] is set for an OP that omits it (glewlwyd
+//! 2.7); when present it is always checked.
 
 use super::claims::{json_object, Reader};
 use super::error::ValidationError;
@@ -32,6 +33,10 @@ pub struct LogoutTokenRules {
     /// Tokens issued longer ago than this (plus the leeway) are refused; the replay cache must keep a `jti`
     /// at least this long.
     pub max_age_secs: i64,
+    /// Accept tokens without `exp`. Off by default, as the final specification requires `exp`; an operator turns
+    /// it on only for an OP that omits it (glewlwyd 2.7). The `iat` age limit bounds such a token's life anyway.
+    #[serde(default)]
+    pub exp_optional: bool,
 }
 
 /// The claims of a logout token that passed every rule.
@@ -78,7 +83,7 @@ impl LogoutTokenRules {
         check_iss(claims, &self.issuer)?;
         check_aud(claims, &self.client_id)?;
         check_iat(claims, now, self.leeway_secs, self.max_age_secs)?;
-        check_exp(claims, now, self.leeway_secs)?;
+        check_exp(claims, now, self.leeway_secs, self.exp_optional)?;
         check_jti(claims)?;
         check_events(claims)?;
         check_sid_or_sub(claims)?;
@@ -149,11 +154,18 @@ pub fn check_iat(
     Ok(())
 }
 
-/// `exp` is optional; when present it must not have passed (beyond the leeway).
-pub fn check_exp(claims: &LogoutClaims, now: i64, leeway: i64) -> Result<(), ValidationError> {
+/// `exp` is present (unless `exp_optional`) and has not passed (beyond the leeway).
+pub fn check_exp(
+    claims: &LogoutClaims,
+    now: i64,
+    leeway: i64,
+    exp_optional: bool,
+) -> Result<(), ValidationError> {
     match claims.exp {
         Some(exp) if now > exp.saturating_add(leeway) => Err(ValidationError::Expired),
-        _ => Ok(()),
+        Some(_) => Ok(()),
+        None if exp_optional => Ok(()),
+        None => Err(ValidationError::LogoutExpMissing),
     }
 }
 
@@ -220,6 +232,7 @@ mod tests {
             client_id: "app".into(),
             leeway_secs: 60,
             max_age_secs: 300,
+            exp_optional: false,
         }
     }
 
@@ -228,6 +241,7 @@ mod tests {
             "iss": "https://op",
             "aud": "app",
             "iat": NOW,
+            "exp": NOW + 120,
             "jti": "j-1",
             "sid": "s-1",
             "sub": "alice",
@@ -245,6 +259,10 @@ mod tests {
     }
 
     fn verify(raw: &str) -> Result<LogoutClaims, ValidationError> {
+        verify_with(raw, &rules())
+    }
+
+    fn verify_with(raw: &str, rules: &LogoutTokenRules) -> Result<LogoutClaims, ValidationError> {
         let jwks = JwkSet {
             keys: vec![Jwk {
                 kty: "RSA".into(),
@@ -259,7 +277,7 @@ mod tests {
             jwks: &jwks,
             policy: &policy,
         };
-        futures_executor::block_on(verify_logout_token(raw, keys, &rules(), NOW, &FakeVerifier))
+        futures_executor::block_on(verify_logout_token(raw, keys, rules, NOW, &FakeVerifier))
     }
 
     fn rule_of(result: Result<LogoutClaims, ValidationError>) -> &'static str {
@@ -496,6 +514,38 @@ mod tests {
     }
 
     #[test]
+    fn exp_is_required_unless_the_operator_lets_an_op_omit_it() {
+        let without_exp = || {
+            let mut c = good();
+            c.as_object_mut().unwrap().remove("exp");
+            c
+        };
+        let header = json!({"alg": "RS256", "kid": "k1", "typ": "logout+jwt"});
+        assert_eq!(
+            rule_of(verify(&token(header.clone(), &without_exp(), b"ok"))),
+            "logout_exp_missing"
+        );
+        let lenient = LogoutTokenRules {
+            exp_optional: true,
+            ..rules()
+        };
+        assert_eq!(
+            rule_of(verify_with(
+                &token(header.clone(), &without_exp(), b"ok"),
+                &lenient
+            )),
+            "ok"
+        );
+        // The switch only excuses an absent exp: a present one is checked as ever.
+        let mut expired = good();
+        expired["exp"] = json!(NOW - 61);
+        assert_eq!(
+            rule_of(verify_with(&token(header, &expired, b"ok"), &lenient)),
+            "expired"
+        );
+    }
+
+    #[test]
     fn an_id_token_is_not_a_logout_token() {
         let id_token = json!({
             "iss": "https://op", "aud": "app", "iat": NOW, "exp": NOW + 300,
@@ -522,6 +572,7 @@ mod tests {
             ValidationError::LogoutNoncePresent,
             ValidationError::LogoutSidSubMissing,
             ValidationError::LogoutIatTooOld,
+            ValidationError::LogoutExpMissing,
         ] {
             assert!(e.to_string().starts_with("The "), "{e}");
             assert!(!e.rule().is_empty());

@@ -6,6 +6,7 @@
 
 pub mod authorization;
 pub mod claims;
+pub mod end_session;
 pub mod error;
 pub mod hashes;
 pub mod id_token;
