@@ -135,13 +135,14 @@ if num("proxy.direct.c1.rps") is not None:
     secs = r.get("proxy.seconds_per_run", "?")
     md.append(
         f"`wrk --latency`, {secs} s per cell, `GET /bench/item?id=1`, threads = min(connections, 2), all on 127.0.0.1 "
-        "(wrk shares the 2 cores with the servers). The upstream is a **trivial axum server** answering "
-        "`200 {\"ok\":true}` (not the Node demo API, which would be the bottleneck), so the rows differ only by what "
-        "sits in front of it: nothing (direct); Debian's nginx `proxy_pass` (2 workers, upstream keep-alive); the "
-        "BFF (`/api/trivial/...`, with a valid session cookie and `X-CSRF: 1`, adding the access token) with the "
-        "memory store; the same BFF with the Redis store (a local `redis-server`). The BFF (real code, in-process) and "
-        "the upstream run in the driver's one tokio runtime, as the harness runs them. The BFF is built with the "
-        "`bench-native` profile (opt-level 3; the shipped release profile is tuned for wasm size).\n"
+        "(wrk shares the 2 cores with the servers). The upstream is **nginx answering `return 200 {\"ok\":true}`** "
+        "(one worker; not the Node demo API, which would be the bottleneck), so the rows differ only by what sits in "
+        "front of it: nothing (direct); Debian's nginx `proxy_pass` (2 workers, upstream keep-alive); the BFF "
+        "(`/api/trivial/...`, with a real login's session cookie and `X-CSRF: 1`, adding the access token) with the "
+        "memory store; the same BFF with the Redis store (a local `redis-server`). The BFF is **the deployable "
+        "binary as its own process**, built as the README tells an operator (`cargo build --release -p hybrid-bff`, "
+        "`target/release/hybrid-bff CONFIG`, release profile: opt-level 3, thin LTO, unwinding panics), default "
+        "logging (`info`).\n"
     )
     md.append("| target | conns | req/s | p50 ms | p99 ms | errors |")
     md.append("|---|---:|---:|---:|---:|---|")
@@ -164,13 +165,36 @@ if num("proxy.direct.c1.rps") is not None:
     rm = [ratio("bff_redis", "bff_memory", c) for c in (1, 16, 64)]
     added = [None if num(f"proxy.bff_memory.c{c}.p99") is None else num(f"proxy.bff_memory.c{c}.p99") - num(f"proxy.direct.c{c}.p99") for c in (1, 16, 64)]
     md.append("| BFF (memory) / nginx req/s | " + " | ".join(f"{x:.2f}×" for x in bn) + f" | ≥ 1.0× at every level: {goal(min(bn) >= 1.0)} |")
-    md.append("| Redis / memory req/s | " + " | ".join(f"{x:.2f}×" for x in rm) + f" | ≥ 0.7×: {goal(min(rm) >= 0.7)} |")
+    md.append("| Redis / memory req/s | " + " | ".join(f"{x:.2f}×" for x in rm) + f" | ≥ 0.8×: {goal(min(rm) >= 0.8)} |")
     md.append("| p99 added by the BFF over direct (ms) | " + " | ".join(f"{x:.3f}" for x in added) +
               f" | ≤ 1 ms at 64: {goal(added[2] <= 1.0)} |")
     md.append("")
     md.append("![Proxy throughput](docs/benchmarks.svg)\n")
+    if num("profile.samples"):
+        md.append("### Where the time goes in the BFF\n")
+        md.append(
+            f"`perf record -e cpu-clock -F 499 --call-graph dwarf` on the memory-store BFF process for "
+            f"{r.get('proxy.profile_seconds', '?')} s under the same load at 64 connections (not a measured run: "
+            f"perf slows what it samples), {fmt(num('profile.samples'))} samples, summarised by `bench/profile.py`. "
+            "Inclusive: a sample counts for every subsystem on its stack, so the shares overlap.\n")
+        md.append("| subsystem (inclusive) | % of samples |")
+        md.append("|---|---:|")
+        subs = sorted((k for k in r if k.startswith("profile.subsystem.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+        for k in sorted(subs, key=lambda k: -float(r[k].split(" ", 1)[0])):
+            pct, label = r[k].split(" ", 1)
+            md.append(f"| {label} | {pct} |")
+        md.append("")
+        md.append("| function (self time) | % of samples |")
+        md.append("|---|---:|")
+        for k in sorted((k for k in r if k.startswith("profile.self.")), key=lambda k: int(k.rsplit(".", 1)[1])):
+            pct, sym = r[k].split(" ", 1)
+            sym = sym.replace("|", "\\|")
+            md.append(f"| `{sym[:110]}` | {pct} |")
+        md.append("")
+        if os.path.exists(os.path.join(os.path.dirname(md_path) or ".", "docs/bff-flame.svg")):
+            md.append("Flame graph of the same samples: [docs/bff-flame.svg](docs/bff-flame.svg).\n")
     summary.append(f"proxy: BFF/nginx req/s {', '.join(f'{x:.2f}' for x in bn)} (1/16/64 conns, goal ≥ 1); "
-                   f"Redis/memory {', '.join(f'{x:.2f}' for x in rm)} (goal ≥ 0.7); p99 added at 64: {added[2]:.3f} ms (goal ≤ 1)")
+                   f"Redis/memory {', '.join(f'{x:.2f}' for x in rm)} (goal ≥ 0.8); p99 added at 64: {added[2]:.3f} ms (goal ≤ 1)")
     # Chart: grouped bars of req/s per connection level.
     colors = {"direct": "#8a94a6", "nginx": "#2e9d57", "bff_memory": "#2f5bd3", "bff_redis": "#d9a400"}
     vals = {(k, c): num(f"proxy.{k}.c{c}.rps") or 0 for k, _ in names for c in (1, 16, 64)}
@@ -206,7 +230,7 @@ else:
 md.append("## 4. Memory per session\n")
 if num("memory.sessions") is not None:
     per = num("memory.bytes_per_session")
-    ok = per <= 3072
+    ok = per <= 2048
     md.append(
         f"{fmt(num('memory.sessions'))} sessions put into the BFF's `MemoryStore` in-process (the store API, no "
         f"HTTP), each with token-sized strings of {fmt(num('memory.token_bytes_per_session'))} bytes (ID token "
@@ -220,11 +244,11 @@ if num("memory.sessions") is not None:
     md.append(f"| {fmt(num('memory.sessions'))} | {fmt(num('memory.rss_before_kib'))} KiB | {fmt(num('memory.rss_after_kib'))} KiB | "
               f"**{fmt(per)} B** | {fmt(num('memory.put_us_mean'), 1)} µs | {fmt(num('memory.put_us_last1000'), 1)} µs |")
     md.append("")
-    md.append(f"Goal ≤ 3 KB (3,072 B) per session: {goal(ok)} ({fmt(abs(3072 - per))} B {'under' if ok else 'over'}). "
+    md.append(f"Goal ≤ 2 KiB (2,048 B) per session: {goal(ok)} ({fmt(abs(2048 - per))} B {'under' if ok else 'over'}). "
               f"The tokens alone are {fmt(num('memory.token_bytes_per_session'))} B, so that is the floor for a store "
               "that keeps them. Expired sessions are swept at most every 30 s (reads already ignore them), so `put` "
               "stays flat as the store grows.\n")
-    summary.append(f"memory: {fmt(per)} B/session over {fmt(num('memory.sessions'))} sessions (goal ≤ 3072: {'met' if ok else 'NOT met'}); "
+    summary.append(f"memory: {fmt(per)} B/session over {fmt(num('memory.sessions'))} sessions (goal ≤ 2048: {'met' if ok else 'NOT met'}); "
                    f"mean put {fmt(num('memory.put_us_mean'), 1)} µs")
 else:
     md.append("Not measured in this run.\n")
@@ -235,7 +259,7 @@ if num("validate.rs256.us_per_token") is not None:
     md.append(
         "Native, as the BFF validates: `shared::verify::verify_id_token` (JWS parse, RS256 signature with "
         "jsonwebtoken's aws-lc-rs backend and a 2048-bit key, every claim rule) in a timed loop "
-        f"({fmt(num('validate.rs256.n'))} tokens of {fmt(num('validate.token_bytes'))} bytes after 50 warm-up), bench-native profile.\n"
+        f"({fmt(num('validate.rs256.n'))} tokens of {fmt(num('validate.token_bytes'))} bytes after 50 warm-up), release profile.\n"
     )
     md.append("| algorithm | µs per token | tokens/s (one core) |")
     md.append("|---|---:|---:|")
@@ -256,22 +280,22 @@ else:
 md.append("## 6. Logins per second\n")
 if num("logins.bff_per_s") is not None:
     bff, op, ratio = num("logins.bff_per_s"), num("logins.op_token_endpoint_per_s"), num("logins.ratio")
-    ok = ratio >= 0.9
+    ok = ratio >= 0.95
     md.append(
         f"{fmt(num('logins.n'))} logins each way, {fmt(num('logins.concurrency'))} in flight, against the dev OP "
         "(node-oidc-provider, one Node process). Each login is first taken, untimed, as far as the fragment "
         "(`POST /bff/login`, the OP's redirect chain with auto-login). Timed: **through the BFF**, `POST /bff/session` "
         "(the front-channel checks again, the code exchange with the client secret and PKCE, the token-endpoint ID "
         "token's checks, the session put); **the OP alone**, the same codes redeemed directly at its token endpoint "
-        "with the same client authentication and resource. The BFF runs in the driver process (bench-native).\n")
+        "with the same client authentication and resource. The BFF runs in the driver process (release profile).\n")
     md.append("| path | logins/s |")
     md.append("|---|---:|")
     md.append(f"| through the BFF (`POST /bff/session`) | {fmt(bff, 1)} |")
     md.append(f"| OP token endpoint alone | {fmt(op, 1)} |")
     md.append("")
-    md.append(f"Goal: the BFF is never the bottleneck (≥ 0.9× the OP's rate): {ratio:.2f}×, {goal(ok)}.\n")
+    md.append(f"Goal: the BFF is never the bottleneck (≥ 0.95× the OP's rate): {ratio:.2f}×, {goal(ok)}.\n")
     summary.append(f"logins: {fmt(bff, 1)}/s through the BFF vs {fmt(op, 1)}/s at the OP's token endpoint -> "
-                   f"{ratio:.2f}x (goal ≥ 0.9)")
+                   f"{ratio:.2f}x (goal ≥ 0.95)")
 else:
     md.append("Not measured in this run.\n")
 

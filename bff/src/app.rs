@@ -40,6 +40,10 @@ pub fn router(state: AppState) -> Router {
         app = app
             .fallback(|| async { crate::error::AppError::BadRequest("no such endpoint".into()) });
     }
+    #[cfg(test)]
+    {
+        app = app.route(crate::panic::TEST_PANIC_PATH, get(crate::panic::test_panic));
+    }
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     app.layer(
         tower::ServiceBuilder::new()
@@ -49,7 +53,8 @@ pub fn router(state: AppState) -> Router {
                 let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
                 tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
             }))
-            .layer(PropagateRequestIdLayer::new(request_id)),
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(crate::panic::layer()),
     )
     .with_state(state)
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod flow;
 pub mod metrics;
 pub mod oidc;
+pub mod panic;
 pub mod proxy;
 pub mod session;
 pub mod spa;
@@ -54,6 +55,9 @@ pub fn start(
         tracing::warn!(origin = %config.public_origin, "plain http: cookies are not Secure (development only)");
     }
     let sessions = open_store(&config.session)?;
+    let metrics = Arc::new(metrics::Metrics::new(
+        config.apis.keys().map(String::as_str),
+    ));
     let state = AppState {
         cookies: Cookies::new(config.secure_cookies()),
         config: Arc::new(config),
@@ -62,7 +66,7 @@ pub fn start(
         api_http,
         sessions,
         refresh_locks: Arc::default(),
-        metrics: Arc::default(),
+        metrics,
     };
     let (slot, http, config) = (
         state.provider.clone(),

@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
         }
     };
     init_logs(config.log_format);
+    bff::panic::install_hook();
     let listen = config.listen;
     let (state, discovery) = match bff::start(config) {
         Ok(started) => started,
