@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns `perf script` output (the BFF under wrk load, DWARF call graphs) into `BENCH profile.*` lines for
 report.py: the functions with the most self time, and the share of samples spent inside each subsystem
-(inclusive: a sample counts for every subsystem on its stack). With a third argument, also writes folded stacks
+(each sample charged to the innermost subsystem on its stack; kernel time by system call). With a third argument, also writes folded stacks
 (`frame;frame;... count`, leaf last) for a flame graph tool. Usage: profile.py PERF_SCRIPT.txt [FOLDED.txt]"""
 import collections
 import re
@@ -9,25 +9,27 @@ import sys
 
 HASH = re.compile(r"::h[0-9a-f]{16}$")
 
-# Subsystems, by a pattern a frame's symbol matches; first match wins for the label, a sample counts once per
-# subsystem. Ordered from the request's edge inwards.
+# Subsystems, by a pattern a frame's symbol matches. A sample is charged to the innermost frame (nearest the leaf)
+# that matches one, so the allocator and memcpy time below a frame count for the code that asked for them; time in
+# the kernel is charged by system call instead. First pattern that matches a frame wins.
 SUBSYSTEMS = [
-    ("kernel (syscalls, loopback TCP, scheduling)", re.compile(r"^\[k\]")),
-    ("hyper server (HTTP/1 parse, write)", re.compile(r"hyper::proto::h1|hyper::server")),
-    ("axum router + tower layers", re.compile(r"^axum::|tower_http::|tower::")),
-    ("tracing (request span, fmt subscriber)", re.compile(r"tracing_subscriber|tracing_core|tracing::span")),
-    ("request id (uuid v4)", re.compile(r"uuid::|MakeRequestUuid|getrandom")),
+    ("tracing (request span, fmt subscriber)", re.compile(r"tracing_subscriber|tracing_core|^tracing::")),
+    ("request id (uuid v4)", re.compile(r"uuid::|MakeRequestUuid|MakeRequestId|getrandom|rand::")),
     ("CSRF check", re.compile(r"bff::csrf")),
-    ("session lookup (cookie, store)", re.compile(r"bff::session::")),
-    ("SHA-256", re.compile(r"sha2::")),
-    ("proxy handler (bff::proxy)", re.compile(r"bff::proxy::")),
-    ("reqwest client (request build, send)", re.compile(r"reqwest::")),
-    ("hyper client (pool, HTTP/1)", re.compile(r"hyper_util::client|hyper::client")),
+    ("session lookup (cookie parse, store get/touch)", re.compile(r"bff::session::")),
     ("metrics", re.compile(r"bff::metrics")),
-    ("tokio runtime (scheduler, I/O driver)", re.compile(r"^tokio::runtime|^tokio::io|^mio::")),
-    ("malloc/free", re.compile(r"^(malloc|free|realloc|calloc|cfree|_int_malloc|_int_free|__libc_malloc|__libc_free|malloc_consolidate|tcache)")),
-    ("memcpy/memmove", re.compile(r"^__mem(cpy|move|set)|^mem(cpy|move|set)")),
+    ("proxy handler's own code (bff::proxy)", re.compile(r"bff::proxy::")),
+    ("reqwest (request build, headers, body wrap)", re.compile(r"reqwest::")),
+    ("hyper client (pool checkout, dispatch channel)", re.compile(r"hyper_util::client|hyper::client|want::|tokio::sync::mpsc|tokio::sync::oneshot")),
+    ("hyper HTTP/1 connections (parse, encode, socket I/O), server and client", re.compile(r"^hyper::|hyper_util::server|hyper_util::rt")),
+    ("axum router + tower layers", re.compile(r"^axum::|^<axum::|^tower::|tower_http::|matchit::")),
+    ("tokio I/O driver (epoll, readiness)", re.compile(r"^tokio::io|^tokio::net|^mio::|tokio::runtime::io|tokio::runtime::driver")),
+    ("tokio scheduler (tasks, wake-ups, park)", re.compile(r"^tokio::")),
 ]
+OTHER = "other (std, libc, startup frames)"
+
+
+ALLOC = re.compile(r"^(malloc|free|realloc|calloc|cfree|_int_malloc|_int_free|_int_realloc|malloc_consolidate|unlink_chunk|tcache|__libc_)")
 
 
 def frames_of(block):
@@ -55,7 +57,8 @@ def main():
     samples = [b.splitlines() for b in text.split("\n\n") if b.strip()]
     total = 0
     self_time = collections.Counter()
-    inclusive = collections.Counter()
+    charged = collections.Counter()
+    kernel = collections.Counter()
     folded = collections.Counter()
     for block in samples:
         frames = frames_of(block)
@@ -63,19 +66,29 @@ def main():
             continue
         total += 1
         self_time[frames[0]] += 1
-        hit = set()
-        for f in frames:
-            for label, pat in SUBSYSTEMS:
-                if pat.search(f):
-                    hit.add(label)
-        for label in hit:
-            inclusive[label] += 1
+        if frames[0].startswith("[k]"):
+            # Kernel time by system call (the user-space caller is tokio's I/O or park code either way).
+            # The system call is named by its libc wrapper, the first user-space frame (on loopback, a send also
+            # runs the receiving side's TCP stack in the sender's context).
+            user = next((f for f in frames if not f.startswith("[k]")), "")
+            if any("do_syscall_64" in f for f in frames):
+                label = "kernel: " + (re.sub(r"^(__GI_)?_*(libc_)?", "", user.split("@")[0]) or "?")
+            else:
+                label = "kernel: page faults, interrupts"
+            kernel[label] += 1
+        else:
+            label = next((lab for f in frames for lab, pat in SUBSYSTEMS if pat.search(f)), OTHER)
+        charged[label] += 1
         folded[";".join(reversed(frames))] += 1
+    in_kernel = sum(kernel.values())
+    alloc = sum(n for sym, n in self_time.items() if ALLOC.search(sym))
     print(f"BENCH profile.samples {total}")
     for i, (sym, n) in enumerate(self_time.most_common(15)):
         print(f"BENCH profile.self.{i} {100 * n / total:.1f} {sym}")
-    for i, (label, _) in enumerate(SUBSYSTEMS):
-        print(f"BENCH profile.subsystem.{i} {100 * inclusive[label] / total:.1f} {label}")
+    for i, (label, n) in enumerate(charged.most_common()):
+        print(f"BENCH profile.subsystem.{i} {100 * n / total:.1f} {label}")
+    print(f"BENCH profile.kernel_pct {100 * in_kernel / total:.1f}")
+    print(f"BENCH profile.alloc_pct {100 * alloc / total:.1f}")
     if len(sys.argv) > 2:
         with open(sys.argv[2], "w") as f:
             for stack, n in folded.items():

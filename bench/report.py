@@ -56,6 +56,7 @@ md.append(
 
 # ---- Bundle
 md.append("## 1. Bundle size\n")
+bundle_start = len(md)
 md.append(
     "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`) in the same run; gzip is `gzip -9`. "
     "The hello world is `bench/hello/` (Leptos 0.8 CSR, one paragraph).\n"
@@ -88,6 +89,9 @@ if have_bundle:
     )
     summary.append(f"bundle: {kb(tot['spa.gzip'])} gzip total (goal ≤ 100 KB: {'met' if bundle_ok else 'NOT met'}); "
                    f"hello world {kb(tot['hello.gzip'])}")
+else:
+    del md[bundle_start:]
+    md.append("Not measured in this run.\n")
 
 # ---- Identity
 md.append("## 2. Time to identity\n")
@@ -176,13 +180,23 @@ if num("proxy.direct.c1.rps") is not None:
             f"`perf record -e cpu-clock -F 499 --call-graph dwarf` on the memory-store BFF process for "
             f"{r.get('proxy.profile_seconds', '?')} s under the same load at 64 connections (not a measured run: "
             f"perf slows what it samples), {fmt(num('profile.samples'))} samples, summarised by `bench/profile.py`. "
-            "Inclusive: a sample counts for every subsystem on its stack, so the shares overlap.\n")
-        md.append("| subsystem (inclusive) | % of samples |")
+            "Each sample is charged once, to the innermost subsystem on its stack (so allocation and copying count "
+            "for the code that asked for them); time in the kernel is charged to the system call, named by its libc "
+            "wrapper. On loopback a send also runs the receiving side's TCP stack and wake-up in the sender's "
+            f"context, so `writev` holds both ends of each hop. In all, {r.get('profile.kernel_pct', '?')} % of the "
+            f"samples are in the kernel and {r.get('profile.alloc_pct', '?')} % in malloc/free.\n")
+        md.append("| where | % of samples |")
         md.append("|---|---:|")
         subs = sorted((k for k in r if k.startswith("profile.subsystem.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+        small = 0.0
         for k in sorted(subs, key=lambda k: -float(r[k].split(" ", 1)[0])):
             pct, label = r[k].split(" ", 1)
-            md.append(f"| {label} | {pct} |")
+            if float(pct) < 0.5:
+                small += float(pct)
+            else:
+                md.append(f"| {label} | {pct} |")
+        if small:
+            md.append(f"| the rest (each < 0.5 %) | {small:.1f} |")
         md.append("")
         md.append("| function (self time) | % of samples |")
         md.append("|---|---:|")
@@ -299,5 +313,26 @@ if num("logins.bff_per_s") is not None:
 else:
     md.append("Not measured in this run.\n")
 
-open(md_path, "w").write("\n".join(md))
+# A partial run (BENCH_ONLY) keeps the sections it did not measure from the existing file, saying so.
+def sections(text):
+    out, key = {}, None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            key = line.split(".", 1)[0]
+        if key:
+            out[key] = out.get(key, "") + line
+    return out
+
+
+new = "\n".join(md)
+if os.path.exists(md_path):
+    old, fresh = sections(open(md_path).read()), sections(new)
+    kept = [k for k, v in fresh.items() if "Not measured in this run." in v and k in old]
+    if kept:
+        head = new[: new.index("## ")]
+        head = head.rstrip() + (
+            f" Sections {', '.join(k[3:] for k in kept)} are kept from an earlier run (this run measured only "
+            "the others).\n\n")
+        new = head + "".join(old[k] if k in kept else v for k, v in fresh.items())
+open(md_path, "w").write(new)
 print("\n".join(["", "Summary (details in BENCHMARKS.md):"] + ["  " + s for s in summary]))
