@@ -28,8 +28,32 @@ SUBSYSTEMS = [
 ]
 OTHER = "other (std, libc, startup frames)"
 
+# Inclusive shares (a sample counts when any frame matches) of the costs a change could remove, for the text
+# after the tables.
+INCLUSIVE = {
+    "url": r"url::|idna::",
+    "reqwest": r"reqwest::",
+    "client_dispatch": r"tokio::sync::mpsc|want::|tokio::sync::oneshot",
+    "session": r"bff::session::",
+    "sha2": r"sha2::",
+    "tracing": r"tracing_subscriber|tracing_core",
+    "metrics": r"bff::metrics",
+    "timer": r"tokio::time|tokio::runtime::time",
+}
+
 
 ALLOC = re.compile(r"^(malloc|free|realloc|calloc|cfree|_int_malloc|_int_free|_int_realloc|malloc_consolidate|unlink_chunk|tcache|__libc_)")
+
+
+def task_of(stack):
+    """Which of the BFF's tasks a sample (folded stack, root first) was taken in."""
+    if "bff::proxy::forward" in stack:
+        return "the proxy handler (session, token, building and sending the upstream request, the response head)"
+    if re.search(r"axum::serve|hyper::server|hyper_util::server", stack):
+        return "the browser-side connection, outside the handler (HTTP/1 read, parse, write; router, layers, span)"
+    if re.search(r"hyper::client::conn|hyper_util::client::legacy|Connection<", stack):
+        return "the upstream connection task (hyper client: write the request, read the response)"
+    return "the runtime itself (park, epoll, timers) and the rest"
 
 
 def frames_of(block):
@@ -81,6 +105,9 @@ def main():
         charged[label] += 1
         folded[";".join(reversed(frames))] += 1
     in_kernel = sum(kernel.values())
+    tasks = collections.Counter()
+    for stack, n in folded.items():
+        tasks[task_of(stack)] += n
     alloc = sum(n for sym, n in self_time.items() if ALLOC.search(sym))
     print(f"BENCH profile.samples {total}")
     for i, (sym, n) in enumerate(self_time.most_common(15)):
@@ -88,6 +115,11 @@ def main():
     for i, (label, n) in enumerate(charged.most_common()):
         print(f"BENCH profile.subsystem.{i} {100 * n / total:.1f} {label}")
     print(f"BENCH profile.kernel_pct {100 * in_kernel / total:.1f}")
+    for key, pat in INCLUSIVE.items():
+        n = sum(c for stack, c in folded.items() if re.search(pat, stack))
+        print(f"BENCH profile.incl.{key} {100 * n / total:.1f}")
+    for i, (label, n) in enumerate(tasks.most_common()):
+        print(f"BENCH profile.task.{i} {100 * n / total:.1f} {label}")
     print(f"BENCH profile.alloc_pct {100 * alloc / total:.1f}")
     if len(sys.argv) > 2:
         with open(sys.argv[2], "w") as f:
