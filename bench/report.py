@@ -148,6 +148,10 @@ if num("proxy.direct.c1.rps") is not None:
         "`target/release/hybrid-bff CONFIG`, release profile: opt-level 3, thin LTO, unwinding panics), default "
         "logging (`info`).\n"
     )
+    if r.get("proxy.loadavg"):
+        md.append(f"The 1-minute load average was {r['proxy.loadavg']} when this benchmark started: on 2 cores, wrk, "
+                  "the upstream, the proxy under test and whatever else runs share the CPU, so the absolute "
+                  "figures and the p99s (scheduling delays) move a lot from run to run.\n")
     md.append("| target | conns | req/s | p50 ms | p99 ms | errors |")
     md.append("|---|---:|---:|---:|---:|---|")
     names = (("direct", "direct"), ("nginx", "nginx proxy_pass"), ("bff_memory", "BFF, memory store"),

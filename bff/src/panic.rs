@@ -91,10 +91,9 @@ mod tests {
             .unwrap();
         let response = app.clone().oneshot(request).await.expect("an answer");
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(
-            response.headers().contains_key("x-request-id"),
-            "the 500 carries the request id like any answer"
-        );
+        let id = response.headers()["x-request-id"].to_str().unwrap();
+        let id = uuid::Uuid::parse_str(id).expect("the 500 carries a request id like any answer");
+        assert_eq!(id.get_version_num(), 4, "request ids are UUID v4");
         assert_eq!(
             response.headers()["content-type"],
             "application/json",
