@@ -56,6 +56,7 @@ md.append(
 
 # ---- Bundle
 md.append("## 1. Bundle size\n")
+bundle_start = len(md)
 md.append(
     "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`) in the same run; gzip is `gzip -9`. "
     "The hello world is `bench/hello/` (Leptos 0.8 CSR, one paragraph).\n"
@@ -88,6 +89,9 @@ if have_bundle:
     )
     summary.append(f"bundle: {kb(tot['spa.gzip'])} gzip total (goal ≤ 100 KB: {'met' if bundle_ok else 'NOT met'}); "
                    f"hello world {kb(tot['hello.gzip'])}")
+else:
+    del md[bundle_start:]
+    md.append("Not measured in this run.\n")
 
 # ---- Identity
 md.append("## 2. Time to identity\n")
@@ -135,14 +139,19 @@ if num("proxy.direct.c1.rps") is not None:
     secs = r.get("proxy.seconds_per_run", "?")
     md.append(
         f"`wrk --latency`, {secs} s per cell, `GET /bench/item?id=1`, threads = min(connections, 2), all on 127.0.0.1 "
-        "(wrk shares the 2 cores with the servers). The upstream is a **trivial axum server** answering "
-        "`200 {\"ok\":true}` (not the Node demo API, which would be the bottleneck), so the rows differ only by what "
-        "sits in front of it: nothing (direct); Debian's nginx `proxy_pass` (2 workers, upstream keep-alive); the "
-        "BFF (`/api/trivial/...`, with a valid session cookie and `X-CSRF: 1`, adding the access token) with the "
-        "memory store; the same BFF with the Redis store (a local `redis-server`). The BFF (real code, in-process) and "
-        "the upstream run in the driver's one tokio runtime, as the harness runs them. The BFF is built with the "
-        "`bench-native` profile (opt-level 3; the shipped release profile is tuned for wasm size).\n"
+        "(wrk shares the 2 cores with the servers). The upstream is **nginx answering `return 200 {\"ok\":true}`** "
+        "(one worker; not the Node demo API, which would be the bottleneck), so the rows differ only by what sits in "
+        "front of it: nothing (direct); Debian's nginx `proxy_pass` (2 workers, upstream keep-alive); the BFF "
+        "(`/api/trivial/...`, with a real login's session cookie and `X-CSRF: 1`, adding the access token) with the "
+        "memory store; the same BFF with the Redis store (a local `redis-server`). The BFF is **the deployable "
+        "binary as its own process**, built as the README tells an operator (`cargo build --release -p hybrid-bff`, "
+        "`target/release/hybrid-bff CONFIG`, release profile: opt-level 3, thin LTO, unwinding panics), default "
+        "logging (`info`).\n"
     )
+    if r.get("proxy.loadavg"):
+        md.append(f"The 1-minute load average was {r['proxy.loadavg']} when this benchmark started: on 2 cores, wrk, "
+                  "the upstream, the proxy under test and whatever else runs share the CPU, so the absolute "
+                  "figures and the p99s (scheduling delays) move a lot from run to run.\n")
     md.append("| target | conns | req/s | p50 ms | p99 ms | errors |")
     md.append("|---|---:|---:|---:|---:|---|")
     names = (("direct", "direct"), ("nginx", "nginx proxy_pass"), ("bff_memory", "BFF, memory store"),
@@ -164,13 +173,76 @@ if num("proxy.direct.c1.rps") is not None:
     rm = [ratio("bff_redis", "bff_memory", c) for c in (1, 16, 64)]
     added = [None if num(f"proxy.bff_memory.c{c}.p99") is None else num(f"proxy.bff_memory.c{c}.p99") - num(f"proxy.direct.c{c}.p99") for c in (1, 16, 64)]
     md.append("| BFF (memory) / nginx req/s | " + " | ".join(f"{x:.2f}×" for x in bn) + f" | ≥ 1.0× at every level: {goal(min(bn) >= 1.0)} |")
-    md.append("| Redis / memory req/s | " + " | ".join(f"{x:.2f}×" for x in rm) + f" | ≥ 0.7×: {goal(min(rm) >= 0.7)} |")
+    md.append("| Redis / memory req/s | " + " | ".join(f"{x:.2f}×" for x in rm) + f" | ≥ 0.8×: {goal(min(rm) >= 0.8)} |")
     md.append("| p99 added by the BFF over direct (ms) | " + " | ".join(f"{x:.3f}" for x in added) +
               f" | ≤ 1 ms at 64: {goal(added[2] <= 1.0)} |")
     md.append("")
     md.append("![Proxy throughput](docs/benchmarks.svg)\n")
+    if num("profile.samples"):
+        md.append("### Where the time goes in the BFF\n")
+        md.append(
+            f"`perf record -e cpu-clock -F 499 --call-graph dwarf` on the memory-store BFF process for "
+            f"{r.get('proxy.profile_seconds', '?')} s under the same load at 64 connections (not a measured run: "
+            f"perf slows what it samples), {fmt(num('profile.samples'))} samples, summarised by `bench/profile.py`. "
+            "Each sample is charged once, to the innermost subsystem on its stack (so allocation and copying count "
+            "for the code that asked for them); time in the kernel is charged to the system call, named by its libc "
+            "wrapper. On loopback a send also runs the receiving side's TCP stack and wake-up in the sender's "
+            f"context, so `writev` holds both ends of each hop. In all, {r.get('profile.kernel_pct', '?')} % of the "
+            f"samples are in the kernel and {r.get('profile.alloc_pct', '?')} % in malloc/free.\n")
+        md.append("| in which task | % of samples |")
+        md.append("|---|---:|")
+        for k in sorted((k for k in r if k.startswith("profile.task.")), key=lambda k: int(k.rsplit(".", 1)[1])):
+            pct, label = r[k].split(" ", 1)
+            md.append(f"| {label} | {pct} |")
+        md.append("")
+        md.append("| where | % of samples |")
+        md.append("|---|---:|")
+        subs = sorted((k for k in r if k.startswith("profile.subsystem.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+        small = 0.0
+        for k in sorted(subs, key=lambda k: -float(r[k].split(" ", 1)[0])):
+            pct, label = r[k].split(" ", 1)
+            if float(pct) < 0.5:
+                small += float(pct)
+            else:
+                md.append(f"| {label} | {pct} |")
+        if small:
+            md.append(f"| the rest (each < 0.5 %) | {small:.1f} |")
+        md.append("")
+        md.append("| function (self time) | % of samples |")
+        md.append("|---|---:|")
+        for k in sorted((k for k in r if k.startswith("profile.self.")), key=lambda k: int(k.rsplit(".", 1)[1])):
+            pct, sym = r[k].split(" ", 1)
+            sym = sym.replace("|", "\\|")
+            md.append(f"| `{sym[:110]}` | {pct} |")
+        md.append("")
+        inc = lambda k: r.get(f"profile.incl.{k}", "?")
+        task = {r[k].split(" ", 1)[1].split(" ")[1]: r[k].split(" ", 1)[0] for k in r if k.startswith("profile.task.")}
+        md.append(
+            "What this says, and what would buy throughput (each share is inclusive: the samples with that code "
+            "anywhere on their stack):\n\n"
+            f"- **Both hops cost alike, and the kernel's part is the same as nginx's.** The browser-side connection "
+            f"outside the handler takes {task.get('browser-side', '?')} %, the upstream connection task "
+            f"{task.get('upstream', '?')} %, the handler {task.get('proxy', '?')} %; "
+            f"{r.get('profile.kernel_pct', '?')} % of all samples are the kernel's loopback TCP (two hops each way, "
+            "as for nginx). The user-space rest is where the BFF loses to nginx's single event loop.\n"
+            f"- **reqwest per call: {inc('reqwest')} %** (request builder, header map copies, `Url` → `Uri`, its "
+            f"redirect-policy and timeout layers, {inc('timer')} % in timers for the per-request timeout), plus the "
+            "hand-off of each request to the pooled connection's own task and back "
+            f"({inc('client_dispatch')} % in the channels alone, more in the extra wake-ups). In `bff/src/proxy/mod.rs`: "
+            "a hyper `client::conn::http1` sender per pooled upstream connection, with the upstream `Uri` built "
+            f"from a pre-parsed base, would drop most of it; parsing the target as a `Url` (IDNA host processing) "
+            f"costs {inc('url')} % by itself.\n"
+            f"- **Not worth changing**: the session lookup {inc('session')} % in all (cookie parse, store get, "
+            f"SHA-256 {inc('sha2')} %), metrics {inc('metrics')} % (atomic histograms registered at start).\n"
+            f"- **Tracing: {inc('tracing')} %**, the per-request `info` span (the fmt layer formats its fields when "
+            "the span opens); it puts the request id on every log line, so it stays; a leaner span (fields recorded "
+            "lazily) would win part of it.\n"
+            f"- **malloc/free: {r.get('profile.alloc_pct', '?')} %** of self time (glibc); a different global "
+            "allocator is a dependency choice worth measuring.\n")
+        if os.path.exists(os.path.join(os.path.dirname(md_path) or ".", "docs/bff-flame.svg")):
+            md.append("Flame graph of the same samples: [docs/bff-flame.svg](docs/bff-flame.svg).\n")
     summary.append(f"proxy: BFF/nginx req/s {', '.join(f'{x:.2f}' for x in bn)} (1/16/64 conns, goal ≥ 1); "
-                   f"Redis/memory {', '.join(f'{x:.2f}' for x in rm)} (goal ≥ 0.7); p99 added at 64: {added[2]:.3f} ms (goal ≤ 1)")
+                   f"Redis/memory {', '.join(f'{x:.2f}' for x in rm)} (goal ≥ 0.8); p99 added at 64: {added[2]:.3f} ms (goal ≤ 1)")
     # Chart: grouped bars of req/s per connection level.
     colors = {"direct": "#8a94a6", "nginx": "#2e9d57", "bff_memory": "#2f5bd3", "bff_redis": "#d9a400"}
     vals = {(k, c): num(f"proxy.{k}.c{c}.rps") or 0 for k, _ in names for c in (1, 16, 64)}
@@ -206,7 +278,7 @@ else:
 md.append("## 4. Memory per session\n")
 if num("memory.sessions") is not None:
     per = num("memory.bytes_per_session")
-    ok = per <= 3072
+    ok = per <= 2048
     md.append(
         f"{fmt(num('memory.sessions'))} sessions put into the BFF's `MemoryStore` in-process (the store API, no "
         f"HTTP), each with token-sized strings of {fmt(num('memory.token_bytes_per_session'))} bytes (ID token "
@@ -220,11 +292,11 @@ if num("memory.sessions") is not None:
     md.append(f"| {fmt(num('memory.sessions'))} | {fmt(num('memory.rss_before_kib'))} KiB | {fmt(num('memory.rss_after_kib'))} KiB | "
               f"**{fmt(per)} B** | {fmt(num('memory.put_us_mean'), 1)} µs | {fmt(num('memory.put_us_last1000'), 1)} µs |")
     md.append("")
-    md.append(f"Goal ≤ 3 KB (3,072 B) per session: {goal(ok)} ({fmt(abs(3072 - per))} B {'under' if ok else 'over'}). "
+    md.append(f"Goal ≤ 2 KiB (2,048 B) per session: {goal(ok)} ({fmt(abs(2048 - per))} B {'under' if ok else 'over'}). "
               f"The tokens alone are {fmt(num('memory.token_bytes_per_session'))} B, so that is the floor for a store "
               "that keeps them. Each write checks 4 entries for expiry, going round the map (reads already ignore "
               "expired ones), so `put` stays flat as the store grows and no write pays for the whole map.\n")
-    summary.append(f"memory: {fmt(per)} B/session over {fmt(num('memory.sessions'))} sessions (goal ≤ 3072: {'met' if ok else 'NOT met'}); "
+    summary.append(f"memory: {fmt(per)} B/session over {fmt(num('memory.sessions'))} sessions (goal ≤ 2048: {'met' if ok else 'NOT met'}); "
                    f"mean put {fmt(num('memory.put_us_mean'), 1)} µs")
 else:
     md.append("Not measured in this run.\n")
@@ -235,7 +307,7 @@ if num("validate.rs256.us_per_token") is not None:
     md.append(
         "Native, as the BFF validates: `shared::verify::verify_id_token` (JWS parse, RS256 signature with "
         "jsonwebtoken's aws-lc-rs backend and a 2048-bit key, every claim rule) in a timed loop "
-        f"({fmt(num('validate.rs256.n'))} tokens of {fmt(num('validate.token_bytes'))} bytes after 50 warm-up), bench-native profile.\n"
+        f"({fmt(num('validate.rs256.n'))} tokens of {fmt(num('validate.token_bytes'))} bytes after 50 warm-up), release profile.\n"
     )
     md.append("| algorithm | µs per token | tokens/s (one core) |")
     md.append("|---|---:|---:|")
@@ -256,24 +328,45 @@ else:
 md.append("## 6. Logins per second\n")
 if num("logins.bff_per_s") is not None:
     bff, op, ratio = num("logins.bff_per_s"), num("logins.op_token_endpoint_per_s"), num("logins.ratio")
-    ok = ratio >= 0.9
+    ok = ratio >= 0.95
     md.append(
         f"{fmt(num('logins.n'))} logins each way, {fmt(num('logins.concurrency'))} in flight, against the dev OP "
         "(node-oidc-provider, one Node process). Each login is first taken, untimed, as far as the fragment "
         "(`POST /bff/login`, the OP's redirect chain with auto-login). Timed: **through the BFF**, `POST /bff/session` "
         "(the front-channel checks again, the code exchange with the client secret and PKCE, the token-endpoint ID "
         "token's checks, the session put); **the OP alone**, the same codes redeemed directly at its token endpoint "
-        "with the same client authentication and resource. The BFF runs in the driver process (bench-native).\n")
+        "with the same client authentication and resource. The BFF runs in the driver process (release profile).\n")
     md.append("| path | logins/s |")
     md.append("|---|---:|")
     md.append(f"| through the BFF (`POST /bff/session`) | {fmt(bff, 1)} |")
     md.append(f"| OP token endpoint alone | {fmt(op, 1)} |")
     md.append("")
-    md.append(f"Goal: the BFF is never the bottleneck (≥ 0.9× the OP's rate): {ratio:.2f}×, {goal(ok)}.\n")
+    md.append(f"Goal: the BFF is never the bottleneck (≥ 0.95× the OP's rate): {ratio:.2f}×, {goal(ok)}.\n")
     summary.append(f"logins: {fmt(bff, 1)}/s through the BFF vs {fmt(op, 1)}/s at the OP's token endpoint -> "
-                   f"{ratio:.2f}x (goal ≥ 0.9)")
+                   f"{ratio:.2f}x (goal ≥ 0.95)")
 else:
     md.append("Not measured in this run.\n")
 
-open(md_path, "w").write("\n".join(md))
+# A partial run (BENCH_ONLY) keeps the sections it did not measure from the existing file, saying so.
+def sections(text):
+    out, key = {}, None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            key = line.split(".", 1)[0]
+        if key:
+            out[key] = out.get(key, "") + line
+    return out
+
+
+new = "\n".join(md)
+if os.path.exists(md_path):
+    old, fresh = sections(open(md_path).read()), sections(new)
+    kept = [k for k, v in fresh.items() if "Not measured in this run." in v and k in old]
+    if kept:
+        head = new[: new.index("## ")]
+        head = head.rstrip() + (
+            f" Sections {', '.join(k[3:] for k in kept)} are kept from an earlier run (this run measured only "
+            "the others).\n\n")
+        new = head + "".join(old[k] if k in kept else v for k, v in fresh.items())
+open(md_path, "w").write(new)
 print("\n".join(["", "Summary (details in BENCHMARKS.md):"] + ["  " + s for s in summary]))

@@ -8,7 +8,9 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 /// Builds the whole HTTP surface of the BFF.
@@ -50,17 +52,22 @@ pub fn router(state: AppState) -> Router {
         app = app
             .fallback(|| async { crate::error::AppError::BadRequest("no such endpoint".into()) });
     }
+    #[cfg(test)]
+    {
+        app = app.route(crate::panic::TEST_PANIC_PATH, get(crate::panic::test_panic));
+    }
     let app = app.layer(middleware::from_fn(no_store_on_bff));
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     app.layer(
         tower::ServiceBuilder::new()
-            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(SetRequestIdLayer::new(request_id.clone(), FastRequestUuid))
             .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 // Method, path and request id only: queries and headers may carry secrets.
                 let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
                 tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
             }))
-            .layer(PropagateRequestIdLayer::new(request_id)),
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(crate::panic::layer()),
     )
     .with_state(state)
 }
@@ -102,6 +109,21 @@ async fn main_metrics(State(state): State<AppState>) -> axum::response::Response
         return crate::error::AppError::NotFound.into_response();
     }
     metrics(State(state)).await.into_response()
+}
+
+/// Request ids as UUID v4 strings from the thread-local CSPRNG: tower-http's `MakeRequestUuid` asks the kernel
+/// for 16 random bytes (a `getrandom` system call) on every request. An id needs to be unique, not secret.
+#[derive(Clone, Copy)]
+struct FastRequestUuid;
+
+impl MakeRequestId for FastRequestUuid {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut buf = uuid::Uuid::encode_buffer();
+        axum::http::HeaderValue::from_str(id.hyphenated().encode_lower(&mut buf))
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// Ready when the OP's discovery is loaded and the session store answers.

@@ -11,6 +11,7 @@ pub mod error;
 pub mod flow;
 pub mod metrics;
 pub mod oidc;
+pub mod panic;
 pub mod proxy;
 pub mod security_headers;
 pub mod serve;
@@ -76,6 +77,9 @@ pub fn start_with_store(
             "session.max_pending_logins is deprecated and ignored: starting a login stores nothing"
         );
     }
+    let metrics = Arc::new(metrics::Metrics::new(
+        config.apis.keys().map(String::as_str),
+    ));
     let state = AppState {
         cookies: Cookies::new(config.secure_cookies()),
         logins: Arc::new(login_sealer(&config.session)?),
@@ -85,7 +89,7 @@ pub fn start_with_store(
         api_http,
         sessions,
         refresh_locks: Arc::default(),
-        metrics: Arc::default(),
+        metrics,
     };
     let (slot, http, config) = (
         state.provider.clone(),

@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
         }
     };
     init_logs(config.log_format);
+    bff::panic::install_hook();
     let listeners = match bff::serve::Listeners::bind(&config).await {
         Ok(l) => l,
         Err(e) => {

@@ -4,8 +4,10 @@
 //!
 //! - `identity N HELLO_DIST`: N logins in headless Chromium against the real stack (dev OP, BFF serving the
 //!   release SPA), reading the SPA's Performance marks; N loads of the Leptos hello world in the same browser.
-//! - `proxy SECONDS`: `wrk` at 1/16/64 connections against a trivial upstream, direct, through nginx and through
-//!   the BFF (memory store and Redis store, with a real session from a login at the dev OP).
+//! - `proxy SECONDS`: `wrk` at 1/16/64 connections against a trivial upstream (nginx `return 200`), direct,
+//!   through nginx and through the deployable BFF binary as its own process (`target/release/hybrid-bff CONFIG`,
+//!   memory store and Redis store, with a real session from a login at the dev OP). With `BENCH_PERF_DATA=FILE`,
+//!   then a `perf record` of the memory-store BFF under the 64-connection load.
 //! - `memory N [ID_TOKEN_LEN ACCESS_TOKEN_LEN]`: RSS growth per session over N sessions put into the memory
 //!   store, with token-sized strings.
 //! - `validate N`: native ID token validation (signature + every claim rule), as the BFF does it.
@@ -14,9 +16,10 @@
 //!   redeemed directly with the client secret; both with CONCURRENCY requests in flight.
 
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
+use hybrid_e2e::bff_process::BffProcess;
 use hybrid_e2e::browser::Browser;
 use hybrid_e2e::redis_server::RedisServer;
-use hybrid_e2e::stack::{start_bff, Process, Stack, StackOptions};
+use hybrid_e2e::stack::{bff_config_toml, Process, Stack, StackOptions};
 use hybrid_e2e::{free_port, repo_root, wait_for};
 use std::path::PathBuf;
 use std::process::Command;
@@ -155,11 +158,12 @@ async fn identity(n: usize, hello_dist: PathBuf) {
 // Proxy
 // ---------------------------------------------------------------------------------------------------------
 
-/// The length of the last access token the trivial upstream was called with.
+/// The length of the last access token the probe upstream was called with.
 static ACCESS_TOKEN_LEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// The trivial upstream: `200 {"ok":true}` for any path, so the proxies, not the upstream, are measured.
-async fn trivial_upstream() -> u16 {
+/// An upstream that records the length of the access token it is called with (one call, before the runs: the
+/// token's size feeds the memory benchmark; the measured upstream is nginx and cannot tell it).
+async fn probe_upstream() -> u16 {
     let port = free_port();
     let app = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
         if let Some(auth) = headers.get("authorization") {
@@ -175,7 +179,8 @@ async fn trivial_upstream() -> u16 {
     port
 }
 
-/// nginx (Debian) with 2 workers and upstream keep-alive, `proxy_pass` to `upstream`.
+/// Debian's nginx as a child process with `workers` workers and this `http {}` content (plus temp paths and no
+/// access log), everything under `target/bench-nginx-<port>/`.
 struct Nginx {
     pid_file: PathBuf,
     _process: Process,
@@ -191,33 +196,28 @@ impl Drop for Nginx {
     }
 }
 
-fn start_nginx(port: u16, upstream: u16) -> Nginx {
+fn start_nginx(port: u16, workers: u32, http: &str) -> Nginx {
     let prefix = repo_root().join(format!("target/bench-nginx-{port}"));
     let _ = std::fs::remove_dir_all(&prefix);
     std::fs::create_dir_all(prefix.join("tmp")).unwrap();
     let p = prefix.display();
+    // keepalive_requests: nginx closes a keep-alive connection after 1,000 requests by default; the BFF's
+    // client and wrk keep theirs open, so nginx must too for the rows to compare like with like.
     let conf = format!(
         r#"
-worker_processes 2;
+worker_processes {workers};
 error_log {p}/error.log warn;
 pid {p}/nginx.pid;
 events {{ worker_connections 1024; }}
 http {{
     access_log off;
+    keepalive_requests 1000000;
     client_body_temp_path {p}/tmp/body;
     proxy_temp_path {p}/tmp/proxy;
     fastcgi_temp_path {p}/tmp/fastcgi;
     uwsgi_temp_path {p}/tmp/uwsgi;
     scgi_temp_path {p}/tmp/scgi;
-    upstream api {{ server 127.0.0.1:{upstream}; keepalive 64; }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://api;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }}
-    }}
+{http}
 }}
 "#
     );
@@ -239,6 +239,34 @@ http {{
         pid_file: prefix.join("nginx.pid"),
         _process: process,
     }
+}
+
+/// The trivial upstream: nginx answering `200 {"ok":true}` to any path (one worker), so the proxies in front of
+/// it, not the upstream, are measured.
+fn trivial_upstream(port: u16) -> Nginx {
+    let http = format!(
+        r#"    server {{
+        listen 127.0.0.1:{port};
+        location / {{ default_type application/json; return 200 '{{"ok":true}}'; }}
+    }}"#
+    );
+    start_nginx(port, 1, &http)
+}
+
+/// nginx as the reference proxy: 2 workers, upstream keep-alive, `proxy_pass` to `upstream`.
+fn nginx_proxy(port: u16, upstream: u16) -> Nginx {
+    let http = format!(
+        r#"    upstream api {{ server 127.0.0.1:{upstream}; keepalive 64; keepalive_requests 1000000; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://api;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}"#
+    );
+    start_nginx(port, 2, &http)
 }
 
 /// Logs in through `bff` (its login transaction, the dev OP's redirect chain, `/bff/session`) and returns the
@@ -268,8 +296,8 @@ async fn session_cookie(bff_origin: &str, redirect_uri: &str) -> String {
         .join("; ")
 }
 
-/// Runs wrk and reports req/s, p50 and p99 (ms).
-fn wrk(key: &str, url: &str, conns: u32, secs: u32, cookie: Option<&str>) {
+/// The wrk command for one cell.
+fn wrk_command(url: &str, conns: u32, secs: u32, cookie: Option<&str>) -> Command {
     let mut cmd = Command::new("wrk");
     cmd.args(["--latency", "-t", &conns.min(2).to_string()])
         .args(["-c", &conns.to_string(), "-d", &format!("{secs}s")])
@@ -277,8 +305,13 @@ fn wrk(key: &str, url: &str, conns: u32, secs: u32, cookie: Option<&str>) {
     if let Some(c) = cookie {
         cmd.args(["-H", &format!("Cookie: {c}"), "-H", "X-CSRF: 1"]);
     }
-    let out = cmd
-        .arg(url)
+    cmd.arg(url);
+    cmd
+}
+
+/// Runs wrk and reports req/s, p50 and p99 (ms).
+fn wrk(key: &str, url: &str, conns: u32, secs: u32, cookie: Option<&str>) {
+    let out = wrk_command(url, conns, secs, cookie)
         .output()
         .expect("wrk runs (scripts/bench installs it)");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -319,36 +352,90 @@ fn wrk(key: &str, url: &str, conns: u32, secs: u32, cookie: Option<&str>) {
     }
 }
 
+/// Samples `pid` with `perf record` (cpu-clock, DWARF call graphs) for `secs` while wrk loads `url` at 64
+/// connections; writes `out` (perf.data). Not a measured run: perf slows what it samples.
+fn profile(pid: u32, out: &str, url: &str, secs: u32, cookie: Option<&str>) {
+    let mut perf = Command::new("perf")
+        .args([
+            "record",
+            "-e",
+            "cpu-clock",
+            "-F",
+            "499",
+            "--call-graph",
+            "dwarf,16384",
+        ])
+        .args([
+            "-p",
+            &pid.to_string(),
+            "-o",
+            out,
+            "--",
+            "sleep",
+            &secs.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("perf runs (Debian linux-perf)");
+    let _ = wrk_command(url, 64, secs, cookie).output();
+    let status = perf.wait().expect("perf finishes");
+    assert!(status.success(), "perf record failed: {status}");
+    report("proxy.profile_seconds", secs);
+}
+
+/// The deployable BFF (`target/release/hybrid-bff`, built by `cargo build --release -p hybrid-bff`) as its own
+/// process with a configuration file: the stack's configuration (dev OP) plus `extra` TOML.
+async fn bff_binary(stack: &Stack, extra: &str) -> BffProcess {
+    let port = free_port();
+    let config = bff_config_toml(
+        port,
+        &stack.issuer,
+        shared::ResponseType::CodeIdToken,
+        &format!(
+            "{extra}\n[oidc]\nredirect_uri = \"{}\"\nresource = \"urn:demo-api\"\n",
+            stack.redirect_uri
+        ),
+    );
+    BffProcess::start(port, &config).await
+}
+
 async fn proxy(secs: u32) {
-    let upstream = trivial_upstream().await;
-    let api =
-        format!("[apis.trivial]\nurl = \"http://127.0.0.1:{upstream}\"\nmethods = [\"GET\"]\n");
-    let stack = Stack::start(StackOptions {
-        bff_toml: api.clone(),
-        ..Default::default()
-    })
-    .await;
-    let memory_cookie = session_cookie(&stack.origin, &stack.redirect_uri).await;
+    let upstream_port = free_port();
+    let _upstream = trivial_upstream(upstream_port);
+    let probe = probe_upstream().await;
+    let apis = format!(
+        "[apis.trivial]\nurl = \"http://127.0.0.1:{upstream_port}\"\nmethods = [\"GET\"]\n\
+         [apis.probe]\nurl = \"http://127.0.0.1:{probe}\"\nmethods = [\"GET\"]\n"
+    );
+    // The stack provides the dev OP (its own in-process BFF stays idle); the measured BFFs are binaries.
+    let stack = Stack::start(StackOptions::default()).await;
+    let memory_bff = bff_binary(&stack, &apis).await;
+    let memory_cookie = session_cookie(&memory_bff.origin, &stack.redirect_uri).await;
     let redis = RedisServer::start().await;
     let key = base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,
         rand::random::<[u8; 32]>(),
     );
-    let redis_bff = start_bff(
-        &stack.issuer,
-        shared::ResponseType::CodeIdToken,
+    let redis_bff = bff_binary(
+        &stack,
         &format!(
-            "{api}[oidc]\nredirect_uri = \"{}\"\nresource = \"urn:demo-api\"\n[session]\nstore = \"redis\"\nredis_url = \"{}\"\nkeys = [\"{key}\"]\n",
-            stack.redirect_uri, redis.url
+            "{apis}[session]\nstore = \"redis\"\nredis_url = \"{}\"\nkeys = [\"{key}\"]\n",
+            redis.url
         ),
     )
     .await;
     let redis_cookie = session_cookie(&redis_bff.origin, &stack.redirect_uri).await;
     let nginx_port = free_port();
-    let _nginx = start_nginx(nginx_port, upstream);
+    let _nginx = nginx_proxy(nginx_port, upstream_port);
     let path = "/bench/item?id=1";
+    let bff_url = |bff: &BffProcess| format!("http://127.0.0.1:{}/api/trivial{path}", bff.port);
     let targets = [
-        ("direct", format!("http://127.0.0.1:{upstream}{path}"), None),
+        (
+            "direct",
+            format!("http://127.0.0.1:{upstream_port}{path}"),
+            None,
+        ),
         (
             "nginx",
             format!("http://127.0.0.1:{nginx_port}{path}"),
@@ -356,27 +443,22 @@ async fn proxy(secs: u32) {
         ),
         (
             "bff_memory",
-            format!(
-                "{}/api/trivial{path}",
-                stack.origin.replace("localhost", "127.0.0.1")
-            ),
-            Some(memory_cookie),
+            bff_url(&memory_bff),
+            Some(memory_cookie.clone()),
         ),
-        (
-            "bff_redis",
-            format!(
-                "{}/api/trivial{path}",
-                redis_bff.origin.replace("localhost", "127.0.0.1")
-            ),
-            Some(redis_cookie),
-        ),
+        ("bff_redis", bff_url(&redis_bff), Some(redis_cookie)),
     ];
     let client = reqwest::Client::new();
-    for (name, url, cookie) in &targets {
+    let probe_url = format!("http://127.0.0.1:{}/api/probe/token", memory_bff.port);
+    let checks = targets
+        .iter()
+        .cloned()
+        .chain([("probe", probe_url, Some(memory_cookie.clone()))]);
+    for (name, url, cookie) in checks {
         // Each target answers 200 before it is measured.
         wait_for(name, Duration::from_secs(15), || async {
-            let mut r = client.get(url);
-            if let Some(c) = cookie {
+            let mut r = client.get(&url);
+            if let Some(c) = &cookie {
                 r = r.header("cookie", c).header("x-csrf", "1");
             }
             let r = r.send().await.ok()?;
@@ -398,6 +480,13 @@ async fn proxy(secs: u32) {
         "proxy.access_token_bytes",
         ACCESS_TOKEN_LEN.load(std::sync::atomic::Ordering::Relaxed),
     );
+    if let Ok(out) = std::env::var("BENCH_PERF_DATA") {
+        let pid = memory_bff.pid().expect("the BFF process runs");
+        let url = bff_url(&memory_bff);
+        tokio::task::spawn_blocking(move || profile(pid, &out, &url, 5, Some(&memory_cookie)))
+            .await
+            .unwrap();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -40,6 +40,11 @@ impl BffProcess {
         bff
     }
 
+    /// The running process's id (e.g. for a profiler to attach to).
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(Process::id)
+    }
+
     /// SIGKILL: the process dies at once, mid-request if need be; its port refuses connections afterwards.
     pub fn kill(&mut self) {
         // `Process` kills with SIGKILL (std's `Child::kill`) and reaps it when dropped.

@@ -36,6 +36,11 @@ impl Process {
         }
     }
 
+    /// The OS process id (e.g. for a profiler to attach to).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Panics if the process has exited: a server that failed to start (port taken, bad config) must not let
     /// a test go on talking to whatever else answers on that port.
     pub fn assert_running(&mut self) {
