@@ -90,6 +90,16 @@ async fn deep_link_flow_view_restore_console_and_session_gone() {
         marks[0] <= marks[1] && marks[1] <= marks[2] && marks[2] <= marks[3],
         "marks in order: {marks:?}"
     );
+    // The identity comes first: on the way back from the OP, no request but the identity path's starts before
+    // the user is shown (the API console and its list of APIs come after).
+    let early = browser
+        .eval(
+            "const shown = performance.getEntriesByName('identity-shown')[0].startTime;\
+             return performance.getEntriesByType('resource')\
+             .filter(e => e.name.includes('/bff/') && e.startTime < shown).map(e => e.name);",
+        )
+        .await;
+    assert_eq!(early, serde_json::json!([]), "requests before the identity");
 
     // The flow view: every check passed, with values; the token's claims as a table; no raw token.
     let checks = browser.text_of("id-token-checks").await;
