@@ -102,8 +102,14 @@ mod platform_digest {
         let run = futures_executor::block_on;
         for alg in [Alg::RS256, Alg::ES384, Alg::PS512, Alg::EdDSA] {
             let good = left_half_hash(alg, "code");
-            assert!(run(hash_matches_with(&Sha2Default, alg, "code", &good)), "{alg:?}");
-            assert!(!run(hash_matches_with(&Sha2Default, alg, "other", &good)), "{alg:?}");
+            assert!(
+                run(hash_matches_with(&Sha2Default, alg, "code", &good)),
+                "{alg:?}"
+            );
+            assert!(
+                !run(hash_matches_with(&Sha2Default, alg, "other", &good)),
+                "{alg:?}"
+            );
         }
         // No digest never matches, not even an empty claim.
         assert!(!run(hash_matches_with(&NoDigest, Alg::RS256, "code", "")));
