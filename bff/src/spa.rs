@@ -75,7 +75,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hybrid-spa-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        for name in ["index.html", "app-0123456789abcdef_bg.wasm", "app-0123456789abcdef.js"] {
+        for name in [
+            "index.html",
+            "app-0123456789abcdef_bg.wasm",
+            "app-0123456789abcdef.js",
+        ] {
             std::fs::write(dir.join(name), format!("plain {name}")).unwrap();
             std::fs::write(dir.join(format!("{name}.br")), format!("br {name}")).unwrap();
             std::fs::write(dir.join(format!("{name}.gz")), format!("gz {name}")).unwrap();
@@ -133,7 +137,10 @@ mod tests {
         assert_eq!(body, "br app-0123456789abcdef_bg.wasm");
 
         let (_, mime, encoding, vary, body) = get(&dir, wasm, Some("gzip")).await;
-        assert_eq!((mime.as_str(), encoding.as_str()), ("application/wasm", "gzip"));
+        assert_eq!(
+            (mime.as_str(), encoding.as_str()),
+            ("application/wasm", "gzip")
+        );
         assert!(vary.contains("accept-encoding"), "{vary}");
         assert_eq!(body, "gz app-0123456789abcdef_bg.wasm");
 
