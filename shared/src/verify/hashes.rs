@@ -75,6 +75,7 @@ mod tests {
 mod platform_digest {
     use super::*;
     use crate::jose::jwks::Jwk;
+    use futures_executor::block_on;
 
     /// A verifier whose platform hashes nothing (no WebCrypto): its digest is empty.
     struct NoDigest;
@@ -99,20 +100,24 @@ mod platform_digest {
 
     #[test]
     fn the_platform_digest_gives_the_same_answer() {
-        let run = futures_executor::block_on;
         for alg in [Alg::RS256, Alg::ES384, Alg::PS512, Alg::EdDSA] {
             let good = left_half_hash(alg, "code");
             assert!(
-                run(hash_matches_with(&Sha2Default, alg, "code", &good)),
+                block_on(hash_matches_with(&Sha2Default, alg, "code", &good)),
                 "{alg:?}"
             );
             assert!(
-                !run(hash_matches_with(&Sha2Default, alg, "other", &good)),
+                !block_on(hash_matches_with(&Sha2Default, alg, "other", &good)),
                 "{alg:?}"
             );
         }
         // No digest never matches, not even an empty claim.
-        assert!(!run(hash_matches_with(&NoDigest, Alg::RS256, "code", "")));
+        assert!(!block_on(hash_matches_with(
+            &NoDigest,
+            Alg::RS256,
+            "code",
+            ""
+        )));
     }
 }
 
