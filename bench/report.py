@@ -58,61 +58,79 @@ md.append(
 md.append("## 1. Bundle size\n")
 bundle_start = len(md)
 md.append(
-    "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`) in the same run; gzip is `gzip -9`. "
+    "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`; the SPA with `--converge` and its own profile `wasm-release`) in the same run; gzip is `gzip -9`, brotli the build's `.br` copies (quality 11). "
     "The hello world is `bench/hello/` (Leptos 0.8 CSR, one paragraph).\n"
 )
-md.append("| file | SPA raw | SPA gzip | hello world raw | hello world gzip |")
-md.append("|---|---:|---:|---:|---:|")
+md.append("| file | SPA raw | SPA gzip | SPA brotli | hello world raw | hello world gzip | hello world brotli |")
+md.append("|---|---:|---:|---:|---:|---:|---:|")
 rows = [("wasm", "spa_wasm", "hello_wasm"), ("JS glue", "spa_js", "hello_js"), ("boot.js", "spa_boot", None),
         ("index.html", "spa_html", "hello_html")]
-tot = {"spa.raw": 0, "spa.gzip": 0, "hello.raw": 0, "hello.gzip": 0}
-for label, s, h in rows:
+tot = {f"{k}.{u}": 0 for k in ("spa", "hello") for u in ("raw", "gzip", "br")}
+for label, s_, h in rows:
     cells = []
-    for name, kind in ((s, "spa"), (h, "hello")):
-        for unit in ("raw", "gzip"):
+    for name, kind in ((s_, "spa"), (h, "hello")):
+        for unit in ("raw", "gzip", "br"):
             v = num(f"bundle.{name}.{unit}") if name else None
             if v is not None:
                 tot[f"{kind}.{unit}"] += v
             cells.append(fmt(v) if v is not None else "–")
     md.append(f"| {label} | " + " | ".join(cells) + " |")
-md.append(f"| **total** | **{fmt(tot['spa.raw'])}** | **{fmt(tot['spa.gzip'])}** | **{fmt(tot['hello.raw'])}** | "
-          f"**{fmt(tot['hello.gzip'])}** |")
+md.append("| **total** | " + " | ".join(f"**{fmt(tot[f'{k}.{u}'])}**" for k in ("spa", "hello") for u in ("raw", "gzip", "br"))
+          + " |")
 have_bundle = tot["spa.gzip"] > 0
 bundle_ok = tot["spa.gzip"] <= 100_000 if have_bundle else None
 md.append("")
 if have_bundle:
     md.append(
         f"Goal ≤ 100 KB gzip in total (wasm + JS + boot.js + index.html): {kb(tot['spa.gzip'])}, {goal(bundle_ok)} "
-        f"({kb(abs(100_000 - tot['spa.gzip']))} {'under' if bundle_ok else 'over'}). The product's code adds "
-        f"{kb(tot['spa.gzip'] - tot['hello.gzip'])} gzip to the hello world "
+        f"({kb(abs(100_000 - tot['spa.gzip']))} {'under' if bundle_ok else 'over'}); with brotli, which the BFF "
+        f"and nginx (with the brotli module) send to browsers that accept it: {kb(tot['spa.br'])}. The product's code "
+        f"adds {kb(tot['spa.gzip'] - tot['hello.gzip'])} gzip to the hello world "
         f"({tot['spa.gzip'] / tot['hello.gzip']:.2f}× its size).\n"
     )
-    summary.append(f"bundle: {kb(tot['spa.gzip'])} gzip total (goal ≤ 100 KB: {'met' if bundle_ok else 'NOT met'}); "
-                   f"hello world {kb(tot['hello.gzip'])}")
+    summary.append(f"bundle: {kb(tot['spa.gzip'])} gzip total (goal ≤ 100 KB: {'met' if bundle_ok else 'NOT met'}), "
+                   f"{kb(tot['spa.br'])} brotli; hello world {kb(tot['hello.gzip'])}")
 else:
     del md[bundle_start:]
     md.append("Not measured in this run.\n")
+twig = sorted((k, v) for k, v in r.items() if k.startswith("twiggy."))
+if twig:
+    import re
+    md.append(
+        "Where the wasm's bytes go: `twiggy top` on a names-keeping build of the same wasm (`wasm-opt -Oz --converge "
+        "-g`; the names section itself left out), the 15 largest items, shallow size (the function's own code).\n")
+    md.append("| # | bytes | item |")
+    md.append("|---:|---:|---|")
+    for k, v in twig:
+        size, _, name = v.partition(" ")
+        name = re.sub(r"::h[0-9a-f]{16}$", "", name).replace("|", "\\|")
+        md.append(f"| {int(k.split('.')[1]) + 1} | {fmt(float(size))} | `{name}` |")
+    md.append("")
 
 # ---- Identity
 md.append("## 2. Time to identity\n")
-n = r.get("identity.identity_shown.n")
-if n:
-    md.append(
-        f"{n} logins in headless Chromium (after one warm-up) against the real stack on 127.0.0.1: dev OP "
-        "(node-oidc-provider, auto-login), BFF serving the release SPA, `response_type=code id_token`. Times are "
-        "the SPA's Performance marks on the callback page, i.e. from its navigation start (the OP's redirect back). "
-        "The hello world (`hello-mounted`, set right after `mount_to_body`) is loaded in the same browser, "
-        "alternating with the logins.\n"
-    )
+
+
+def identity_table(prefix, title):
+    """One series of logins (`identity` on localhost, `identity_net` with the emulated network)."""
+    n = r.get(f"{prefix}.identity_shown.n")
+    if not n:
+        return None
+    md.append(title.format(n=n))
     md.append("| from navigation start to | median ms | p90 ms | min ms | max ms |")
     md.append("|---|---:|---:|---:|---:|")
-    for label, key in (("hello world mounted", "hello_mount"), ("fragment parsed (`fragment-parsed`)", "fragment_parsed"),
+    for label, key in (("hello world: wasm loaded", "hello_wasm_loaded"), ("**hello world mounted**", "hello_mount"),
+                       ("SPA: its own request starts (`fetchStart`, after the OP's redirect)", "fetch_start"),
+                       ("SPA: wasm loaded", "wasm_loaded"),
+                       ("fragment parsed (`fragment-parsed`)", "fragment_parsed"),
                        ("ID token verified (`id-token-verified`)", "id_token_verified"),
                        ("**identity shown** (`identity-shown`)", "identity_shown"),
                        ("session established (`session-established`)", "session_established")):
-        md.append(f"| {label} | " + " | ".join(fmt(num(f"identity.{key}.{q}"), 1) for q in ("median", "p90", "min", "max")) + " |")
-    shown, hello, sess = (num("identity.identity_shown.median"), num("identity.hello_mount.median"),
-                          num("identity.session_established.median"))
+        if num(f"{prefix}.{key}.median") is None:
+            continue
+        md.append(f"| {label} | " + " | ".join(fmt(num(f"{prefix}.{key}.{q}"), 1) for q in ("median", "p90", "min", "max")) + " |")
+    shown, hello, sess = (num(f"{prefix}.identity_shown.median"), num(f"{prefix}.hello_mount.median"),
+                          num(f"{prefix}.session_established.median"))
     r1, r2 = shown / hello, shown / sess
     md.append("")
     md.append("| goal | measured (medians) | |")
@@ -120,18 +138,54 @@ if n:
     md.append(f"| identity ≤ 1.5× hello-world mount | {r1:.2f}× | {goal(r1 <= 1.5)} |")
     md.append(f"| identity ≤ 0.5× time to session | {r2:.2f}× | {goal(r2 <= 0.5)} |")
     md.append("")
-    parsed, verified = num("identity.fragment_parsed.median"), num("identity.id_token_verified.median")
+    if r1 > 1.5 or r2 > 0.5:
+        md.append(
+            "Why not met: the checks take a few milliseconds; the gap is the SPA's start. Its wasm is several "
+            "times the hello world's (table 1), so it takes longer to arrive and to compile before `main` runs, "
+            "and the navigation to the callback also holds the OP's redirect back (`fetchStart` below), which "
+            "the hello world does not have. The code exchange after the identity is one local round trip, "
+            "so the identity cannot come at half the time to session while the start dominates.\n")
+    parsed, verified = num(f"{prefix}.fragment_parsed.median"), num(f"{prefix}.id_token_verified.median")
+    fetch, wasm = num(f"{prefix}.fetch_start.median"), num(f"{prefix}.wasm_loaded.median")
     if parsed is not None and verified is not None:
+        extra = ""
+        if fetch is not None and wasm is not None:
+            extra = (f" Of those {fmt(parsed, 1)} ms, {fmt(fetch, 1)} ms pass before the callback page's own request "
+                     f"starts (the OP's redirect back, inside the navigation) and the wasm has arrived at "
+                     f"{fmt(wasm, 1)} ms; from `fetchStart` the SPA shows the user after {fmt(shown - fetch, 1)} ms "
+                     f"({(shown - fetch) / hello:.2f}× the hello world's mount).")
         md.append(
             f"Where the time goes (medians): {fmt(parsed, 1)} ms until the SPA has started and parsed the fragment "
             f"(the hello world is mounted at {fmt(hello, 1)} ms), {fmt(verified - parsed, 1)} ms to verify the ID token "
             "(the key set cached at login start, WebCrypto, claim rules), "
             f"{fmt(shown - verified, 1)} ms to show the user, then {fmt(sess - shown, 1)} ms more until the BFF has "
-            "exchanged the code and answered. Loading and starting the SPA dominates, not the checks.\n")
+            f"exchanged the code and answered.{extra}\n")
+    return shown, sess, hello, r1, r2
+
+
+local = identity_table("identity", (
+    "{n} logins in headless Chromium (after one warm-up) against the real stack on 127.0.0.1: dev OP "
+    "(node-oidc-provider, auto-login), BFF serving the release SPA (its precompressed copies, brotli or gzip as "
+    "Chromium asks), "
+    "`response_type=code id_token`. Times are the SPA's Performance marks on the callback page, i.e. from its "
+    "navigation start (which includes the OP's redirect back). The hello world (`hello-mounted`, set right after "
+    "`mount_to_body`) is served the same way (`bff::spa::router`, its own precompressed copies) and loaded in the "
+    "same browser, "
+    "alternating with the logins.\n"))
+if local:
+    shown, sess, hello, r1, r2 = local
     summary.append(f"identity: shown {fmt(shown, 1)} ms, session {fmt(sess, 1)} ms, hello mount {fmt(hello, 1)} ms "
                    f"(medians) -> {r1:.2f}x hello (goal ≤ 1.5), {r2:.2f}x session (goal ≤ 0.5)")
 else:
     md.append("Not measured in this run.\n")
+net = identity_table("identity_net", (
+    "The same over an emulated network: Chromium's network emulation (CDP `Network.emulateNetworkConditions`: "
+    "40 ms latency, 10 Mbit/s down, 5 Mbit/s up; `Network.setCacheDisabled`), {n} logins and hello world loads "
+    "in a fresh browser, everything else as above. Every request pays the latency, the OP's too.\n"))
+if net:
+    shown, sess, hello, r1, r2 = net
+    summary.append(f"identity (40 ms, 10 Mbit/s): shown {fmt(shown, 1)} ms, session {fmt(sess, 1)} ms, hello "
+                   f"{fmt(hello, 1)} ms -> {r1:.2f}x hello (goal ≤ 1.5), {r2:.2f}x session (goal ≤ 0.5)")
 
 # ---- Proxy
 md.append("## 3. Proxy throughput and latency\n")

@@ -275,11 +275,7 @@ pub fn passed_checks(
 }
 
 fn hash_name(alg: Alg) -> &'static str {
-    match alg.hash() {
-        shared::jose::alg::HashAlg::Sha256 => "SHA-256",
-        shared::jose::alg::HashAlg::Sha384 => "SHA-384",
-        shared::jose::alg::HashAlg::Sha512 => "SHA-512",
-    }
+    crate::webcrypto::hash_name(alg.hash())
 }
 
 /// The header and verified claims as rows, in the order of the claims' definition (absent ones left out); the

@@ -100,6 +100,9 @@ impl Session {
     /// Page load: a redirect back from the OP, a return from the OP's logout, or an ordinary visit.
     pub fn start(self) {
         if let Some(fragment) = callback::take_fragment() {
+            // Before the first render: the page is drawn as "checking the sign-in" at once, without the Log in
+            // button or the API console (and its request for the API list) that would be torn down right after.
+            self.phase.set(Phase::Verifying);
             self.ready.set(true);
             spawn_local(self.complete_sign_in(fragment));
             return;
@@ -168,24 +171,37 @@ impl Session {
     }
 
     /// Step 3 of the flow: validate in the browser, show the user, then let the BFF redeem the code.
+    ///
+    /// The user comes first on screen: the checks' steps are kept aside and the flow view (timeline, token
+    /// tables) is drawn only once the user is shown or the sign-in has failed, so no rendering but the user's
+    /// stands between the verified token and the identity on screen.
     async fn complete_sign_in(self, fragment: String) {
         self.phase.set(Phase::Verifying);
-        let log = move |step: Step| self.log(step);
-        let verified = match callback::verify(&fragment, &log).await {
+        let held = std::cell::RefCell::new(Vec::new());
+        let log = |step: Step| held.borrow_mut().push(step);
+        let result = callback::verify(&fragment, &log).await;
+        let flush = || self.timeline.update(|t| t.append(&mut held.borrow_mut()));
+        let verified = match result {
             Ok(verified) => verified,
-            Err(problem) => return self.fail(problem),
+            Err(problem) => {
+                flush();
+                return self.fail(problem);
+            }
         };
-        self.token.set(verified.table);
         if let Some(user) = verified.user {
             self.user.set(Some(user));
             browser::mark("hybrid:user-shown");
             browser::mark("identity-shown");
+            flush();
             self.log(Step::new(
                 "Identity shown",
                 "from the verified ID token, before the BFF has answered",
                 Outcome::Passed,
             ));
+        } else {
+            flush();
         }
+        self.token.set(verified.table);
         self.phase.set(Phase::Exchanging);
         let code = verified.response.code.as_deref().map(flow::short);
         self.log(Step::new(

@@ -2,7 +2,7 @@
 //! far smaller in wasm than any Rust RSA/EC implementation.
 
 use js_sys::{Object, Reflect};
-use shared::jose::alg::Alg;
+use shared::jose::alg::{Alg, HashAlg};
 use shared::jose::jwks::Jwk;
 use shared::verify::SignatureVerifier;
 use wasm_bindgen::{JsCast, JsValue};
@@ -17,6 +17,16 @@ impl SignatureVerifier for WebCryptoVerifier {
             .await
             .unwrap_or(false)
     }
+
+    /// WebCrypto's `digest` instead of the sha2 crate: native, and no SHA-2 code in the wasm.
+    async fn digest(&self, hash: HashAlg, data: &[u8]) -> Vec<u8> {
+        digest(hash, data).await.unwrap_or_default()
+    }
+}
+
+async fn digest(hash: HashAlg, data: &[u8]) -> Result<Vec<u8>, JsValue> {
+    let promise = subtle()?.digest_with_str_and_u8_array(hash_name(hash), data)?;
+    Ok(js_sys::Uint8Array::new(&JsFuture::from(promise).await?).to_vec())
 }
 
 /// Any failure (no WebCrypto, a key the browser cannot import, a rejected promise) is `Err`, i.e. "not valid".
@@ -81,10 +91,15 @@ fn algorithms(alg: Alg) -> Result<(Object, Object), JsValue> {
 }
 
 fn sha(alg: Alg) -> &'static str {
-    match alg.hash() {
-        shared::jose::alg::HashAlg::Sha256 => "SHA-256",
-        shared::jose::alg::HashAlg::Sha384 => "SHA-384",
-        shared::jose::alg::HashAlg::Sha512 => "SHA-512",
+    hash_name(alg.hash())
+}
+
+/// WebCrypto's name of a hash, which is also how the flow view names it.
+pub fn hash_name(hash: HashAlg) -> &'static str {
+    match hash {
+        HashAlg::Sha256 => "SHA-256",
+        HashAlg::Sha384 => "SHA-384",
+        HashAlg::Sha512 => "SHA-512",
     }
 }
 

@@ -3,7 +3,8 @@
 //! the script collects into BENCHMARKS.md.
 //!
 //! - `identity N HELLO_DIST`: N logins in headless Chromium against the real stack (dev OP, BFF serving the
-//!   release SPA), reading the SPA's Performance marks; N loads of the Leptos hello world in the same browser.
+//!   release SPA), reading the SPA's Performance marks; N loads of the Leptos hello world in the same browser;
+//!   then the same again in a browser with an emulated network (CDP: 40 ms, 10 Mbit/s down, 5 up, no cache).
 //! - `proxy SECONDS`: `wrk` at 1/16/64 connections against a trivial upstream (nginx `return 200`), direct,
 //!   through nginx and through the deployable BFF binary as its own process (`target/release/hybrid-bff CONFIG`,
 //!   memory store and Redis store, with a real session from a login at the dev OP). With `BENCH_PERF_DATA=FILE`,
@@ -66,32 +67,11 @@ fn report_ms(key: &str, mut samples: Vec<f64>) {
 // Time to identity
 // ---------------------------------------------------------------------------------------------------------
 
-/// Serves the hello world's `dist/` (three files) on localhost, like the BFF serves the SPA.
+/// Serves the hello world's `dist/` on localhost exactly as the BFF serves the SPA (`bff::spa::router`: the same
+/// precompressed copies, MIME types and cache headers), so the two differ only in what they load.
 async fn serve_dir(dir: PathBuf) -> u16 {
     let port = free_port();
-    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-        let dir = dir.clone();
-        async move {
-            let name = uri.path().trim_start_matches('/');
-            let name = if name.is_empty() { "index.html" } else { name };
-            let ok = !name.contains("..") && !name.contains('/');
-            let body = ok.then(|| std::fs::read(dir.join(name)).ok()).flatten();
-            let mime = match name.rsplit('.').next() {
-                Some("html") => "text/html; charset=utf-8",
-                Some("js") => "text/javascript",
-                Some("wasm") => "application/wasm",
-                _ => "application/octet-stream",
-            };
-            match body {
-                Some(b) => (axum::http::StatusCode::OK, [("content-type", mime)], b),
-                None => (
-                    axum::http::StatusCode::NOT_FOUND,
-                    [("content-type", mime)],
-                    vec![],
-                ),
-            }
-        }
-    });
+    let app: axum::Router = bff::spa::router(&dir);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
@@ -107,6 +87,63 @@ async fn mark(browser: &Browser, name: &str) -> f64 {
     .await
 }
 
+/// From navigation start: when the page's own request began (`fetchStart`, after any redirect from the OP) and
+/// when its wasm had arrived (the resource entry's `responseEnd`).
+async fn load_timing(browser: &Browser) -> (f64, f64) {
+    let script = "const n = performance.getEntriesByType('navigation')[0];\
+                  const w = performance.getEntriesByType('resource').find(e => e.name.endsWith('.wasm'));\
+                  return [n.fetchStart, w ? w.responseEnd : -1];";
+    let v = browser.eval(script).await;
+    let at = |i: usize| v.get(i).and_then(|x| x.as_f64()).unwrap_or(-1.0);
+    (at(0), at(1))
+}
+
+/// A Chrome DevTools Protocol command through chromedriver's `goog/cdp/execute` endpoint.
+#[derive(Debug)]
+struct Cdp(&'static str, serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or("")
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.0, "params": self.1 });
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// The emulated network of the second identity round: 40 ms latency, 10 Mbit/s down, 5 up, no HTTP cache.
+async fn emulate_network(browser: &Browser) {
+    let commands = [
+        Cdp("Network.enable", serde_json::json!({})),
+        Cdp(
+            "Network.emulateNetworkConditions",
+            serde_json::json!({ "offline": false, "latency": 40,
+                "downloadThroughput": 10_000_000 / 8, "uploadThroughput": 5_000_000 / 8 }),
+        ),
+        Cdp(
+            "Network.setCacheDisabled",
+            serde_json::json!({ "cacheDisabled": true }),
+        ),
+    ];
+    for command in commands {
+        let name = command.0;
+        browser
+            .client
+            .issue_cmd(command)
+            .await
+            .unwrap_or_else(|e| panic!("CDP {name}: {e}"));
+    }
+}
+
 async fn identity(n: usize, hello_dist: PathBuf) {
     let stack = Stack::start(StackOptions {
         serve_spa: true,
@@ -114,44 +151,62 @@ async fn identity(n: usize, hello_dist: PathBuf) {
     })
     .await;
     let hello = format!("http://localhost:{}/", serve_dir(hello_dist).await);
-    let browser = Browser::start().await;
+    for (prefix, emulated) in [("identity", false), ("identity_net", true)] {
+        let browser = Browser::start().await;
+        if emulated {
+            emulate_network(&browser).await;
+        }
+        identity_round(prefix, n, &stack, &hello, &browser).await;
+        browser.close().await;
+    }
+}
+
+/// One series: N logins and N hello world loads in one browser, alternating, after one warm-up of each.
+async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, browser: &Browser) {
     let deadline = Instant::now() + Duration::from_secs(300);
     let (mut shown, mut session, mut verified, mut mounted) = (vec![], vec![], vec![], vec![]);
-    let mut parsed = vec![];
-    // One warm-up round of each (first wasm compile, OP cookies), then n measured, alternating.
+    let (mut parsed, mut fetch, mut wasm, mut hello_wasm) = (vec![], vec![], vec![], vec![]);
     for i in 0..=n {
         if Instant::now() > deadline {
-            eprintln!("identity: time bound reached after {i} logins");
+            eprintln!("{prefix}: time bound reached after {i} logins");
             break;
         }
-        browser.client.goto(&hello).await.expect("hello loads");
-        let m = mark(&browser, "hello-mounted").await;
+        browser.client.goto(hello).await.expect("hello loads");
+        let m = mark(browser, "hello-mounted").await;
+        let (_, hw) = load_timing(browser).await;
 
         browser.client.delete_all_cookies().await.expect("cookies");
         browser.client.goto(&stack.origin).await.expect("SPA loads");
         browser.wait_session_state("none").await;
         browser.click("login").await;
         browser.wait_session_state("active").await;
-        let s = mark(&browser, "identity-shown").await;
-        let e = mark(&browser, "session-established").await;
-        let v = mark(&browser, "id-token-verified").await;
-        let f = mark(&browser, "fragment-parsed").await;
+        let s = mark(browser, "identity-shown").await;
+        let e = mark(browser, "session-established").await;
+        let v = mark(browser, "id-token-verified").await;
+        let f = mark(browser, "fragment-parsed").await;
+        let (fs, w) = load_timing(browser).await;
         if i > 0 {
             mounted.push(m);
             shown.push(s);
             session.push(e);
             verified.push(v);
             parsed.push(f);
+            fetch.push(fs);
+            wasm.push(w);
+            hello_wasm.push(hw);
         }
     }
-    browser.close().await;
-    report_ms("identity.hello_mount", mounted);
+    let key = |name: &str| format!("{prefix}.{name}");
+    report_ms(&key("hello_mount"), mounted);
+    report_ms(&key("hello_wasm_loaded"), hello_wasm);
     let in_browser: Vec<f64> = verified.iter().zip(&parsed).map(|(v, f)| v - f).collect();
-    report_ms("identity.browser_validation", in_browser);
-    report_ms("identity.fragment_parsed", parsed);
-    report_ms("identity.id_token_verified", verified);
-    report_ms("identity.identity_shown", shown);
-    report_ms("identity.session_established", session);
+    report_ms(&key("browser_validation"), in_browser);
+    report_ms(&key("fetch_start"), fetch);
+    report_ms(&key("wasm_loaded"), wasm);
+    report_ms(&key("fragment_parsed"), parsed);
+    report_ms(&key("id_token_verified"), verified);
+    report_ms(&key("identity_shown"), shown);
+    report_ms(&key("session_established"), session);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -75,6 +75,27 @@ async fn spa_and_bff_behind_nginx_login_end_to_end() {
     );
     assert_eq!(r.headers()["content-type"], "application/wasm");
     assert!(r.headers().contains_key("content-security-policy"));
+    // The release build's gzip copy (gzip_static), for browsers that accept it.
+    let r = http
+        .get(format!("{index}{wasm}"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(r.headers()["content-type"], "application/wasm");
+    assert!(r.headers()["vary"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase()
+        .contains("accept-encoding"));
+    let gz = std::fs::read(repo_root().join("dist").join(format!("{wasm}.gz"))).unwrap();
+    assert_eq!(
+        r.bytes().await.unwrap().len(),
+        gz.len(),
+        "the precompressed file as built"
+    );
     // /bff reaches the BFF (JSON 401 without a session); operational endpoints are not exposed.
     let r = http.get(format!("{index}bff/user")).send().await.unwrap();
     assert_eq!(r.status(), 401);

@@ -90,6 +90,21 @@ async fn deep_link_flow_view_restore_console_and_session_gone() {
         marks[0] <= marks[1] && marks[1] <= marks[2] && marks[2] <= marks[3],
         "marks in order: {marks:?}"
     );
+    // The identity comes first: on the way back from the OP the page starts as "checking the sign-in", so the API
+    // console (and its request for the API list) is not drawn and torn down before the user is shown; it is
+    // drawn once, when the session is up, and asks for the list once.
+    browser.wait_for_css("#console-api option").await;
+    let lists = browser
+        .eval(
+            "return performance.getEntriesByType('resource')\
+             .filter(e => e.name.endsWith('/bff/apis')).map(e => Math.round(e.startTime));",
+        )
+        .await;
+    assert_eq!(
+        lists.as_array().map(Vec::len),
+        Some(1),
+        "GET /bff/apis on the callback page, start times in ms: {lists}"
+    );
 
     // The flow view: every check passed, with values; the token's claims as a table; no raw token.
     let checks = browser.text_of("id-token-checks").await;

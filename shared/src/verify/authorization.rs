@@ -3,7 +3,7 @@
 //! spends the code, because it cannot trust what the browser posts.
 
 use super::error::ValidationError;
-use super::hashes::{constant_time_eq, hash_matches};
+use super::hashes::{constant_time_eq, hash_matches_with};
 use super::id_token::IdTokenRules;
 use super::{verify_id_token, Keys, SignatureVerifier, VerifiedIdToken};
 use crate::fragment::AuthorizationResponse;
@@ -72,7 +72,7 @@ pub async fn validate_response<V: SignatureVerifier>(
         .c_hash
         .as_deref()
         .ok_or(ValidationError::CHashMissing)?;
-    if !hash_matches(id_token.alg, &code, c_hash) {
+    if !hash_matches_with(verifier, id_token.alg, &code, c_hash).await {
         return Err(ValidationError::CHashMismatch);
     }
     if let Some(token) = access_token {
@@ -81,7 +81,7 @@ pub async fn validate_response<V: SignatureVerifier>(
             .at_hash
             .as_deref()
             .ok_or(ValidationError::AtHashMissing)?;
-        if !hash_matches(id_token.alg, token, at_hash) {
+        if !hash_matches_with(verifier, id_token.alg, token, at_hash).await {
             return Err(ValidationError::AtHashMismatch);
         }
     }

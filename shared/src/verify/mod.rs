@@ -14,7 +14,7 @@ pub mod logout_token;
 pub mod refresh;
 pub mod token_endpoint;
 
-use crate::jose::alg::{Alg, AlgPolicy};
+use crate::jose::alg::{Alg, AlgPolicy, HashAlg};
 use crate::jose::jwks::{Jwk, JwkSet};
 use crate::jose::jws::CompactJws;
 use claims::IdTokenClaims;
@@ -28,6 +28,13 @@ use id_token::IdTokenRules;
 #[allow(async_fn_in_trait)]
 pub trait SignatureVerifier {
     async fn verify(&self, alg: Alg, key: &Jwk, signing_input: &[u8], signature: &[u8]) -> bool;
+
+    /// The `hash` digest of `data`, for `c_hash`/`at_hash` ([`hashes::hash_matches_with`]); empty when the
+    /// platform cannot hash. The default is the sha2 crate (the BFF); the browser uses WebCrypto's `digest`, so
+    /// its wasm carries no SHA-2 code.
+    async fn digest(&self, hash: HashAlg, data: &[u8]) -> Vec<u8> {
+        hashes::sha2_digest(hash, data)
+    }
 }
 
 /// Where the OP's keys come from and which algorithms are acceptable.
