@@ -724,7 +724,7 @@ impl Config {
             ));
         }
         Ok(())
-}
+    }
 
     /// Whether `/metrics` is answered on `listen`. Not when `metrics_listen` is set (it is answered there), and
     /// not when the BFF serves the SPA itself (`static_dir`): then `listen` is the port browsers reach, with no

@@ -282,5 +282,4 @@ impl SessionStore for SqliteStore {
         })
         .await
     }
-
 }
