@@ -155,9 +155,10 @@ async fn a_logout_during_a_refresh_stays_a_logout(kind: &str) {
         _ => None,
     };
     let proxy = FaultProxy::start(free_port()).await;
-    // Long enough for the held answer (the test releases it as soon as the logout has landed).
+    // Long enough for the held answer (the test releases it as soon as the logout has landed); the /bff deadline
+    // must exceed four OP calls of that length (checked at start).
     let toml = format!(
-        "[session]\nrefresh_margin_secs = {}\n{}[oidc]\nhttp_timeout_secs = 30\n",
+        "[session]\nrefresh_margin_secs = {}\n{}[oidc]\nhttp_timeout_secs = 30\n[server]\nrequest_timeout_secs = 125\n",
         3600 - DUE_AFTER.as_secs(),
         store_lines(kind, redis.as_ref())
     );
