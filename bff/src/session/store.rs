@@ -371,7 +371,7 @@ impl OnceKeys {
 }
 
 // `remove_matching` (sid, sub, both, neither, other issuer) is tested once for all three stores, the memory
-// store included, by the store suite in tests/tests/session_stores.rs.
+// store included, by the store suite in tests/tests/e2e/session_stores.rs.
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -384,7 +384,7 @@ async fn suite(kind: &str) {
     .await;
     assert_eq!(store.count().await.unwrap(), 2, "{kind}: no sessions");
 
-    // Pending logins are not stored (they travel sealed in their cookie, tests/tests/pending_logins.rs); what
+    // Pending logins are not stored (they travel sealed in their cookie, tests/tests/e2e/pending_logins.rs); what
     // the store keeps of a login is the seen-state record of its exchange: one-time, shared by replicas, gone
     // with its TTL.
     let seen = bff::session::transaction::seen_state_key("some-state");
