@@ -133,8 +133,9 @@ async fn the_op_down_at_the_code_exchange_or_at_start_is_503_json_until_it_is_ba
 async fn the_op_down_at_a_refresh_is_503_json_and_the_session_survives_it() {
     let (mut op, stack) = stack_behind_proxy(&due_soon()).await;
     let bff = BffClient::new(&stack.origin);
-    let issued = Instant::now();
     bff.log_in_at_op(&stack.redirect_uri).await;
+    // Tokens fall due DUE_AFTER after the exchange (expires_in is counted from there), so the clock starts then.
+    let issued = Instant::now();
     until_due(issued).await;
     op.go_down().await;
     let bff = Arc::new(bff);
@@ -163,8 +164,9 @@ async fn a_hanging_op_is_504_json_after_its_timeout_and_a_storm_waits_for_one_at
     let toml = format!("{}[oidc]\nhttp_timeout_secs = {TIMEOUT_SECS}\n", due_soon());
     let (op, stack) = stack_behind_proxy(&toml).await;
     let one = BffClient::new(&stack.origin);
-    let issued = Instant::now();
     one.log_in_at_op(&stack.redirect_uri).await;
+    // Tokens fall due DUE_AFTER after the exchange (expires_in is counted from there), so the clock starts then.
+    let issued = Instant::now();
 
     op.answer("/token", Answer::Hang);
     let two = BffClient::new(&stack.origin);

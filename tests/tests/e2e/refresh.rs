@@ -33,9 +33,10 @@ async fn logged_in_stack() -> (Stack, BffClient, Instant) {
     .await;
     let bff = BffClient::new(&stack.origin);
     let started = bff.start_login().await;
-    let issued = Instant::now();
     let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
     bff.create_session(&fragment).await;
+    // Tokens fall due DUE_AFTER after the exchange (expires_in is counted from there), so the clock starts then.
+    let issued = Instant::now();
     (stack, bff, issued)
 }
 
@@ -81,9 +82,9 @@ async fn a_refused_or_foreign_refresh_ends_the_session_with_401_json() {
         let bff_handle = start_bff(&op.issuer, ResponseType::CodeIdToken, &toml).await;
         let bff = BffClient::new(&bff_handle.origin);
         let started = bff.start_login().await;
-        let issued = Instant::now();
         let fragment = authorize_at_op(&started.authorization_url, &bff_handle.redirect_uri).await;
         bff.create_session(&fragment).await;
+        let issued = Instant::now();
 
         op.set_scenario(Scenario::token(answer));
         until_due(issued).await;
@@ -182,7 +183,6 @@ async fn a_logout_during_a_refresh_stays_a_logout(kind: &str) {
         let bff = Arc::new(BffClient::new(&stack.origin));
         let op = OpBrowser::new();
         let started = bff.start_login().await;
-        let issued = Instant::now();
         let fragment = op
             .authorize(&started.authorization_url, &stack.redirect_uri)
             .await;
@@ -195,6 +195,7 @@ async fn a_logout_during_a_refresh_stays_a_logout(kind: &str) {
             )
             .await;
         assert_eq!(created.status(), 200, "session creation");
+        let issued = Instant::now();
         // The session cookie as another tab of this browser still holds it after a logout in this one: what
         // the store has, not what one cookie jar forgot, decides whether the session is gone.
         let cookie = created
