@@ -954,7 +954,7 @@ mod tests {
         assert_eq!(e.field, "public_origin");
     }
 
-    /// Found by fuzzing (shared/tests/fuzz_regressions/config): `key =` with no value made a parse error with
+    /// Found by fuzzing (fuzz-glue/regressions/config): `key =` with no value made a parse error with
     /// no message at all.
     #[test]
     fn syntax_errors_say_what_and_where_without_quoting_the_file() {

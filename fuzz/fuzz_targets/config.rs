@@ -1,10 +1,6 @@
-//! The `config` target: the entry lives with its regression test, which this includes, so both feed the BFF's
-//! config loader the same way.
+//! The `config` target: see `fuzz_glue::config` for what it runs and asserts.
 #![no_main]
 
-#[path = "../../bff/tests/config_fuzz_regressions.rs"]
-mod config_fuzz_regressions;
-
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = config_fuzz_regressions::config(data);
+    let _ = fuzz_glue::config(data);
 });

@@ -1,6 +1,6 @@
-//! The `fragment` target: see `shared::fuzzing::fragment` for what it runs and asserts.
+//! The `fragment` target: see `fuzz_glue::fragment` for what it runs and asserts.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = shared::fuzzing::fragment(data);
+    let _ = fuzz_glue::fragment(data);
 });

@@ -1,6 +1,6 @@
-//! The `jwks` target: see `shared::fuzzing::jwks` for what it runs and asserts.
+//! The `jwks` target: see `fuzz_glue::jwks` for what it runs and asserts.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = shared::fuzzing::jwks(data);
+    let _ = fuzz_glue::jwks(data);
 });

@@ -1,6 +1,6 @@
-//! The `jws` target: see `shared::fuzzing::jws` for what it runs and asserts.
+//! The `jws` target: see `fuzz_glue::jws` for what it runs and asserts.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = shared::fuzzing::jws(data);
+    let _ = fuzz_glue::jws(data);
 });

@@ -1,6 +1,6 @@
-//! The `logout_token` target: see `shared::fuzzing::logout_token` for what it runs and asserts.
+//! The `logout_token` target: see `fuzz_glue::logout_token` for what it runs and asserts.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = shared::fuzzing::logout_token(data);
+    let _ = fuzz_glue::logout_token(data);
 });

@@ -10,9 +10,6 @@
 
 pub mod api;
 pub mod fragment;
-/// Fuzz target entry points, for `fuzz/` and the regression tests only.
-#[cfg(feature = "fuzzing")]
-pub mod fuzzing;
 pub mod jose;
 pub mod pkce;
 pub mod response_type;

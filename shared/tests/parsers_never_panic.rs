@@ -4,12 +4,12 @@
 //! duplicated fragment parameters always get `duplicate_parameter`; and a fragment built from a response parses
 //! back to it.
 
+use fuzz_glue::check_candidates;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Map, Value};
 use shared::fragment::{parse_fragment, AuthorizationResponse, MAX_FRAGMENT_BYTES};
-use shared::fuzzing::check_candidates;
 use shared::jose::alg::Alg;
 use shared::jose::b64url_encode;
 use shared::jose::jwks::{JwkSet, MAX_JWKS_BYTES};

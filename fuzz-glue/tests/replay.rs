@@ -1,24 +1,22 @@
-//! Replays the fuzzing regression inputs (`tests/fuzz_regressions/<target>/`) through the fuzz targets' own entry
-//! points (`shared::fuzzing`), so every input the fuzzer ever crashed on, and every pinned seed, is checked by
+//! Replays the fuzzing regression inputs (`fuzz-glue/regressions/<target>/`) through the fuzz targets' own entry
+//! points (`fuzz_glue`), so every input the fuzzer ever crashed on, and every pinned seed, is checked by
 //! `cargo test`: no panic, and the outcome a file's name pins (`<outcome>--<what>`). `scripts/fuzz` adds the
-//! crash inputs it finds; the `config` target's inputs are replayed by bff/tests/config_fuzz_regressions.rs.
+//! crash inputs it finds.
 
-use shared::fuzzing::{self, replay, Entry};
+use fuzz_glue::{replay, Entry};
 use std::path::{Path, PathBuf};
 
-const TARGETS: [(&str, Entry); 5] = [
-    ("fragment", fuzzing::fragment),
-    ("jws", fuzzing::jws),
-    ("jwks", fuzzing::jwks),
-    ("logout_token", fuzzing::logout_token),
-    ("token_response", fuzzing::token_response),
+const TARGETS: [(&str, Entry); 6] = [
+    ("fragment", fuzz_glue::fragment),
+    ("jws", fuzz_glue::jws),
+    ("jwks", fuzz_glue::jwks),
+    ("logout_token", fuzz_glue::logout_token),
+    ("token_response", fuzz_glue::token_response),
+    ("config", fuzz_glue::config),
 ];
 
-/// Replayed by the BFF's tests, which can load its configuration.
-const ELSEWHERE: [&str; 1] = ["config"];
-
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions")
 }
 
 fn replay_target(name: &str) {
@@ -52,14 +50,20 @@ fn token_response() {
     replay_target("token_response");
 }
 
+/// Was `config_regressions` in the BFF's tests, before the entry moved here.
+#[test]
+fn config() {
+    replay_target("config");
+}
+
 /// A directory no test replays would keep its crash inputs out of CI unnoticed.
 #[test]
 fn every_directory_is_a_target() {
     for dir in std::fs::read_dir(root()).unwrap() {
         let name = dir.unwrap().file_name().to_string_lossy().into_owned();
         assert!(
-            TARGETS.iter().any(|(t, _)| *t == name) || ELSEWHERE.contains(&name.as_str()),
-            "tests/fuzz_regressions/{name} is not a fuzz target"
+            TARGETS.iter().any(|(t, _)| *t == name),
+            "regressions/{name} is not a fuzz target"
         );
     }
 }

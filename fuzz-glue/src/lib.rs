@@ -1,27 +1,32 @@
-//! Entry points for fuzzing (feature `fuzzing`, never in a product build): one function per fuzz target in
-//! `fuzz/fuzz_targets/`, and [`replay`], which runs the committed regression inputs through the same functions
-//! in `cargo test` (`shared/tests/fuzz_regressions.rs`). Keeping both here means the fuzzer and the tests can
-//! never drift apart on what an input is fed to.
+//! The fuzz targets' entry points, in a crate of their own so that `shared` stays free of I/O and of
+//! test-only code: one function per fuzz target in `fuzz/fuzz_targets/` (the [`config`] one runs the BFF's
+//! loader), and [`replay`], which runs the committed regression inputs through the same functions in
+//! `cargo test` (`fuzz-glue/tests/replay.rs`). Keeping both here means the fuzzer and the tests can never drift
+//! apart on what an input is fed to.
 //!
 //! Each entry takes raw bytes, runs the parser the way the product does, asserts what must hold for *any*
 //! input (a failed assertion is a crash to the fuzzer, like any panic), and returns an [`Outcome`]: `Ok`, or the
 //! name of the typed error, so a regression file can pin the expected answer in its name.
 
-use crate::fragment::{looks_like_authorization_response, parse_fragment, AuthorizationResponse};
-use crate::jose::alg::{Alg, AlgPolicy};
-use crate::jose::b64url_encode;
-use crate::jose::jwks::{Jwk, JwkSet};
-use crate::jose::jws::{CompactJws, JwsHeader};
-use crate::token_response::{TokenEndpointError, TokenResponse};
-use crate::verify::id_token::IdTokenRules;
-use crate::verify::logout_token::{verify_logout_token, LogoutTokenRules};
-use crate::verify::token_endpoint::{validate_token_id_token, Exchange};
-use crate::verify::{Keys, SignatureVerifier};
-use crate::ValidationError;
+pub mod config;
+pub mod replay;
+
+pub use config::config;
+pub use replay::replay;
+
+use shared::fragment::{looks_like_authorization_response, parse_fragment, AuthorizationResponse};
+use shared::jose::alg::{Alg, AlgPolicy};
+use shared::jose::b64url_encode;
+use shared::jose::jwks::{Jwk, JwkSet};
+use shared::jose::jws::{CompactJws, JwsHeader};
+use shared::token_response::{TokenEndpointError, TokenResponse};
+use shared::verify::id_token::IdTokenRules;
+use shared::verify::logout_token::{verify_logout_token, LogoutTokenRules};
+use shared::verify::token_endpoint::{validate_token_id_token, Exchange};
+use shared::verify::{Keys, SignatureVerifier};
+use shared::ValidationError;
 use std::borrow::Cow;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -236,43 +241,6 @@ pub fn token_response(data: &[u8]) -> Outcome {
         }
         Err(e) => Err(name(&e)),
     }
-}
-
-/// Replays every file in `dir` through `entry`, and returns how many it replayed. A file named
-/// `<outcome>--<what>` must give that outcome (`ok` or the error's name); any other name (the fuzzer's
-/// `crash-<sha1>`) need only not panic. Panics, listing every file at fault, when one does not hold.
-pub fn replay(dir: &Path, entry: Entry) -> usize {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|f| f.expect("a directory entry").path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    let mut failures = Vec::new();
-    for path in &files {
-        let name = path.file_name().unwrap().to_string_lossy();
-        let data = std::fs::read(path).expect("a readable regression file");
-        let outcome = match catch_unwind(AssertUnwindSafe(|| entry(&data))) {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                failures.push(format!("{name}: panicked"));
-                continue;
-            }
-        };
-        let got = outcome.err().unwrap_or_else(|| "ok".to_owned());
-        if let Some((expected, _)) = name.split_once("--") {
-            if expected != got {
-                failures.push(format!("{name}: expected {expected}, got {got}"));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{}:\n{}",
-        dir.display(),
-        failures.join("\n")
-    );
-    files.len()
 }
 
 /// Builds a compact JWS from `header JSON \n claims JSON \n signature`, each part base64url-encoded, so the
