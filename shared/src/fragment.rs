@@ -3,7 +3,7 @@
 //! This is the first thing that touches attacker-controllable input in the browser, so it is strict: size
 //! capped, every parameter at most once, and an OP `error` recognised before anything else.
 
-use crate::verify::error::ValidationError;
+use crate::error::ValidationError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -9,6 +9,7 @@
 //! claim rules, per response type) → [`api`] (what the two tiers say to each other).
 
 pub mod api;
+pub mod error;
 pub mod fragment;
 pub mod jose;
 pub mod pkce;
@@ -16,5 +17,5 @@ pub mod response_type;
 pub mod token_response;
 pub mod verify;
 
+pub use error::ValidationError;
 pub use response_type::ResponseType;
-pub use verify::error::ValidationError;

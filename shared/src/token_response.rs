@@ -1,7 +1,7 @@
 //! The token endpoint's answer (RFC 6749 5.1/5.2, Core 3.1.3.3), read strictly.
 
+use crate::error::ValidationError;
 use crate::verify::authorization::check_token_type;
-use crate::verify::error::ValidationError;
 use serde::Deserialize;
 
 /// Upper bound for a token response body: a few tokens, never more.

@@ -1,6 +1,6 @@
 //! Signature algorithms: which exist, which are allowed, and which hash each implies for c_hash/at_hash.
 
-use crate::verify::error::ValidationError;
+use crate::error::ValidationError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -7,7 +7,7 @@
 
 use super::alg::Alg;
 use super::jws::JwsHeader;
-use crate::verify::error::ValidationError;
+use crate::error::ValidationError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -2,7 +2,7 @@
 
 use super::alg::Alg;
 use super::b64url_decode;
-use crate::verify::error::ValidationError;
+use crate::error::ValidationError;
 use serde_json::{Map, Value};
 
 /// Upper bound for one compact JWS. Honest ID tokens and JWT access tokens are 1-4 KiB.

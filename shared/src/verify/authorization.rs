@@ -2,10 +2,10 @@
 //! 3.3.2.11, per response type). The SPA runs this before showing the user; the BFF runs it again before it
 //! spends the code, because it cannot trust what the browser posts.
 
-use super::error::ValidationError;
 use super::hashes::{constant_time_eq, hash_matches_with};
 use super::id_token::IdTokenRules;
 use super::{verify_id_token, Keys, SignatureVerifier, VerifiedIdToken};
+use crate::error::ValidationError;
 use crate::fragment::AuthorizationResponse;
 use crate::response_type::ResponseType;
 

@@ -1,7 +1,7 @@
 //! ID token claims (Core 2), read with explicit type checks so a wrong JSON type names the claim at fault.
 
-use super::error::ValidationError;
 use crate::api::User;
+use crate::error::ValidationError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

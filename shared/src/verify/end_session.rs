@@ -3,8 +3,8 @@
 //! state is the one this very browser's logout sent (kept in an HttpOnly cookie by the BFF), so a crafted link
 //! cannot make the page claim a sign-out that did not happen.
 
-use super::error::ValidationError;
 use super::hashes::constant_time_eq;
+use crate::error::ValidationError;
 
 /// `returned` equals the state this browser's logout sent (`sent`, absent when none was started or it expired).
 pub fn check_logout_state(sent: Option<&str>, returned: &str) -> Result<(), ValidationError> {

@@ -2,8 +2,8 @@
 //! its own error, composed by [`IdTokenRules::check`].
 
 use super::claims::IdTokenClaims;
-use super::error::ValidationError;
 use super::hashes::constant_time_eq;
+use crate::error::ValidationError;
 use serde::{Deserialize, Serialize};
 
 /// Default allowance for clock skew between the OP, the BFF and the user's device.

@@ -10,8 +10,8 @@
 //! 2.7); when present it is always checked.
 
 use super::claims::{json_object, Reader};
-use super::error::ValidationError;
 use super::{verify_signature, Keys, SignatureVerifier};
+use crate::error::ValidationError;
 use crate::jose::jws::CompactJws;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,24 +1,27 @@
 //! Validation: the signature (through a tier-specific [`SignatureVerifier`]), the claim rules, and their
 //! composition for the front-channel response ([`authorization`]) and the token endpoint ([`token_endpoint`]).
 //!
-//! Each rule is one function with one error in [`error::ValidationError`]; the composed checks are the only
+//! Each rule is one function with one error in [`crate::error::ValidationError`]; the composed checks are the only
 //! entry points the tiers use, so the SPA and the BFF cannot drift apart.
 
 pub mod authorization;
 pub mod claims;
 pub mod end_session;
-pub mod error;
 pub mod hashes;
 pub mod id_token;
 pub mod logout_token;
 pub mod refresh;
 pub mod token_endpoint;
 
+/// The error type moved below every module (`crate::error`) so that `jose`, `fragment` and `token_response`
+/// need nothing from `verify`; this keeps the old path `verify::error` working for existing callers.
+pub use crate::error;
+
+use crate::error::ValidationError;
 use crate::jose::alg::{Alg, AlgPolicy, HashAlg};
 use crate::jose::jwks::{Jwk, JwkSet};
 use crate::jose::jws::CompactJws;
 use claims::IdTokenClaims;
-use error::ValidationError;
 use id_token::IdTokenRules;
 
 /// Checks one signature with one public key. The browser implements it with WebCrypto (small and native), the

@@ -3,11 +3,11 @@
 //! produced it carried none.
 
 use super::claims::IdTokenClaims;
-use super::error::ValidationError;
 use super::id_token::{
     check_aud, check_azp, check_exp, check_iat, check_iss, check_same_subject, check_sub,
 };
 use super::{verify_signature, Keys, SignatureVerifier};
+use crate::error::ValidationError;
 use crate::jose::jws::CompactJws;
 
 /// What the sign-in established, which a refreshed ID token must keep.

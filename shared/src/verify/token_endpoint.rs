@@ -2,10 +2,10 @@
 //! (RFC 9700 4.5.3.2) and the same iss and sub as the front-channel token (Core 3.3.3.6). No token from the
 //! response may be used before this passes.
 
-use super::error::ValidationError;
 use super::hashes::hash_matches;
 use super::id_token::{check_same_subject, IdTokenRules};
 use super::{verify_id_token, Keys, SignatureVerifier, VerifiedIdToken};
+use crate::error::ValidationError;
 use crate::verify::claims::IdTokenClaims;
 
 /// What the token-endpoint ID token is checked against.
