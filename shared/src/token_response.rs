@@ -1,7 +1,6 @@
 //! The token endpoint's answer (RFC 6749 5.1/5.2, Core 3.1.3.3), read strictly.
 
 use crate::error::ValidationError;
-use crate::verify::authorization::check_token_type;
 use serde::Deserialize;
 
 /// Upper bound for a token response body: a few tokens, never more.
@@ -102,6 +101,14 @@ impl TokenResponse {
             scope: ok.scope,
         })
     }
+}
+
+/// An access token, from the token endpoint or the front channel, must be a Bearer token (RFC 6749 7.1; case-insensitive, glewlwyd says `bearer`).
+pub fn check_token_type(token_type: Option<&str>) -> Result<(), ValidationError> {
+    token_type
+        .filter(|t| t.eq_ignore_ascii_case("bearer"))
+        .map(|_| ())
+        .ok_or(ValidationError::TokenTypeInvalid)
 }
 
 #[cfg(test)]

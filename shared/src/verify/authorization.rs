@@ -8,6 +8,7 @@ use super::{verify_id_token, Keys, SignatureVerifier, VerifiedIdToken};
 use crate::error::ValidationError;
 use crate::fragment::AuthorizationResponse;
 use crate::response_type::ResponseType;
+use crate::token_response::check_token_type;
 
 /// What the RP remembers about the sign-in it started, to hold the response against.
 #[derive(Debug, Clone)]
@@ -117,14 +118,6 @@ pub fn check_iss_parameter(
         }
         None => Ok(()),
     }
-}
-
-/// A front-channel access token must be a Bearer token (RFC 6749 7.1; case-insensitive, glewlwyd says `bearer`).
-pub fn check_token_type(token_type: Option<&str>) -> Result<(), ValidationError> {
-    token_type
-        .filter(|t| t.eq_ignore_ascii_case("bearer"))
-        .map(|_| ())
-        .ok_or(ValidationError::TokenTypeInvalid)
 }
 
 #[cfg(test)]
