@@ -2,6 +2,7 @@
 
 use crate::jose::alg::Alg;
 use crate::response_type::ResponseType;
+use crate::verify::claims::IdTokenClaims;
 use crate::verify::id_token::IdTokenRules;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,27 @@ pub struct User {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+}
+
+/// The part of the claims that is shown to the user and kept in the session. Here, not in `verify::claims`,
+/// so that the wire types depend on the validation layer and never the other way round.
+impl From<&IdTokenClaims> for User {
+    fn from(claims: &IdTokenClaims) -> User {
+        User {
+            sub: claims.sub.clone().unwrap_or_default(),
+            name: claims.name.clone(),
+            preferred_username: claims.preferred_username.clone(),
+            email: claims.email.clone(),
+            email_verified: claims.email_verified,
+        }
+    }
+}
+
+impl IdTokenClaims {
+    /// The part of the claims that is shown to the user and kept in the session ([`User::from`]).
+    pub fn user(&self) -> User {
+        User::from(self)
+    }
 }
 
 impl User {

@@ -7,6 +7,15 @@
 //! The data flows through the modules in this order:
 //! [`fragment`] (parse the redirect) → [`jose`] (JWS and JWKS parsing, key choice) → [`verify`] (signature and
 //! claim rules, per response type) → [`api`] (what the two tiers say to each other).
+//!
+//! The modules are layered, and a module imports only from the layers below it (no import circles), so each
+//! layer can be read, tested and fuzzed on its own:
+//!
+//! 1. [`error`]: the one typed error every rule answers ([`ValidationError`]).
+//! 2. [`jose`]: base64url, JWS, JWKS and algorithms.
+//! 3. [`fragment`], [`token_response`], [`response_type`], [`pkce`]: the protocol messages and parameters.
+//! 4. [`verify`]: the signature and claim rules, composed per response type and endpoint.
+//! 5. [`api`]: the SPA⇄BFF wire types, including the [`api::User`] made from verified claims.
 
 pub mod api;
 pub mod error;

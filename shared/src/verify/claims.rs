@@ -1,6 +1,5 @@
 //! ID token claims (Core 2), read with explicit type checks so a wrong JSON type names the claim at fault.
 
-use crate::api::User;
 use crate::error::ValidationError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -54,17 +53,6 @@ impl IdTokenClaims {
             email: r.string("email")?,
             email_verified: r.boolean("email_verified")?,
         })
-    }
-
-    /// The part of the claims that is shown to the user and kept in the session.
-    pub fn user(&self) -> User {
-        User {
-            sub: self.sub.clone().unwrap_or_default(),
-            name: self.name.clone(),
-            preferred_username: self.preferred_username.clone(),
-            email: self.email.clone(),
-            email_verified: self.email_verified,
-        }
     }
 }
 
