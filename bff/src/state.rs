@@ -3,8 +3,8 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::oidc::ProviderSlot;
+use crate::proxy::refresh::RefreshLocks;
 use crate::session::cookie::Cookies;
-use crate::session::refresh::RefreshLocks;
 use crate::session::store::SessionStore;
 use crate::session::transaction::LoginSealer;
 use std::sync::Arc;

@@ -3,16 +3,17 @@
 
 pub mod catalog;
 mod path;
+pub mod refresh;
 
 use crate::error::AppError;
 use crate::flow::current_session;
-use crate::session::refresh::{token_for, Which};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderName};
 use axum::response::Response;
 use futures_util::TryStreamExt;
+use refresh::{token_for, Which};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

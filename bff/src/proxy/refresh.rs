@@ -3,11 +3,11 @@
 //! so two parallel refreshes would make one of them fail (and, by reuse detection, may revoke the session).
 //! With a shared store (Redis) the same holds across replicas, through the store's lease lock.
 
-use super::store::{Session, UpstreamToken};
-use super::{now, random_token};
 use crate::config::ApiConfig;
 use crate::error::AppError;
 use crate::oidc::{token, verifier};
+use crate::session::store::{Session, UpstreamToken};
+use crate::session::{now, random_token};
 use crate::state::AppState;
 use shared::token_response::TokenEndpointError;
 use shared::verify::refresh::{validate_refreshed_id_token, Refresh};
