@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod panic;
 pub mod proxy;
+pub mod refresh_locks;
 pub mod security_headers;
 pub mod serve;
 pub mod session;

@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::oidc::ProviderSlot;
-use crate::proxy::refresh::RefreshLocks;
+use crate::refresh_locks::RefreshLocks;
 use crate::session::cookie::Cookies;
 use crate::session::store::SessionStore;
 use crate::session::transaction::LoginSealer;
