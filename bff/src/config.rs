@@ -509,7 +509,7 @@ impl Config {
         }
         if !s.keys.is_empty() || s.store != StoreKind::Memory {
             let keys: Vec<&str> = s.keys.iter().map(Secret::expose).collect();
-            crate::session::seal::Keyring::new(&keys).map_err(|e| {
+            crate::seal::Keyring::new(&keys).map_err(|e| {
                 bad(
                     "session.keys",
                     format!("{e} (needed by store = sqlite or redis; set BFF_SESSION__KEYS)"),

@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod panic;
 pub mod proxy;
 pub mod refresh_locks;
+pub mod seal;
 pub mod security_headers;
 pub mod serve;
 pub mod session;
@@ -118,9 +119,7 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
     let (idle, absolute) = (config.idle_timeout_secs, config.absolute_timeout_secs);
     let keys = || {
         let keys: Vec<&str> = config.keys.iter().map(Secret::expose).collect();
-        session::seal::Keyring::new(&keys)
-            .map(Arc::new)
-            .map_err(StoreError)
+        seal::Keyring::new(&keys).map(Arc::new).map_err(StoreError)
     };
     Ok(match config.store {
         StoreKind::Memory => Arc::new(MemoryStore::new(idle, absolute)),
@@ -169,10 +168,10 @@ pub fn login_sealer(
     config: &config::SessionConfig,
 ) -> Result<session::transaction::LoginSealer, StoreError> {
     let keys = if config.keys.is_empty() {
-        session::seal::Keyring::random()
+        seal::Keyring::random()
     } else {
         let keys: Vec<&str> = config.keys.iter().map(config::Secret::expose).collect();
-        session::seal::Keyring::new(&keys).map_err(StoreError)?
+        seal::Keyring::new(&keys).map_err(StoreError)?
     };
     Ok(session::transaction::LoginSealer::new(Arc::new(keys)))
 }

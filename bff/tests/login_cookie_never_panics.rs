@@ -5,7 +5,7 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use bff::session::seal::Keyring;
+use bff::seal::Keyring;
 use bff::session::transaction::{
     LoginCookieError, LoginSealer, Transaction, LOGIN_COOKIE_AAD, MAX_LOGIN_COOKIE_LEN,
 };

@@ -4,7 +4,6 @@
 
 pub mod cookie;
 pub mod redis_store;
-pub mod seal;
 pub mod sqlite;
 pub mod store;
 pub mod transaction;

@@ -12,9 +12,9 @@
 //! starts while Redis is down and `/readyz` says so until it is back.
 
 use super::now;
-use super::seal::Keyring;
 use super::sqlite::{open_session, seal_session};
 use super::store::{storage_key, Session, SessionStore, StoreError};
+use crate::seal::Keyring;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;

@@ -5,8 +5,8 @@
 //! `sub` (the back-channel logout indexes) and the expiry (clean-up). The id column is a hash of the session id.
 
 use super::now;
-use super::seal::Keyring;
 use super::store::{storage_key, Session, SessionStore, StoreError};
+use crate::seal::Keyring;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! [`MemoryStore`] (default, one process), [`super::sqlite::SqliteStore`] (one machine, survives a restart) and
 //! [`super::redis_store::RedisStore`] (shared by replicas).
 //!
-//! The persistent stores keep each session sealed ([`super::seal`]) under a hash of its id, so neither a copy
+//! The persistent stores keep each session sealed ([`crate::seal`]) under a hash of its id, so neither a copy
 //! of the database nor of Redis yields a token or a usable session cookie.
 
 use super::now;

@@ -7,8 +7,8 @@
 //! expiry is inside the sealed payload, so an old cookie replayed past its `Max-Age` is refused too. One-time
 //! use is enforced at the exchange (see [`seen_state_key`]).
 
-use super::seal::{Keyring, OpenError};
 use super::store::storage_key;
+use crate::seal::{Keyring, OpenError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};

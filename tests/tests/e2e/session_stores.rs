@@ -4,8 +4,8 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use bff::seal::Keyring;
 use bff::session::redis_store::RedisStore;
-use bff::session::seal::Keyring;
 use bff::session::sqlite::SqliteStore;
 use bff::session::store::{MemoryStore, Session, SessionStore};
 use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};

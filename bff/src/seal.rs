@@ -7,6 +7,9 @@
 //! be reordered or dropped safely: a value under a dropped key simply no longer opens (= no session).
 //!
 //! Layout: `version (1) | key id (4) | nonce (24) | ciphertext + tag (16)`.
+//!
+//! Used by the session stores, the pending-login cookie (`session::transaction`) and the configuration's key check,
+//! so it sits below all three: `config` needs nothing from `session`.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
