@@ -149,8 +149,8 @@ impl IntoResponse for AppError {
     }
 }
 
-impl From<crate::session::store::StoreError> for AppError {
-    fn from(e: crate::session::store::StoreError) -> Self {
+impl From<crate::session::storage::StoreError> for AppError {
+    fn from(e: crate::session::storage::StoreError) -> Self {
         // The store's message may name hosts or paths: logged here, never answered.
         tracing::warn!(error = %e, "session store failed");
         AppError::StoreUnavailable

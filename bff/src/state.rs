@@ -5,7 +5,7 @@ use crate::metrics::Metrics;
 use crate::oidc::ProviderSlot;
 use crate::refresh_locks::RefreshLocks;
 use crate::session::cookie::Cookies;
-use crate::session::store::SessionStore;
+use crate::session::storage::SessionStore;
 use crate::session::transaction::LoginSealer;
 use std::sync::Arc;
 

@@ -572,7 +572,9 @@ fn token(i: usize, len: usize) -> String {
 }
 
 async fn memory(n: usize, (id_len, at_len): (usize, usize)) {
-    use bff::session::store::{MemoryStore, Session, SessionStore};
+    use bff::session::memory::MemoryStore;
+    use bff::session::model::Session;
+    use bff::session::storage::SessionStore;
     // Token sizes as the dev OP issues them (RS256 JWTs; `scripts/bench` passes the sizes the proxy run saw),
     // an opaque refresh token of 43 characters, a session id of 43 characters.
     let rt_len = 43;

@@ -1,7 +1,7 @@
 //! The servers a test needs: dev OP, demo API (Node child processes) and the BFF (in-process, real code).
 
 use crate::{free_port, repo_root, wait_for};
-use bff::session::store::SessionStore;
+use bff::session::storage::SessionStore;
 use shared::ResponseType;
 use std::fs::File;
 use std::process::{Child, Command, Stdio};

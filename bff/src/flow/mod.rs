@@ -9,8 +9,8 @@ pub mod user;
 
 use crate::error::AppError;
 use crate::session::cookie::Kind;
+use crate::session::model::Session;
 use crate::session::now;
-use crate::session::store::Session;
 use crate::state::AppState;
 use axum::http::HeaderMap;
 

@@ -6,7 +6,7 @@
 use crate::config::ApiConfig;
 use crate::error::AppError;
 use crate::oidc::{token, verifier};
-use crate::session::store::{Session, UpstreamToken};
+use crate::session::model::{Session, UpstreamToken};
 use crate::session::{now, random_token};
 use crate::state::AppState;
 use shared::token_response::TokenEndpointError;

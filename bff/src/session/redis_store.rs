@@ -11,9 +11,10 @@
 //! The connection is made on first use and re-made by the connection manager after a failure, so the BFF
 //! starts while Redis is down and `/readyz` says so until it is back.
 
+use super::model::Session;
 use super::now;
 use super::sqlite::{open_session, seal_session};
-use super::store::{storage_key, Session, SessionStore, StoreError};
+use super::storage::{storage_key, SessionStore, StoreError};
 use crate::seal::Keyring;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};

@@ -4,8 +4,9 @@
 //! Each row holds the sealed session plus, in clear, only what the store must query: the issuer, `sid` and
 //! `sub` (the back-channel logout indexes) and the expiry (clean-up). The id column is a hash of the session id.
 
+use super::model::Session;
 use super::now;
-use super::store::{storage_key, Session, SessionStore, StoreError};
+use super::storage::{storage_key, SessionStore, StoreError};
 use crate::seal::Keyring;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};

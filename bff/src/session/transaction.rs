@@ -7,7 +7,7 @@
 //! expiry is inside the sealed payload, so an old cookie replayed past its `Max-Age` is refused too. One-time
 //! use is enforced at the exchange (see [`seen_state_key`]).
 
-use super::store::storage_key;
+use super::storage::storage_key;
 use crate::seal::{Keyring, OpenError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -86,7 +86,7 @@ impl LoginSealer {
 }
 
 /// The store key recording that the login with this `state` was exchanged
-/// ([`super::store::SessionStore::remember_once`]): a hash, so the store never holds a usable state value.
+/// ([`super::storage::SessionStore::remember_once`]): a hash, so the store never holds a usable state value.
 /// Recorded at the exchange only, after the front-channel checks pass, so neither a login start nor a
 /// forged response writes anything.
 pub fn seen_state_key(state: &str) -> String {

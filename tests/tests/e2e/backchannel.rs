@@ -6,7 +6,8 @@
 //! ones (`200`, `Cache-Control: no-store`).
 
 use async_trait::async_trait;
-use bff::session::store::{Session, SessionStore, StoreError};
+use bff::session::model::Session;
+use bff::session::storage::{SessionStore, StoreError};
 use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_server::RedisServer;

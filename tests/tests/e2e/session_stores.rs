@@ -5,9 +5,11 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bff::seal::Keyring;
+use bff::session::memory::MemoryStore;
+use bff::session::model::Session;
 use bff::session::redis_store::RedisStore;
 use bff::session::sqlite::SqliteStore;
-use bff::session::store::{MemoryStore, Session, SessionStore};
+use bff::session::storage::SessionStore;
 use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};
 use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_server::RedisServer;

@@ -1,158 +1,16 @@
-//! Sessions: the tokens and the user, kept on the server, behind one interface with three implementations:
-//! [`MemoryStore`] (default, one process), [`super::sqlite::SqliteStore`] (one machine, survives a restart) and
-//! [`super::redis_store::RedisStore`] (shared by replicas).
-//!
-//! The persistent stores keep each session sealed ([`crate::seal`]) under a hash of its id, so neither a copy
-//! of the database nor of Redis yields a token or a usable session cookie.
+//! The default session store: a map in this process ([`MemoryStore`]), and the bounded one-time key record
+//! ([`OnceKeys`]) it answers `remember_once` from. The model is in [`super::model`], the interface in
+//! [`super::storage`].
 
+use super::model::Session;
 use super::now;
+use super::storage::{SessionStore, StoreError};
 use async_trait::async_trait;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shared::api::User;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
-
-/// A signed-in browser's server-side state. Tokens stay here; the browser has only the session id.
-/// Serialised (and sealed) as a whole by the persistent stores.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct Session {
-    pub user: User,
-    pub issuer: String,
-    /// The OP session id (`sid`), which back-channel logout refers to.
-    pub sid: Option<String>,
-    /// For `id_token_hint` at RP-initiated logout.
-    pub id_token: String,
-    pub access_token: String,
-    pub refresh_token: Option<String>,
-    pub access_token_expires_at: Option<i64>,
-    pub created_at: i64,
-    pub last_seen: i64,
-    /// Tokens of upstreams with a resource or scopes of their own, by API name. Defaulted, so sessions sealed
-    /// before this field existed still open.
-    #[serde(default)]
-    pub upstream_tokens: BTreeMap<String, UpstreamToken>,
-}
-
-/// An access token obtained for one upstream (see [`crate::config::ApiConfig::own_token`]).
-#[derive(Clone, Serialize, Deserialize)]
-pub struct UpstreamToken {
-    pub access_token: String,
-    pub expires_at: Option<i64>,
-}
-
-impl std::fmt::Debug for UpstreamToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpstreamToken")
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
-
-// Tokens must never reach a log through `{:?}`.
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("sub", &self.user.sub)
-            .field("created_at", &self.created_at)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Session {
-    /// Whether the session is still valid under the idle and absolute timeouts.
-    pub fn is_live(&self, idle_secs: i64, absolute_secs: i64, at: i64) -> bool {
-        at < self.expires_at(idle_secs, absolute_secs)
-    }
-
-    /// When the session ends unless it is used again: the earlier of the idle and absolute timeouts.
-    pub fn expires_at(&self, idle_secs: i64, absolute_secs: i64) -> i64 {
-        (self.last_seen + idle_secs).min(self.created_at + absolute_secs)
-    }
-}
-
-/// The store cannot be reached or failed (the request gets 503, the session is kept).
-#[derive(Debug, thiserror::Error)]
-#[error("session store: {0}")]
-pub struct StoreError(pub String);
-
-impl StoreError {
-    pub fn new(e: impl std::fmt::Display) -> StoreError {
-        StoreError(e.to_string())
-    }
-}
-
-/// Where sessions live.
-#[async_trait]
-pub trait SessionStore: Send + Sync {
-    /// The session, if present, unexpired and (persistent stores) openable with a configured key.
-    async fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
-    /// Stores a new session (at login, under a fresh random id) until it expires (idle or absolute timeout,
-    /// whichever comes first).
-    async fn insert(&self, id: &str, session: Session) -> Result<(), StoreError>;
-    /// Writes `session` over the stored one, only if that one is still there and unexpired; `false` (nothing
-    /// written) when it is gone. A write to an existing session (last use, refreshed tokens) must never create
-    /// it: a logout or back-channel logout landing between the caller's read and this write would otherwise be
-    /// undone, with tokens the logout never revoked.
-    async fn update(&self, id: &str, session: Session) -> Result<bool, StoreError>;
-    async fn remove(&self, id: &str) -> Result<Option<Session>, StoreError>;
-    /// Back-channel logout: removes every session of `issuer` that the logout token names, and answers how
-    /// many were removed. With a `sid`, the sessions of that OP session (and, when `sub` is given too, of that
-    /// user only: both must match); with only a `sub`, every session of that user. With neither, nothing.
-    async fn remove_matching(
-        &self,
-        issuer: &str,
-        sid: Option<&str>,
-        sub: Option<&str>,
-    ) -> Result<usize, StoreError>;
-    /// How many unexpired sessions the store holds (the `bff_active_sessions` gauge).
-    async fn count(&self) -> Result<usize, StoreError>;
-    /// Whether the store is reachable (`/readyz`).
-    async fn ping(&self) -> Result<(), StoreError>;
-    /// Takes the cross-replica refresh lock of session `id` for `lease` as `owner`; `false` if another owner
-    /// holds it. Stores used by one process only need no such lock (the in-process one suffices).
-    async fn lock_refresh(
-        &self,
-        _id: &str,
-        _owner: &str,
-        _lease: Duration,
-    ) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-    /// Releases the lock if `owner` still holds it (an expired lease may have passed to someone else).
-    async fn unlock_refresh(&self, _id: &str, _owner: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-    /// Records `key` for `ttl`: `true` the first time, `false` while it is still recorded. Every replica sharing
-    /// the store sees the same answer (the back-channel logout `jti` replay check, and the one-time use of a
-    /// login at the exchange).
-    async fn remember_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
-    /// Whether `key` is recorded by [`SessionStore::remember_once`] and unexpired, without recording it: lets
-    /// back-channel logout refuse a replay before acting, yet spend the `jti` only once the sessions are gone.
-    async fn is_remembered(&self, key: &str) -> Result<bool, StoreError>;
-}
-
-/// The key a persistent store files a session under: a hash of its id, so store contents are no cookies.
-pub fn storage_key(id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(id.as_bytes()))
-}
-
-impl Session {
-    /// Whether a logout token with this `iss`, `sid` and `sub` names this session (see
-    /// [`SessionStore::remove_matching`]). A session without a recorded sid is never matched by a sid.
-    pub fn matches_logout(&self, issuer: &str, sid: Option<&str>, sub: Option<&str>) -> bool {
-        if self.issuer != issuer || (sid.is_none() && sub.is_none()) {
-            return false;
-        }
-        let sid_ok = sid.is_none_or(|sid| self.sid.as_deref() == Some(sid));
-        let sub_ok = sub.is_none_or(|sub| self.user.sub == sub);
-        sid_ok && sub_ok
-    }
-}
 
 /// How many entries each write to the memory store checks for expiry, going round the map: a write pays a
 /// constant, never O(sessions), and the sweep laps the map every `len / SWEEP_PER_WRITE` writes. Since every
@@ -375,6 +233,8 @@ impl OnceKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::api::User;
+    use std::collections::BTreeMap;
 
     fn session(created_at: i64) -> Session {
         Session {

@@ -1,0 +1,82 @@
+//! Sessions: the tokens and the user, kept on the server. The model only; where it is kept is
+//! [`super::storage::SessionStore`], with three implementations: [`super::memory::MemoryStore`] (default, one
+//! process), [`super::sqlite::SqliteStore`] (one machine, survives a restart) and
+//! [`super::redis_store::RedisStore`] (shared by replicas).
+//!
+//! The persistent stores keep each session sealed ([`crate::seal`]) under a hash of its id, so neither a copy
+//! of the database nor of Redis yields a token or a usable session cookie.
+
+use serde::{Deserialize, Serialize};
+use shared::api::User;
+use std::collections::BTreeMap;
+
+/// A signed-in browser's server-side state. Tokens stay here; the browser has only the session id.
+/// Serialised (and sealed) as a whole by the persistent stores.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub user: User,
+    pub issuer: String,
+    /// The OP session id (`sid`), which back-channel logout refers to.
+    pub sid: Option<String>,
+    /// For `id_token_hint` at RP-initiated logout.
+    pub id_token: String,
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub access_token_expires_at: Option<i64>,
+    pub created_at: i64,
+    pub last_seen: i64,
+    /// Tokens of upstreams with a resource or scopes of their own, by API name. Defaulted, so sessions sealed
+    /// before this field existed still open.
+    #[serde(default)]
+    pub upstream_tokens: BTreeMap<String, UpstreamToken>,
+}
+
+/// An access token obtained for one upstream (see [`crate::config::ApiConfig::own_token`]).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct UpstreamToken {
+    pub access_token: String,
+    pub expires_at: Option<i64>,
+}
+
+impl std::fmt::Debug for UpstreamToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamToken")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+// Tokens must never reach a log through `{:?}`.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("sub", &self.user.sub)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Whether the session is still valid under the idle and absolute timeouts.
+    pub fn is_live(&self, idle_secs: i64, absolute_secs: i64, at: i64) -> bool {
+        at < self.expires_at(idle_secs, absolute_secs)
+    }
+
+    /// When the session ends unless it is used again: the earlier of the idle and absolute timeouts.
+    pub fn expires_at(&self, idle_secs: i64, absolute_secs: i64) -> i64 {
+        (self.last_seen + idle_secs).min(self.created_at + absolute_secs)
+    }
+}
+
+impl Session {
+    /// Whether a logout token with this `iss`, `sid` and `sub` names this session (see
+    /// [`SessionStore::remove_matching`]). A session without a recorded sid is never matched by a sid.
+    pub fn matches_logout(&self, issuer: &str, sid: Option<&str>, sub: Option<&str>) -> bool {
+        if self.issuer != issuer || (sid.is_none() && sub.is_none()) {
+            return false;
+        }
+        let sid_ok = sid.is_none_or(|sid| self.sid.as_deref() == Some(sid));
+        let sub_ok = sub.is_none_or(|sub| self.user.sub == sub);
+        sid_ok && sub_ok
+    }
+}
