@@ -13,7 +13,7 @@
 
 use super::model::Session;
 use super::now;
-use super::sqlite::{open_session, seal_session};
+use super::sealed::{open_session, seal_session};
 use super::storage::{storage_key, SessionStore, StoreError};
 use crate::seal::Keyring;
 use async_trait::async_trait;

@@ -6,6 +6,7 @@
 
 use super::model::Session;
 use super::now;
+use super::sealed::{open_session, seal_session};
 use super::storage::{storage_key, SessionStore, StoreError};
 use crate::seal::Keyring;
 use async_trait::async_trait;
@@ -85,29 +86,6 @@ impl SqliteStore {
     fn open_sealed(&self, id: &str, sealed: &[u8]) -> Option<Session> {
         open_session(&self.keys, id, sealed)
     }
-}
-
-/// Opens a stored value; one that does not open (unknown key, altered, not a session) is no session, logged
-/// by reason only.
-pub(crate) fn open_session(keys: &Keyring, id: &str, sealed: &[u8]) -> Option<Session> {
-    match keys.open(id, sealed) {
-        Ok(plain) => serde_json::from_slice(&plain)
-            .inspect_err(|_| tracing::warn!("stored session does not parse; treated as none"))
-            .ok(),
-        Err(e) => {
-            tracing::warn!(
-                reason = e.reason(),
-                "stored session cannot be opened; treated as none"
-            );
-            None
-        }
-    }
-}
-
-/// Seals a session for storage.
-pub(crate) fn seal_session(keys: &Keyring, id: &str, session: &Session) -> Vec<u8> {
-    let plain = serde_json::to_vec(session).expect("a session serialises");
-    keys.seal(id, &plain)
 }
 
 #[async_trait]
