@@ -32,6 +32,19 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A SQLite session database of its own for one test, `target/test-sessions/<name>-<pid>-<now>.db`: the process
+/// id and the clock keep runs and tests from sharing a store, and under `target/` it is never committed. The one
+/// definition for every store test.
+pub fn sqlite_path(name: &str) -> PathBuf {
+    let dir = repo_root().join("target/test-sessions");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!(
+        "{name}-{}-{}.db",
+        std::process::id(),
+        bff::session::now()
+    ))
+}
+
 /// A free TCP port on 127.0.0.1, never the same one twice in this test process.
 ///
 /// Asking the OS for port 0 is not enough: a test often picks several ports (nginx, OP, BFF) before any of them

@@ -13,7 +13,7 @@ use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{start_bff, start_bff_with_store, BffHandle, Stack, StackOptions};
 use hybrid_e2e::test_op::{LogoutSigning, TestOp};
-use hybrid_e2e::{free_port, repo_root, wait_for};
+use hybrid_e2e::{free_port, sqlite_path, wait_for};
 use jsonwebtoken::Algorithm;
 use reqwest::header::{CACHE_CONTROL, LOCATION};
 use serde_json::{json, Value};
@@ -469,13 +469,7 @@ async fn a_failed_removal_leaves_the_jti_unspent(kind: &str) {
     let store = match (kind, &redis) {
         ("memory", _) => String::new(),
         ("sqlite", _) => {
-            let dir = repo_root().join("target/test-sessions");
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join(format!(
-                "bcl-retry-{}-{}.db",
-                std::process::id(),
-                bff::session::now()
-            ));
+            let path = sqlite_path("bcl-retry");
             format!(
                 "[session]\nstore = \"sqlite\"\nsqlite_path = {:?}\nkeys = [\"{key}\"]\n",
                 path.display().to_string()

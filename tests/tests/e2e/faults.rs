@@ -12,7 +12,7 @@ use hybrid_e2e::bff_process::BffProcess;
 use hybrid_e2e::fault_proxy::{Answer, FaultProxy};
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{start_bff_on, Stack, StackOptions};
-use hybrid_e2e::{free_port, raw_http, repo_root, wait_for};
+use hybrid_e2e::{free_port, raw_http, sqlite_path, wait_for};
 use reqwest::header::{HeaderValue, COOKIE};
 use serde_json::{json, Value};
 use shared::fragment::parse_fragment;
@@ -245,13 +245,7 @@ fn redis_store(redis: &RedisServer) -> String {
 }
 
 fn sqlite_store(name: &str) -> String {
-    let dir = repo_root().join("target/test-sessions");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!(
-        "{name}-{}-{}.db",
-        std::process::id(),
-        bff::session::now()
-    ));
+    let path = sqlite_path(name);
     format!(
         "[session]\nstore = \"sqlite\"\nsqlite_path = {:?}\nkeys = [\"{STORE_KEY}\"]\n",
         path.display().to_string()

@@ -8,13 +8,12 @@ use base64::Engine;
 use hybrid_e2e::authorize::{authorize_at_op, expect_error, BffClient};
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{start_bff, Stack, StackOptions};
-use hybrid_e2e::{repo_root, wait_for};
+use hybrid_e2e::{sqlite_path, wait_for};
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::{json, Value};
 use shared::api::{LoginStarted, CSRF_HEADER, CSRF_VALUE};
 use shared::fragment::parse_fragment;
 use shared::ResponseType;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,16 +25,6 @@ const OLD_BOUND: &str = "max_pending_logins = 50\n";
 
 fn key(byte: u8) -> String {
     STANDARD.encode([byte; 32])
-}
-
-fn sqlite_path(name: &str) -> PathBuf {
-    let dir = repo_root().join("target/test-sessions");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!(
-        "{name}-{}-{}.db",
-        std::process::id(),
-        bff::session::now()
-    ))
 }
 
 fn redis_toml(redis: &RedisServer) -> String {

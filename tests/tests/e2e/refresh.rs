@@ -10,7 +10,7 @@ use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{start_bff, Stack, StackOptions};
 use hybrid_e2e::test_op::{Scenario, TestOp, TokenAnswer};
-use hybrid_e2e::{free_port, repo_root, wait_for};
+use hybrid_e2e::{free_port, sqlite_path, wait_for};
 use serde_json::Value;
 use shared::fragment::parse_fragment;
 use shared::ResponseType;
@@ -113,13 +113,7 @@ fn store_lines(kind: &str, redis: Option<&RedisServer>) -> String {
     match (kind, redis) {
         ("memory", _) => String::new(),
         ("sqlite", _) => {
-            let dir = repo_root().join("target/test-sessions");
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join(format!(
-                "refresh-race-{}-{}.db",
-                std::process::id(),
-                bff::session::now()
-            ));
+            let path = sqlite_path("refresh-race");
             format!(
                 "store = \"sqlite\"\nsqlite_path = {:?}\nkeys = [\"{key}\"]\n",
                 path.display().to_string()

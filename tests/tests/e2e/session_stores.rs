@@ -14,7 +14,7 @@ use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};
 use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{Stack, StackOptions};
-use hybrid_e2e::{repo_root, wait_for};
+use hybrid_e2e::{sqlite_path, wait_for};
 use serde_json::Value;
 use shared::api::User;
 use shared::fragment::parse_fragment;
@@ -123,9 +123,7 @@ async fn backend(kind: &str) -> Backend {
     match kind {
         "memory" => Backend::Memory(Arc::new(MemoryStore::new(IDLE, ABSOLUTE))),
         "sqlite" => {
-            let dir = repo_root().join("target/test-sessions");
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join(format!("suite-{}-{}.db", std::process::id(), now()));
+            let path = sqlite_path("suite");
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
@@ -479,9 +477,7 @@ async fn login(stack: &Stack, bff: &BffClient) {
 }
 
 fn sqlite_toml(name: &str) -> String {
-    let dir = repo_root().join("target/test-sessions");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}-{}-{}.db", std::process::id(), now()));
+    let path = sqlite_path(name);
     format!(
         "[session]\nstore = \"sqlite\"\nsqlite_path = {:?}\nkeys = [\"{}\"]\n",
         path.display().to_string(),
