@@ -267,26 +267,13 @@ async fn expired_unless_still_valid(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use shared::api::User;
 
     fn session() -> Session {
         Session {
-            user: User {
-                sub: "alice".into(),
-                name: None,
-                preferred_username: None,
-                email: None,
-                email_verified: None,
-            },
-            issuer: "op".into(),
-            sid: None,
-            id_token: String::new(),
             access_token: "MAIN-TOKEN".into(),
             refresh_token: Some("REFRESH".into()),
             access_token_expires_at: Some(1000),
-            created_at: 0,
-            last_seen: 0,
-            upstream_tokens: Default::default(),
+            ..Session::for_tests(0)
         }
     }
 

@@ -233,28 +233,9 @@ impl OnceKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::api::User;
-    use std::collections::BTreeMap;
 
     fn session(created_at: i64) -> Session {
-        Session {
-            user: User {
-                sub: "alice".into(),
-                name: None,
-                preferred_username: None,
-                email: None,
-                email_verified: None,
-            },
-            issuer: "op".into(),
-            sid: None,
-            id_token: String::new(),
-            access_token: String::new(),
-            refresh_token: None,
-            access_token_expires_at: None,
-            created_at,
-            last_seen: created_at,
-            upstream_tokens: BTreeMap::new(),
-        }
+        Session::for_tests(created_at)
     }
 
     /// A write pays for a bounded share of the sweep, whatever the number of expired sessions, and the sweep

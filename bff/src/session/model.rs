@@ -80,3 +80,29 @@ impl Session {
         sid_ok && sub_ok
     }
 }
+
+#[cfg(test)]
+impl Session {
+    /// The session the unit tests start from: `alice` at the OP `op`, created and last seen at `created_at`, no
+    /// tokens. Each test sets what it is about; a new field of [`Session`] is added here once.
+    pub(crate) fn for_tests(created_at: i64) -> Session {
+        Session {
+            user: User {
+                sub: "alice".into(),
+                name: None,
+                preferred_username: None,
+                email: None,
+                email_verified: None,
+            },
+            issuer: "op".into(),
+            sid: None,
+            id_token: String::new(),
+            access_token: String::new(),
+            refresh_token: None,
+            access_token_expires_at: None,
+            created_at,
+            last_seen: created_at,
+            upstream_tokens: BTreeMap::new(),
+        }
+    }
+}
