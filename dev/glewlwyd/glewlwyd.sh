@@ -14,6 +14,9 @@
 # The issuer is URL/api/oidc. Admin: admin / password (Debian's initial database). User: alice / alice-password
 # (zoneinfo Europe/London, an on-demand claim: at userinfo when the `claims` parameter asks for it).
 # Client: hybrid-spa, confidential, secret $GLEWLWYD_CLIENT_SECRET (default the dev BFF's secret).
+# Consent: glewlwyd's login page asks the user to grant the scopes to the client (remembered per user); the tests
+# grant through the API that page uses (PUT /api/auth/grant/hybrid-spa), not by clicking through its JS pages.
+# Userinfo accepts the client's access tokens (scope openid), for every response type.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -164,5 +167,5 @@ case "${1:-}" in
   exec) shift; cmd_exec "$@" ;;
   configure) shift; : "${GLEWLWYD_DIR:?set GLEWLWYD_DIR to the prepared directory}"; cmd_configure "$@" ;;
   run) shift; cmd_run "$@" ;;
-  *) sed -n '2,17p' "$0"; exit 2 ;;
+  *) sed -n '2,19p' "$0"; exit 2 ;;
 esac
