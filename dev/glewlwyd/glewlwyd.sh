@@ -11,8 +11,12 @@
 #                                               plugin `oidc`, scopes, user alice, client hybrid-spa (URIs space-separated)
 #   glewlwyd.sh run PORT REDIRECT_URIS [POST_LOGOUT_URIS]    all of the above, for local dev; Ctrl-C stops it
 #
-# The issuer is URL/api/oidc. Admin: admin / password (Debian's initial database). User: alice / alice-password.
+# The issuer is URL/api/oidc. Admin: admin / password (Debian's initial database). User: alice / alice-password
+# (zoneinfo Europe/London, an on-demand claim: at userinfo when the `claims` parameter asks for it).
 # Client: hybrid-spa, confidential, secret $GLEWLWYD_CLIENT_SECRET (default the dev BFF's secret).
+# Consent: glewlwyd's login page asks the user to grant the scopes to the client (remembered per user); the tests
+# grant through the API that page uses (PUT /api/auth/grant/hybrid-spa), not by clicking through its JS pages.
+# Userinfo accepts the client's access tokens (scope openid), for every response type.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -87,7 +91,9 @@ cmd_configure() {
  "access-token-duration":3600,"refresh-token-duration":1209600,"code-duration":600,"refresh-token-rolling":true,
  "allow-non-oidc":true,"auth-type-code-enabled":true,"auth-type-token-enabled":true,"auth-type-id-token-enabled":true,
  "auth-type-none-enabled":true,"auth-type-password-enabled":false,"auth-type-client-enabled":true,
- "auth-type-device-enabled":false,"auth-type-refresh-enabled":true,"scope":[],"additional-parameters":[],"claims":[],
+ "auth-type-device-enabled":false,"auth-type-refresh-enabled":true,"scope":[],"additional-parameters":[],
+ "claims":[{"name":"zoneinfo","user-property":"zoneinfo","type":"string","boolean-value-true":"","boolean-value-false":"",
+   "mandatory":false,"on-demand":true,"scope":[]}],
  "service-documentation":"https://github.com/babelouest/glewlwyd/tree/master/docs","jwks-show":true,"jwks-x5c":[],
  "request-parameter-allow":true,"address-claim":{"type":"no"},
  "name-claim":"mandatory","name-claim-scope":["profile"],"email-claim":"mandatory","email-claim-scope":["email"],
@@ -110,7 +116,17 @@ m["parameters"]["data-format"]["post_logout_redirect_uris"] = {"multiple": True,
 print(json.dumps(m))')"
   api PUT /mod/client/database "$module"
   api PUT /mod/client/database/reset
-  api POST /user/ '{"username":"alice","name":"Alice Liddell","email":"alice@example.com","password":"alice-password","scope":["openid","profile","email"],"enabled":true}'
+  # A user property `zoneinfo` for the on-demand claim of the same name (plugin above): released only when a
+  # `claims` request parameter asks for it, e.g. {"userinfo":{"zoneinfo":null}}, so it is at userinfo and in no
+  # ID token. The user backend must know the property first.
+  module="$(curl -sS -b "$jar" "$url/api/mod/user/database" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+m["parameters"]["data-format"]["zoneinfo"] = {"multiple": False, "read": True, "write": True, "profile-read": True, "profile-write": False}
+print(json.dumps(m))')"
+  api PUT /mod/user/database "$module"
+  api PUT /mod/user/database/reset
+  api POST /user/ '{"username":"alice","name":"Alice Liddell","email":"alice@example.com","zoneinfo":"Europe/London","password":"alice-password","scope":["openid","profile","email"],"enabled":true}'
   local client
   client="$(python3 - "$redirects" "$logouts" "$backchannel" "$CLIENT_SECRET" <<'PY'
 import json, sys
@@ -151,5 +167,5 @@ case "${1:-}" in
   exec) shift; cmd_exec "$@" ;;
   configure) shift; : "${GLEWLWYD_DIR:?set GLEWLWYD_DIR to the prepared directory}"; cmd_configure "$@" ;;
   run) shift; cmd_run "$@" ;;
-  *) sed -n '2,16p' "$0"; exit 2 ;;
+  *) sed -n '2,19p' "$0"; exit 2 ;;
 esac

@@ -1,6 +1,6 @@
 // Development OpenID Provider for the hybrid-flow demo (node-oidc-provider 9.13.3).
 // NOT FOR PRODUCTION: in-memory store, any username / any password logs in,
-// consent is auto-granted, and http + localhost redirect URIs are allowed.
+// consent is remembered in memory only, and http + localhost redirect URIs are allowed.
 // Never log tokens or secrets from this file.
 
 import { randomBytes } from 'node:crypto';
@@ -61,10 +61,14 @@ const jwks = {
 // ---------------------------------------------------------------------------
 const capitalise = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
 
+// Released at userinfo only (never in an ID token), so a client sees what the userinfo call adds.
+const USERINFO_ONLY = { zoneinfo: 'Europe/Paris', locale: 'en-GB' };
+
 function accountFor(username) {
   return {
     accountId: username,
-    async claims() {
+    // `use` is 'id_token' or 'userinfo' (the library filters the result by scope and claims requested).
+    async claims(use) {
       const given = capitalise(username);
       return {
         sub: username,
@@ -74,6 +78,7 @@ function accountFor(username) {
         preferred_username: username,
         email: `${username}@example.test`,
         email_verified: true,
+        ...(use === 'userinfo' ? USERINFO_ONLY : {}),
       };
     },
   };
@@ -157,6 +162,77 @@ async function readForm(ctx, limit = 16 * 1024) {
 }
 
 // ---------------------------------------------------------------------------
+// Consent: what each user approved for each client, remembered for the OP's lifetime
+// ---------------------------------------------------------------------------
+// `${accountId} ${clientId}` -> { scopes: Set, claims: Set, resources: Map<indicator, Set> }
+const consents = new Map();
+const consentKey = (accountId, clientId) => `${accountId} ${clientId}`;
+
+function rememberConsent(accountId, clientId, missing) {
+  const key = consentKey(accountId, clientId);
+  const c = consents.get(key) ?? { scopes: new Set(), claims: new Set(), resources: new Map() };
+  for (const s of missing.missingOIDCScope ?? []) c.scopes.add(s);
+  for (const claim of missing.missingOIDCClaims ?? []) c.claims.add(claim);
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+    const set = c.resources.get(indicator) ?? new Set();
+    for (const s of scopes) set.add(s);
+    c.resources.set(indicator, set);
+  }
+  consents.set(key, c);
+}
+
+// The session's grant if it still exists, else one made from what the user approved before (saved, so the
+// session can name it), else none (the consent prompt then asks).
+async function loadExistingGrant(ctx) {
+  const { Grant } = ctx.oidc.provider;
+  const clientId = ctx.oidc.client.clientId;
+  const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(clientId);
+  if (grantId) {
+    const grant = await Grant.find(grantId);
+    if (grant) return grant;
+  }
+  const accountId = ctx.oidc.account?.accountId ?? ctx.oidc.session.accountId;
+  const remembered = accountId && consents.get(consentKey(accountId, clientId));
+  if (!remembered) return undefined;
+  const grant = new Grant({ accountId, clientId });
+  if (remembered.scopes.size) grant.addOIDCScope([...remembered.scopes].join(' '));
+  if (remembered.claims.size) grant.addOIDCClaims([...remembered.claims]);
+  for (const [indicator, scopes] of remembered.resources) grant.addResourceScope(indicator, [...scopes].join(' '));
+  await grant.save();
+  return grant;
+}
+
+const SCOPE_TEXT = {
+  openid: 'Sign you in: your user identifier',
+  profile: 'Your profile: name, username, time zone and locale',
+  email: 'Your e-mail address and whether it is verified',
+  offline_access: 'Stay signed in while you are away (refresh tokens)',
+  'api:read': 'Read data from the demo API on your behalf',
+};
+
+function consentPage({ uid, clientName, accountId, missing }) {
+  const scopes = missing.missingOIDCScope ?? [];
+  const claims = missing.missingOIDCClaims ?? [];
+  const resources = Object.entries(missing.missingResourceScopes ?? {});
+  const item = (scope) => `<li data-scope="${esc(scope)}"><code>${esc(scope)}</code> — ${esc(SCOPE_TEXT[scope] ?? 'access named by this scope')}</li>`;
+  return page('Allow access - dev OP', `
+<h1>Allow access?</h1>
+<p><strong>${esc(clientName)}</strong> asks, for <strong>${esc(accountId)}</strong>:</p>
+<section data-testid="consent" aria-label="Requested access">
+${scopes.length ? `<h2>Scopes</h2><ul data-testid="consent-scopes">${scopes.map(item).join('')}</ul>` : ''}
+${claims.length ? `<h2>Claims</h2><ul data-testid="consent-claims">${claims.map((c) => `<li data-claim="${esc(c)}"><code>${esc(c)}</code></li>`).join('')}</ul>` : ''}
+${resources.map(([indicator, rs]) => `<h2>API <code>${esc(indicator)}</code></h2><ul data-testid="consent-resource" data-resource="${esc(indicator)}">${rs.map(item).join('')}</ul>`).join('')}
+</section>
+<p>Your answer is remembered: the next sign-in to this application does not ask again.</p>
+<form method="post" action="/interaction/${esc(uid)}/confirm">
+  <button type="submit" name="consent" value="approve" data-testid="consent-approve" autofocus>Allow</button>
+</form>
+<form method="post" action="/interaction/${esc(uid)}/abort">
+  <button type="submit" name="consent" value="deny" data-testid="consent-deny">Deny</button>
+</form>`);
+}
+
+// ---------------------------------------------------------------------------
 // Provider configuration
 // ---------------------------------------------------------------------------
 const configuration = {
@@ -170,12 +246,16 @@ const configuration = {
     auth_time: null,
     iss: null,
     openid: ['sub'],
-    profile: ['name', 'given_name', 'family_name', 'preferred_username'],
+    profile: ['name', 'given_name', 'family_name', 'preferred_username', 'zoneinfo', 'locale'],
     email: ['email', 'email_verified'],
   },
   // The front-channel ID token of `code id_token` carries the scope claims
-  // (name, email, ...) so the SPA can show the user's name at once.
+  // (name, email, ...) so the SPA can show the user's name at once. `zoneinfo` and `locale` are released at
+  // userinfo only (see accountFor).
   conformIdTokenClaims: false,
+  // Consent is remembered per user and client (not only per OP session): a second sign-in, also from another
+  // browser or after an OP logout (which revokes the session's grant), finds what the user approved before.
+  loadExistingGrant,
   pkce: { required: () => true }, // S256 is the only method 9.x supports
   async findAccount(ctx, sub) {
     return validUsername(sub) ? accountFor(sub) : undefined;
@@ -230,10 +310,16 @@ ${form}
         ctx.body = page('Signed out - dev OP', '<h1>Signed out</h1><p>You are signed out of the dev OP.</p>');
       },
     },
+    // Who gets which access token: a token request that names `resource=urn:demo-api` gets a JWT for the demo
+    // API (aud urn:demo-api, scope api:read); one that names no resource gets an opaque token for the OP itself,
+    // the one its userinfo endpoint accepts (scope openid ...). A resource granted at /auth is *not* used
+    // without being named at /token (useGrantedResource false), and nothing is defaulted: so a client that asks
+    // for the demo API at sign-in can still redeem the code for a userinfo token and get the API's JWT with the
+    // refresh token later (RFC 8707 3), which is what the dev BFF configuration does.
     resourceIndicators: {
       enabled: true,
-      defaultResource: async (ctx, client, oneOf) => oneOf ?? API_RESOURCE,
-      useGrantedResource: async () => true,
+      defaultResource: async (ctx, client, oneOf) => oneOf,
+      useGrantedResource: async () => false,
       async getResourceServerInfo(ctx, resourceIndicator) {
         if (RESOURCES.has(resourceIndicator)) {
           return {
@@ -321,7 +407,7 @@ provider.use(async (ctx, next) => {
     });
   }
 
-  const m = /^\/interaction\/([\w-]+)(?:\/(login|abort))?$/.exec(ctx.path);
+  const m = /^\/interaction\/([\w-]+)(?:\/(login|confirm|abort))?$/.exec(ctx.path);
   if (!m) {
     await next();
     return;
@@ -367,23 +453,9 @@ provider.use(async (ctx, next) => {
     }
 
     if (prompt.name === 'consent') {
-      // First-party client: grant everything that was requested.
-      const { details: missing } = prompt;
-      let grant;
-      if (details.grantId) {
-        grant = await provider.Grant.find(details.grantId);
-      } else {
-        grant = new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
-      }
-      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-      if (missing.missingResourceScopes) {
-        for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes)) {
-          grant.addResourceScope(indicator, scopes.join(' '));
-        }
-      }
-      const grantId = await grant.save();
-      await finish({ consent: details.grantId ? {} : { grantId } }, true);
+      // What is asked for and not yet granted, with Allow / Deny (people and tests alike: tests press Allow).
+      ctx.type = 'html';
+      ctx.body = consentPage({ uid, clientName, accountId: session.accountId, missing: prompt.details });
       return;
     }
 
@@ -410,8 +482,28 @@ provider.use(async (ctx, next) => {
     return;
   }
 
+  if (action === 'confirm' && ctx.method === 'POST') {
+    if (prompt.name !== 'consent') ctx.throw(400, 'not a consent prompt');
+    await readForm(ctx);
+    const { details: missing } = prompt;
+    let grant = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
+    grant ??= new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    rememberConsent(session.accountId, params.client_id, missing);
+    await finish({ consent: { grantId } }, true);
+    return;
+  }
+
   if (action === 'abort' && ctx.method === 'POST') {
-    await finish({ error: 'access_denied', error_description: 'End-User aborted interaction' });
+    const description = prompt.name === 'consent'
+      ? 'The user denied the requested access'
+      : 'End-User aborted interaction';
+    await finish({ error: 'access_denied', error_description: description });
     return;
   }
 

@@ -22,20 +22,30 @@ jwt_claim() {
 param() { node -e 'process.stdout.write(new URLSearchParams(process.argv[1]).get(process.argv[2])??"")' "$1" "$2"; }
 json() { node -e 'const v=JSON.parse(process.argv[1])[process.argv[2]];process.stdout.write(v===undefined?"":typeof v==="string"?v:JSON.stringify(v))' "$1" "$2"; }
 
-# authorize <response_type> <client_id> <scope> <login_hint>  -> sets LOC (final redirect), STATE, NONCE, VERIFIER
-# Follows the redirect chain by hand (auto-login makes it a pure redirect chain).
+# authorize <response_type> <client_id> <scope> <login_hint>  -> sets LOC (final redirect), STATE, NONCE, VERIFIER,
+# CONSENTED (1 if the consent page was shown and approved, else 0)
+# Follows the redirect chain by hand (auto-login makes the login a redirect); a consent page (the first sign-in of
+# a user to a client) is approved as a person would: its Allow button's form posted.
 authorize() {
   local rt=$1 cid=$2 scope=$3 hint=$4
   VERIFIER=$(head -c 32 /dev/urandom | b64url)
   local challenge; challenge=$(printf %s "$VERIFIER" | openssl dgst -sha256 -binary | b64url)
-  STATE=st-$RANDOM; NONCE=n-$RANDOM
+  STATE=st-$RANDOM; NONCE=n-$RANDOM; CONSENTED=0
   local url="$OP/auth?response_type=$(urlenc "$rt")&client_id=$cid&redirect_uri=$(urlenc "$REDIRECT")&scope=$(urlenc "$scope")&state=$STATE&nonce=$NONCE&code_challenge=$challenge&code_challenge_method=S256&resource=$(urlenc urn:demo-api)&login_hint=$hint"
-  local loc
-  for _ in 1 2 3 4 5 6 7 8; do
-    loc=$(curl -s -o /dev/null -D - -b "$JAR" -c "$JAR" "$url" | tr -d '\r' | awk 'tolower($1)=="location:"{print $2}')
-    [ -n "$loc" ] || fail "no redirect from $url"
-    case "$loc" in "$REDIRECT"*) LOC=$loc; return;; /*) url="$OP$loc";; *) url="$loc";; esac
+  local loc body
+  body=$(mktemp)
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    loc=$(curl -s -o "$body" -D - -b "$JAR" -c "$JAR" "$url" | tr -d '\r' | awk 'tolower($1)=="location:"{print $2}')
+    if [ -z "$loc" ] && grep -q 'data-testid="consent-approve"' "$body"; then
+      local action; action=$(sed -n 's/.*<form method="post" action="\([^"]*\/confirm\)".*/\1/p' "$body")
+      [ -n "$action" ] || fail "consent page without an Allow form"
+      CONSENTED=1; CONSENT_PAGE=$(cat "$body")
+      loc=$(curl -s -o /dev/null -D - -b "$JAR" -c "$JAR" --data-urlencode consent=approve "$OP$action" | tr -d '\r' | awk 'tolower($1)=="location:"{print $2}')
+    fi
+    [ -n "$loc" ] || { rm -f "$body"; fail "no redirect from $url"; }
+    case "$loc" in "$REDIRECT"*) LOC=$loc; rm -f "$body"; return;; /*) url="$OP$loc";; *) url="$loc";; esac
   done
+  rm -f "$body"
   fail "redirect chain too long"
 }
 
@@ -47,7 +57,7 @@ done
 ok "discovery lists code id_token, code token, code id_token token"
 
 # 2. code id_token
-authorize "code id_token" hybrid-spa "openid profile email offline_access" bob
+authorize "code id_token" hybrid-spa "openid profile email offline_access api:read" bob
 FRAG=${LOC#*#}
 CODE=$(param "$FRAG" code); IDT=$(param "$FRAG" id_token)
 [ -n "$CODE" ] && [ -n "$IDT" ] && [ "$(param "$FRAG" state)" = "$STATE" ] || fail "code id_token fragment: $FRAG"
@@ -55,7 +65,12 @@ CODE=$(param "$FRAG" code); IDT=$(param "$FRAG" id_token)
 [ "$(jwt_claim "$IDT" 1 nonce)" = "$NONCE" ] || fail "nonce"
 [ -n "$(jwt_claim "$IDT" 1 c_hash)" ] || fail "c_hash"
 [ "$(jwt_claim "$IDT" 0 alg)" = "RS256" ] || fail "alg"
-ok "code id_token: fragment has code, id_token, state; id_token name=Bob Example, nonce, c_hash, RS256 (iss param: '$(param "$FRAG" iss)')"
+[ "$CONSENTED" = 1 ] || fail "the first sign-in of bob did not show the consent page"
+for sc in openid profile email api:read; do
+  printf %s "$CONSENT_PAGE" | grep -q "data-scope=\"$sc\"" || fail "the consent page does not list $sc"
+done
+[ -z "$(jwt_claim "$IDT" 1 zoneinfo)" ] || fail "zoneinfo is for userinfo only, not the ID token"
+ok "code id_token: consent page shown and approved; fragment has code, id_token, state; id_token name=Bob Example, nonce, c_hash, RS256, no zoneinfo (iss param: '$(param "$FRAG" iss)')"
 
 # 3. token endpoint, client_secret_basic (id and secret form-urlencoded first)
 TOK=$(curl -s -u "$(urlenc hybrid-spa):$(urlenc "$SECRET")" \
@@ -74,14 +89,41 @@ ok "demo API with token: $R"
 R=$(curl -s -w ' %{http_code}' "$API/hello"); [ "${R##* }" = 401 ] || fail "no token: $R"; ok "demo API without token: $R"
 R=$(curl -s -w ' %{http_code}' -H 'Authorization: Bearer garbage' "$API/hello"); [ "${R##* }" = 401 ] || fail "garbage: $R"; ok "demo API garbage token: $R"
 
+# 4b. what the dev BFF configuration does (bff/config/dev.toml: no [oidc] resource, apis.demo.resource): the sign-in
+# names urn:demo-api, the code is redeemed without a resource -> an opaque access token for the OP, accepted at
+# userinfo; the demo API's JWT comes from the refresh token with resource=urn:demo-api.
+authorize "code id_token" hybrid-spa "openid profile email offline_access api:read" bob
+[ "$CONSENTED" = 0 ] || fail "consent asked again on bob's second sign-in"
+FRAG=${LOC#*#}
+TOK=$(curl -s -u "hybrid-spa:$(urlenc "$SECRET")" \
+  --data-urlencode grant_type=authorization_code --data-urlencode "code=$(param "$FRAG" code)" \
+  --data-urlencode "code_verifier=$VERIFIER" --data-urlencode "redirect_uri=$REDIRECT" "$OP/token")
+OPAT=$(json "$TOK" access_token); ORT=$(json "$TOK" refresh_token)
+[ -n "$OPAT" ] && [ -n "$ORT" ] || fail "token response without resource: $(json "$TOK" error) $(json "$TOK" error_description)"
+case "$OPAT" in eyJ*.*.*) fail "the OP's own access token should be opaque";; esac
+R=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $OPAT" "$OP/me")
+[ "${R##* }" = 200 ] && [ "$(json "${R% *}" sub)" = bob ] && [ "$(json "${R% *}" zoneinfo)" = Europe/Paris ] || fail "userinfo with the OP's token: $R"
+ok "token without resource: opaque access token (scope '$(json "$TOK" scope)') accepted at userinfo: $(json "${R% *}" name), zoneinfo $(json "${R% *}" zoneinfo)"
+R=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $OPAT" "$API/hello"); [ "${R##* }" = 401 ] || fail "the demo API took the OP's token: $R"
+R=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $AT" "$OP/me"); [ "${R##* }" = 401 ] || fail "userinfo took the demo API's JWT: $R"
+ok "the demo API refuses the OP's token, userinfo refuses the demo API's JWT"
+TOK=$(curl -s -u "hybrid-spa:$(urlenc "$SECRET")" --data-urlencode grant_type=refresh_token --data-urlencode "refresh_token=$ORT" \
+  --data-urlencode resource=urn:demo-api "$OP/token")
+DAT=$(json "$TOK" access_token)
+[ "$(jwt_claim "$DAT" 1 aud)" = "urn:demo-api" ] && [ "$(json "$TOK" scope)" = "api:read" ] || fail "refresh for urn:demo-api: $TOK"
+R=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $DAT" "$API/hello")
+[ "${R##* }" = 200 ] && [ "$(json "${R% *}" sub)" = bob ] || fail "demo API with the token from the refresh: $R"
+ok "refresh with resource=urn:demo-api: JWT aud=urn:demo-api scope=api:read, accepted by the demo API"
+
 # 5. refresh (rotation) with client_secret_basic
 TOK2=$(curl -s -u "hybrid-spa:$(urlenc "$SECRET")" --data-urlencode grant_type=refresh_token --data-urlencode "refresh_token=$RT" "$OP/token")
 RT2=$(json "$TOK2" refresh_token)
 [ -n "$(json "$TOK2" access_token)" ] && [ -n "$RT2" ] && [ "$RT2" != "$RT" ] || fail "refresh: $TOK2"
-[ "$(jwt_claim "$(json "$TOK2" access_token)" 1 aud)" = "urn:demo-api" ] || fail "refreshed access token aud"
+R=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(json "$TOK2" access_token)" "$OP/me")
+[ "$R" = 200 ] || fail "refreshed without resource: not the OP's own token (userinfo $R)"
 R=$(curl -s -u "hybrid-spa:$(urlenc "$SECRET")" --data-urlencode grant_type=refresh_token --data-urlencode "refresh_token=$RT" "$OP/token")
 [ "$(json "$R" error)" = invalid_grant ] || fail "old refresh token still works: $R"
-ok "refresh: new access token (aud urn:demo-api), rotated refresh token, old one rejected"
+ok "refresh without resource: new access token for the OP (userinfo accepts it), rotated refresh token, old one rejected"
 
 # 6. code token / code id_token token, client_secret_post client
 # Same cookie jar = same OP session (bob): login_hint only matters when there is no session.
@@ -92,8 +134,8 @@ TOK=$(curl -s --data-urlencode client_id=hybrid-spa-post --data-urlencode "clien
   --data-urlencode grant_type=authorization_code --data-urlencode "code=$(param "$FRAG" code)" \
   --data-urlencode "code_verifier=$VERIFIER" --data-urlencode "redirect_uri=$REDIRECT" "$OP/token")
 [ -n "$(json "$TOK" id_token)" ] || fail "token (post): $TOK"
-[ "$(json "$TOK" scope)" = "api:read" ] || fail "api:read scope not granted: $TOK"
-ok "code token: fragment keys [$(node -e 'process.stdout.write([...new URLSearchParams(process.argv[1]).keys()].join(","))' "$FRAG")]; token (post, no resource param) ok, aud=$(jwt_claim "$(json "$TOK" access_token)" 1 aud)"
+case "$(json "$TOK" scope)" in *openid*) ;; *) fail "no resource at /token: a token for the OP (scope openid ...): $TOK";; esac
+ok "code token: fragment keys [$(node -e 'process.stdout.write([...new URLSearchParams(process.argv[1]).keys()].join(","))' "$FRAG")]; token (post, no resource param): the OP's own token, scope '$(json "$TOK" scope)'"
 
 authorize "code id_token token" hybrid-spa "openid profile email" bob; FRAG=${LOC#*#}
 IDT=$(param "$FRAG" id_token)

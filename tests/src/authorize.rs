@@ -1,5 +1,6 @@
 //! A browser stand-in for BFF integration tests: a cookie-keeping client for the BFF, and a walker that follows
-//! the dev OP's redirect chain (auto-login mode) and returns the fragment it finally redirects to.
+//! the dev OP's redirect chain (auto-login mode), approving its consent page when it shows one, and returns the
+//! fragment it finally redirects to.
 
 use reqwest::header::LOCATION;
 use reqwest::{Client, Response};
@@ -149,7 +150,24 @@ pub async fn follow_to_redirect_uri(
 ) -> String {
     let mut url = Url::parse(authorization_url).expect("authorization URL");
     for _ in 0..10 {
-        let r = op.get(url.clone()).send().await.expect("OP reachable");
+        let mut r = op.get(url.clone()).send().await.expect("OP reachable");
+        if r.status() == 200 && r.headers().get(LOCATION).is_none() {
+            // Not a redirect: the dev OP's consent page (a user's first sign-in to this client). Approve it as a
+            // person would: press Allow, that is post the form the button is in.
+            let page = r.text().await.expect("OP page");
+            let (action, fields) = consent_approval(&page).unwrap_or_else(|| {
+                panic!(
+                    "the OP answered a page that is not its consent page at {}",
+                    url.path()
+                )
+            });
+            r = op
+                .post(url.join(&action).expect("the form's action is a URL"))
+                .form(&fields)
+                .send()
+                .await
+                .expect("OP reachable");
+        }
         let location = r
             .headers()
             .get(LOCATION)
@@ -172,6 +190,47 @@ pub async fn follow_to_redirect_uri(
         url = next;
     }
     panic!("the OP did not redirect back within 10 hops");
+}
+
+/// The dev OP's consent page: the form of its Allow button (`data-testid="consent-approve"`), as its action and
+/// the fields a browser would post (the button's own name and value among them), or `None` for another page.
+pub fn consent_approval(page: &str) -> Option<(String, Vec<(String, String)>)> {
+    consent_form(page, "consent-approve")
+}
+
+/// [`consent_approval`] for the Deny button (`data-testid="consent-deny"`).
+pub fn consent_denial(page: &str) -> Option<(String, Vec<(String, String)>)> {
+    consent_form(page, "consent-deny")
+}
+
+fn consent_form(page: &str, button: &str) -> Option<(String, Vec<(String, String)>)> {
+    let at = page.find(&format!("data-testid=\"{button}\""))?;
+    let start = page[..at].rfind("<form")?;
+    let end = at + page[at..].find("</form>")?;
+    let form = &page[start..end];
+    let action = html_attribute(form, "action")?;
+    let mut fields = Vec::new();
+    for tag in form.split('<').skip(1) {
+        let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+        let is_field =
+            tag.starts_with("input") || tag.contains(&format!("data-testid=\"{button}\""));
+        if let (true, Some(name), Some(value)) = (
+            is_field,
+            html_attribute(tag, "name"),
+            html_attribute(tag, "value"),
+        ) {
+            fields.push((name, value));
+        }
+    }
+    Some((action, fields))
+}
+
+/// The value of `name="..."` in an HTML tag (double quotes, as the dev OP writes them; `&amp;` decoded).
+pub fn html_attribute(tag: &str, name: &str) -> Option<String> {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key)? + key.len();
+    let end = tag[start..].find('"')? + start;
+    Some(tag[start..end].replace("&amp;", "&"))
 }
 
 /// Asserts that `r` is one of the BFF's JSON errors, `{error, message}` with this status and code (the contract

@@ -4,7 +4,11 @@ use crate::stack::Process;
 use crate::{free_port, repo_root, wait_for};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// The dev OP consent page's Allow and Deny buttons.
+pub const CONSENT_APPROVE: &str = "button[data-testid='consent-approve']";
+pub const CONSENT_DENY: &str = "button[data-testid='consent-deny']";
 
 /// A chromedriver process and one browser session.
 pub struct Browser {
@@ -90,13 +94,33 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot written");
     }
 
+    /// Waits (bounded) for the first element matching `css`. Meanwhile, when the dev OP shows its consent page
+    /// (a user's first sign-in to the client), approves it as a person would: finds the Allow button and clicks
+    /// it. A test that looks at the consent page itself waits for the page's own elements (found first).
     async fn element(&self, css: &str, what: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(30))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{what}: no element matches {css}: {e}"))
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                return el;
+            }
+            self.approve_consent_if_shown().await;
+            assert!(
+                Instant::now() < deadline,
+                "{what}: no element matches {css} within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks the dev OP consent page's Allow button if the page is shown; whether it was.
+    pub async fn approve_consent_if_shown(&self) -> bool {
+        let Ok(button) = self.client.find(Locator::Css(CONSENT_APPROVE)).await else {
+            return false;
+        };
+        if button.text().await.is_ok_and(|t| t.trim() == "Allow") {
+            return button.click().await.is_ok();
+        }
+        false
     }
 
     /// Waits for an element with this `data-testid` and returns its text.

@@ -2,7 +2,7 @@
 //! [`crate::authorize::authorize_at_op`]), then end that OP session by RP-initiated logout, which makes the OP
 //! send back-channel logout tokens to the clients of the session.
 
-use crate::authorize::follow_to_redirect_uri;
+use crate::authorize::{follow_to_redirect_uri, html_attribute as attribute};
 use reqwest::Client;
 use url::Url;
 
@@ -27,8 +27,8 @@ impl OpBrowser {
         OpBrowser { http }
     }
 
-    /// Follows the OP's redirects (auto-login mode) until it redirects to `redirect_uri`; returns that URL's
-    /// fragment. The OP session cookie stays in this browser.
+    /// Follows the OP's redirects (auto-login mode, its consent page approved when shown) until it redirects to
+    /// `redirect_uri`; returns that URL's fragment. The OP session cookie stays in this browser.
     pub async fn authorize(&self, authorization_url: &str, redirect_uri: &str) -> String {
         follow_to_redirect_uri(&self.http, authorization_url, redirect_uri).await
     }
@@ -86,12 +86,4 @@ impl OpBrowser {
             .expect("OP reachable");
         r.status().as_u16()
     }
-}
-
-/// The value of `name="..."` in an HTML tag (double quotes, as the OP writes them; `&amp;` decoded).
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let key = format!("{name}=\"");
-    let start = tag.find(&key)? + key.len();
-    let end = tag[start..].find('"')? + start;
-    Some(tag[start..end].replace("&amp;", "&"))
 }

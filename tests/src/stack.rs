@@ -72,6 +72,12 @@ pub struct StackOptions {
     pub bff_toml: String,
     /// Put the OP behind a proxy the test controls (fault tests, [`crate::fault_proxy`]).
     pub op_behind: Option<OpBehind>,
+    /// The token layout of `bff/config/dev.toml`: no `[oidc] resource`, so the session's access token is the
+    /// dev OP's own (opaque, accepted at its userinfo endpoint), and `[apis.demo] resource = "urn:demo-api"`, so
+    /// the demo API is called with a JWT for it obtained with the refresh token (one more token request at the
+    /// first API call). Off: the session's access token is the demo API's JWT (`[oidc] resource`), which the
+    /// OP's userinfo endpoint refuses.
+    pub main_token_for_op: bool,
 }
 
 /// An OP behind a proxy: its process listens on `op_port`, but its issuer, and so every URL it hands out and
@@ -90,6 +96,7 @@ impl Default for StackOptions {
             redirect_uri: None,
             bff_toml: String::new(),
             op_behind: None,
+            main_token_for_op: false,
         }
     }
 }
@@ -153,14 +160,20 @@ impl Stack {
         } else {
             String::new()
         };
+        let (oidc_resource, demo_resource) = if options.main_token_for_op {
+            ("", r#"resource = "urn:demo-api""#)
+        } else {
+            (r#"resource = "urn:demo-api""#, "")
+        };
         let extra = format!(
             r#"
             {static_dir}
             [oidc]
             redirect_uri = "{redirect_uri}"
-            resource = "urn:demo-api"
+            {oidc_resource}
             [apis.demo]
             url = "http://127.0.0.1:{api_port}"
+            {demo_resource}
             "#
         );
         let mut extra: toml::Table = extra.parse().expect("stack TOML");

@@ -1,0 +1,215 @@
+//! The userinfo step end to end in headless Chromium, against node-oidc-provider (the dev configuration's token
+//! layout, its consent page approved as a person does it) and glewlwyd, for every hybrid response type: the BFF
+//! reads userinfo with the session's access token, `/bff/user` merges its claims with the ID token's (each
+//! claim naming its source), and the SPA shows both, with the userinfo step in the flow view. Each OP releases
+//! a claim at userinfo only (`zoneinfo`: the dev OP's account, glewlwyd's on-demand claim asked for with the
+//! `claims` parameter), so the merge shows.
+
+use hybrid_e2e::browser::Browser;
+use hybrid_e2e::glewlwyd::Glewlwyd;
+use hybrid_e2e::stack::{serve_spa_toml, start_bff_on, Process, Stack, StackOptions};
+use hybrid_e2e::{free_port, wait_for};
+use serde_json::Value;
+use shared::ResponseType;
+use std::time::Duration;
+
+/// `GET /bff/user` from the page, as the SPA sends it (same origin, `X-CSRF: 1`): the JSON answer.
+async fn bff_user(browser: &Browser) -> Value {
+    let script = "const done = arguments[arguments.length - 1];\
+                  fetch('/bff/user', {headers: {'X-CSRF': '1'}, credentials: 'same-origin'})\
+                  .then(r => r.json()).then(done, e => done({error: String(e)}));";
+    browser
+        .client
+        .execute_async(script, vec![])
+        .await
+        .expect("fetch('/bff/user') runs")
+}
+
+/// What every OP's run shows once signed in: userinfo read, its own claim marked as from userinfo in the answer
+/// and on the user card, and the flow view's userinfo step.
+async fn assert_userinfo_shown(browser: &Browser, response_type: ResponseType, zoneinfo: &str) {
+    let user = bff_user(browser).await;
+    assert_eq!(
+        user["userinfo"]["status"], "ok",
+        "{response_type}: userinfo was read: {user}"
+    );
+    let claims = user["claims"].as_array().expect("claims in /bff/user");
+    assert!(
+        claims.iter().any(|c| c["source"] == "userinfo"),
+        "{response_type}: a claim from userinfo: {user}"
+    );
+    let zone = claims
+        .iter()
+        .find(|c| c["name"] == "zoneinfo")
+        .unwrap_or_else(|| panic!("{response_type}: zoneinfo among the claims: {user}"));
+    assert_eq!(zone["source"], "userinfo", "{response_type}: {zone}");
+    assert_eq!(zone["value"], zoneinfo, "{response_type}: {zone}");
+    assert!(
+        claims.iter().any(|c| c["source"] == "id_token"),
+        "{response_type}: the ID token's claims are there too: {user}"
+    );
+
+    let card = browser
+        .wait_for_css("[data-claim='zoneinfo'][data-source='userinfo']")
+        .await;
+    assert!(
+        card.text().await.unwrap().contains(zoneinfo),
+        "{response_type}: the user card shows the userinfo claim"
+    );
+    browser.wait_for_css("[data-source='id_token']").await;
+    browser
+        .wait_for_css("[data-step='userinfo'][data-status='ok']")
+        .await;
+}
+
+async fn dev_op(response_type: ResponseType) {
+    let stack = Stack::start(StackOptions {
+        response_type,
+        serve_spa: true,
+        main_token_for_op: true,
+        ..Default::default()
+    })
+    .await;
+    let browser = Browser::start().await;
+    browser.client.goto(&stack.origin).await.expect("SPA loads");
+    browser.wait_session_state("none").await;
+    browser.click("login").await;
+    // The first sign-in shows the OP's consent page; the wait presses Allow on it.
+    browser.wait_session_state("active").await;
+    assert_eq!(browser.text_of("user-name").await, "Alice Example");
+    assert_userinfo_shown(&browser, response_type, "Europe/Paris").await;
+    browser
+        .screenshot(&format!(
+            "userinfo-dev-op-{}",
+            response_type.as_str().replace(' ', "-")
+        ))
+        .await;
+    // The demo API still gets its JWT (its own upstream token in this layout).
+    browser.click("call-api").await;
+    let result = browser.text_of("api-result").await;
+    let json: Value = serde_json::from_str(&result).expect("the API result is JSON");
+    assert_eq!(json["sub"], "alice", "{response_type}: {json}");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn dev_op_code_id_token_shows_userinfo_claims() {
+    dev_op(ResponseType::CodeIdToken).await;
+}
+
+#[tokio::test]
+async fn dev_op_code_token_shows_userinfo_claims() {
+    dev_op(ResponseType::CodeToken).await;
+}
+
+#[tokio::test]
+async fn dev_op_code_id_token_token_shows_userinfo_claims() {
+    dev_op(ResponseType::CodeIdTokenToken).await;
+}
+
+const GLEWLWYD_SCOPES: &str = "openid profile email";
+
+/// glewlwyd's sign-in in the browser, as `interop_glewlwyd.rs` does it: through the API its login page uses
+/// (username and password, then the scope grant, glewlwyd's consent), from a page on its origin; then the SPA.
+async fn glewlwyd(response_type: ResponseType) {
+    let (bff_port, api_port) = (free_port(), free_port());
+    let origin = format!("http://localhost:{bff_port}");
+    let op = Glewlwyd::start(
+        &[&format!("{origin}/callback")],
+        &format!("{origin}/"),
+        None,
+    )
+    .await;
+    let _api = Process::spawn(
+        &format!("demo-api-glewlwyd-ui-{api_port}"),
+        "node",
+        &["dev/demo-api/server.mjs"],
+        &[
+            ("DEMO_API_PORT", api_port.to_string()),
+            ("OP_ISSUER", op.issuer.clone()),
+            ("DEMO_API_AUDIENCE", GLEWLWYD_SCOPES.into()),
+        ],
+    );
+    let toml = format!(
+        r#"
+        {static_dir}
+        [oidc]
+        scopes = ["openid", "profile", "email"]
+        logout_token_exp_optional = true
+        end_session_method = "get"
+        # g_continue: glewlwyd's login page has nothing left to do; claims: its on-demand `zoneinfo`, at userinfo.
+        extra_authorize_params = {{ g_continue = "", claims = '{{"userinfo":{{"zoneinfo":null}}}}' }}
+        [apis.demo]
+        url = "http://127.0.0.1:{api_port}"
+        "#,
+        static_dir = serve_spa_toml()
+    );
+    let bff = start_bff_on(bff_port, &op.issuer, response_type, &toml).await;
+    let http = reqwest::Client::new();
+    let demo = format!("http://127.0.0.1:{api_port}/");
+    wait_for("the demo API", Duration::from_secs(30), || async {
+        http.get(&demo).send().await.ok().map(|_| ())
+    })
+    .await;
+
+    let browser = Browser::start().await;
+    browser
+        .client
+        .goto(&format!(
+            "{}/api/oidc/.well-known/openid-configuration",
+            op.origin
+        ))
+        .await
+        .expect("glewlwyd page");
+    let script = format!(
+        "const done = arguments[arguments.length - 1];\
+         const j = {{'Content-Type': 'application/json'}};\
+         fetch('/api/auth/', {{method: 'POST', headers: j, credentials: 'include',\
+           body: JSON.stringify({{username: 'alice', password: 'alice-password'}})}})\
+         .then(r => r.ok ? fetch('/api/auth/grant/hybrid-spa', {{method: 'PUT', headers: j, credentials: 'include',\
+           body: JSON.stringify({{scope: '{GLEWLWYD_SCOPES}'}})}}) : r)\
+         .then(r => done(r.status), e => done(String(e)));"
+    );
+    let status = browser
+        .client
+        .execute_async(&script, vec![])
+        .await
+        .expect("script runs");
+    assert_eq!(status, 200, "glewlwyd sign-in through its API");
+
+    browser.client.goto(&bff.origin).await.expect("SPA loads");
+    browser.wait_session_state("none").await;
+    browser.click("login").await;
+    browser.wait_session_state("active").await;
+    assert_eq!(browser.text_of("user-name").await, "Alice Liddell");
+    assert_userinfo_shown(&browser, response_type, "Europe/London").await;
+    browser
+        .screenshot(&format!(
+            "userinfo-glewlwyd-{}",
+            response_type.as_str().replace(' ', "-")
+        ))
+        .await;
+    browser.click("call-api").await;
+    let result = browser.text_of("api-result").await;
+    let json: Value = serde_json::from_str(&result).expect("the API result is JSON");
+    assert!(
+        json["sub"].as_str().is_some_and(|s| !s.is_empty()),
+        "{json}"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn glewlwyd_code_id_token_shows_userinfo_claims() {
+    glewlwyd(ResponseType::CodeIdToken).await;
+}
+
+#[tokio::test]
+async fn glewlwyd_code_token_shows_userinfo_claims() {
+    glewlwyd(ResponseType::CodeToken).await;
+}
+
+#[tokio::test]
+async fn glewlwyd_code_id_token_token_shows_userinfo_claims() {
+    glewlwyd(ResponseType::CodeIdTokenToken).await;
+}
