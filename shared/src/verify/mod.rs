@@ -13,6 +13,7 @@ pub mod id_token;
 pub mod logout_token;
 pub mod refresh;
 pub mod token_endpoint;
+pub mod userinfo;
 
 use crate::jose::alg::{Alg, AlgPolicy, HashAlg};
 use crate::jose::jwks::{Jwk, JwkSet};
