@@ -29,3 +29,4 @@ mod slow_clients;
 mod spa_errors;
 mod spa_product;
 mod upstream_tokens;
+mod userinfo;
