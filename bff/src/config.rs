@@ -132,6 +132,29 @@ pub struct OidcConfig {
     /// never in a URL) or `get` for an OP that takes only GET at its end-session endpoint (glewlwyd 2.7).
     #[serde(default)]
     pub end_session_method: shared::api::EndSessionMethod,
+    /// Whether the sign-in reads the OP's userinfo endpoint (Core 5.3) with the new access token: `auto`
+    /// (default: when discovery lists one; an unreachable or unusable answer leaves the ID token's claims),
+    /// `required` (such an answer refuses the sign-in with `userinfo_unavailable`) or `off`. A userinfo answer
+    /// about another user or with a bad signature refuses the sign-in whatever this says.
+    #[serde(default)]
+    pub userinfo: UserinfoMode,
+    /// Read userinfo again after each refresh of the session's access token, so a profile changed at the OP
+    /// shows up without a new sign-in (one more OP request per refresh). Off by default.
+    #[serde(default)]
+    pub userinfo_refresh: bool,
+}
+
+/// `oidc.userinfo`: whether and how strictly the sign-in reads userinfo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UserinfoMode {
+    /// Read it when the OP offers it; go on without it when it cannot be read.
+    #[default]
+    Auto,
+    /// Read it, and refuse the sign-in when it cannot be (or the OP offers none).
+    Required,
+    /// Never read it.
+    Off,
 }
 
 impl OidcConfig {
@@ -480,6 +503,12 @@ impl Config {
         if self.oidc.http_timeout_secs == 0 {
             return Err(bad("oidc.http_timeout_secs", "must be at least 1"));
         }
+        if self.oidc.userinfo_refresh && self.oidc.userinfo == UserinfoMode::Off {
+            return Err(bad(
+                "oidc.userinfo_refresh",
+                "needs oidc.userinfo = \"auto\" or \"required\" (userinfo is off)",
+            ));
+        }
         if let Some(key) = self
             .oidc
             .extra_authorize_params
@@ -734,6 +763,20 @@ impl Config {
         self.metrics_listen.is_none() && self.static_dir.is_none()
     }
 
+    /// How long the sign-in's userinfo step (the request and, for a signed answer, a key-set refetch) may take:
+    /// `oidc.http_timeout_secs`, but no more than what `server.request_timeout_secs` leaves after the
+    /// [`OP_CALLS_PER_BFF_REQUEST`] calls before it (at least 1 s, as validation guarantees). So adding the step
+    /// changed no existing timeout setting, and a slow userinfo cannot push a sign-in past its own deadline
+    /// unless every earlier call used up its whole time too.
+    pub fn userinfo_timeout(&self) -> std::time::Duration {
+        let http = self.oidc.http_timeout_secs;
+        let left = self
+            .server
+            .request_timeout_secs
+            .saturating_sub(OP_CALLS_PER_BFF_REQUEST.saturating_mul(http));
+        std::time::Duration::from_secs(http.min(left).max(1))
+    }
+
     /// Whether cookies can be `Secure` + `__Host-` (the browser-facing origin is https).
     pub fn secure_cookies(&self) -> bool {
         self.public_origin.scheme() == "https"
@@ -970,6 +1013,30 @@ mod tests {
         let e = Config::from_toml("[oidc]\nclient_secret = \"s3cr3t", env(&[])).unwrap_err();
         assert!(e.message.starts_with("line 2, column 24: "), "{e}");
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
+    #[test]
+    fn userinfo_defaults_to_auto_and_its_step_fits_in_the_request_deadline() {
+        let c = Config::from_toml(BASE, env(&[])).unwrap();
+        assert_eq!(c.oidc.userinfo, UserinfoMode::Auto);
+        assert!(!c.oidc.userinfo_refresh);
+        // 45 s for the request, 4 × 10 s before the step: 5 s left for it.
+        assert_eq!(c.userinfo_timeout(), std::time::Duration::from_secs(5));
+        let c = Config::from_toml(BASE, env(&[("BFF_OIDC__HTTP_TIMEOUT_SECS", "1")])).unwrap();
+        assert_eq!(c.userinfo_timeout(), std::time::Duration::from_secs(1));
+        let c = Config::from_toml(BASE, env(&[("BFF_OIDC__USERINFO", "required")])).unwrap();
+        assert_eq!(c.oidc.userinfo, UserinfoMode::Required);
+        let e = Config::from_toml(BASE, env(&[("BFF_OIDC__USERINFO", "sometimes")])).unwrap_err();
+        assert_eq!(e.field, "oidc.userinfo", "{e}");
+        let e = Config::from_toml(
+            BASE,
+            env(&[
+                ("BFF_OIDC__USERINFO", "off"),
+                ("BFF_OIDC__USERINFO_REFRESH", "true"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "oidc.userinfo_refresh", "{e}");
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub enum AppError {
     /// The OP did not answer in time.
     #[error("The identity provider did not answer in time. Please try again.")]
     OpTimeout,
+    /// `oidc.userinfo = "required"` and the OP's userinfo could not be read (unreachable, 5xx, not JSON, too
+    /// large, too slow, or not offered); the reason is plain words of the BFF's own, never the OP's body.
+    #[error("Your user information could not be read from the identity provider ({0}), and this service needs it to sign you in. Please try again in a moment.")]
+    UserinfoUnavailable(&'static str),
     /// The login cookie does not open: altered, not one this BFF sealed, or sealed under a key it no longer has
     /// (a restart of a BFF with the memory store, a key rotated out).
     #[error("This sign-in cannot be finished: its sign-in cookie is not valid here (it was altered, or the service restarted or changed keys since it began). Please sign in again.")]
@@ -96,6 +100,9 @@ impl AppError {
             }
             AppError::OpUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "op_unavailable"),
             AppError::OpTimeout => (StatusCode::GATEWAY_TIMEOUT, "op_timeout"),
+            AppError::UserinfoUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "userinfo_unavailable")
+            }
             AppError::LoginCookieInvalid => (StatusCode::BAD_REQUEST, "login_cookie_invalid"),
             AppError::LoginExpired => (StatusCode::BAD_REQUEST, "login_expired"),
             AppError::LoginAlreadyUsed => (StatusCode::BAD_REQUEST, "login_already_used"),

@@ -17,6 +17,10 @@ const BUCKETS: [f64; 12] = [
 /// The status classes of a proxied call, in the order they are rendered (sorted, as before).
 const CLASSES: [&str; 5] = ["2xx", "3xx", "4xx", "5xx", "error"];
 
+/// The outcomes of a userinfo request, in the order they are rendered: read and merged, unavailable (the
+/// sign-in went on without it, or was refused when it is required), refused (sub mismatch, bad signature, ...).
+pub const USERINFO_OUTCOMES: [&str; 3] = ["ok", "refused", "unavailable"];
+
 /// One latency histogram of atomics: a call adds to one bucket (the first bound it fits, or the overflow slot)
 /// and to the sum; the cumulative counts and the total are derived when rendering, so they always agree.
 #[derive(Default)]
@@ -48,6 +52,9 @@ impl Histogram {
 pub struct Metrics {
     logins: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     refreshes: Mutex<BTreeMap<&'static str, u64>>,
+    /// Userinfo requests by outcome ([`USERINFO_OUTCOMES`]), registered at start so every series exists from
+    /// the first scrape (an alert on `unavailable` needs its zero).
+    userinfo: [AtomicU64; USERINFO_OUTCOMES.len()],
     proxy: BTreeMap<String, [Histogram; CLASSES.len()]>,
 }
 
@@ -78,6 +85,13 @@ impl Metrics {
         *lock(&self.refreshes).entry(outcome).or_default() += 1;
     }
 
+    /// One userinfo request (at a sign-in or a refresh), by outcome: one of [`USERINFO_OUTCOMES`].
+    pub fn userinfo(&self, outcome: &'static str) {
+        if let Some(i) = USERINFO_OUTCOMES.iter().position(|o| *o == outcome) {
+            self.userinfo[i].fetch_add(1, Relaxed);
+        }
+    }
+
     /// One proxied call's latency, by upstream and status class (`2xx`... or `error`). An upstream or class not
     /// registered at start is not counted (the proxy only calls configured upstreams with these classes).
     pub fn proxied(&self, upstream: &str, class: &'static str, elapsed: Duration) {
@@ -106,6 +120,14 @@ impl Metrics {
         out.push_str("# TYPE bff_refreshes_total counter\n");
         for (outcome, n) in lock(&self.refreshes).iter() {
             let _ = writeln!(out, "bff_refreshes_total{{outcome=\"{outcome}\"}} {n}");
+        }
+        out.push_str(
+            "# HELP bff_userinfo_total Userinfo requests by outcome (ok, refused, unavailable).\n",
+        );
+        out.push_str("# TYPE bff_userinfo_total counter\n");
+        for (outcome, n) in USERINFO_OUTCOMES.iter().zip(&self.userinfo) {
+            let n = n.load(Relaxed);
+            let _ = writeln!(out, "bff_userinfo_total{{outcome=\"{outcome}\"}} {n}");
         }
         out.push_str("# HELP bff_proxy_duration_seconds Time to the upstream's response head, by upstream.\n");
         out.push_str("# TYPE bff_proxy_duration_seconds histogram\n");
@@ -166,6 +188,13 @@ mod tests {
             text.contains("bff_proxy_duration_seconds_count{upstream=\"demo\",status=\"2xx\"} 1")
         );
         assert!(text.contains("bff_active_sessions 1"));
+        // Userinfo outcomes are there from the start, at zero.
+        assert!(text.contains("bff_userinfo_total{outcome=\"unavailable\"} 0\n"));
+        m.userinfo("unavailable");
+        m.userinfo("not-an-outcome");
+        let text = m.render(None);
+        assert!(text.contains("bff_userinfo_total{outcome=\"unavailable\"} 1\n"));
+        assert!(text.contains("bff_userinfo_total{outcome=\"ok\"} 0\n"));
         // Registered but never called, or never registered: no series.
         assert!(!text.contains("upstream=\"other\""));
         m.proxied("unknown", "2xx", Duration::from_millis(3));

@@ -58,6 +58,29 @@ impl User {
     }
 }
 
+impl User {
+    /// These display claims as claim rows from the ID token: what the SPA lists before the BFF has answered,
+    /// and what a session kept before claims had sources shows.
+    pub fn id_token_claims(&self) -> Vec<Claim> {
+        let text = |name: &'static str, v: &Option<String>| v.clone().map(|v| (name, v.into()));
+        [
+            Some(("sub", self.sub.clone().into())),
+            text("name", &self.name),
+            text("preferred_username", &self.preferred_username),
+            text("email", &self.email),
+            self.email_verified.map(|b| ("email_verified", b.into())),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| Claim {
+            name: name.to_owned(),
+            value,
+            source: ClaimSource::IdToken,
+        })
+        .collect()
+    }
+}
+
 /// Body of `POST /bff/login` (optional: no body means the default response type).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,9 +127,88 @@ pub struct PendingLogin {
 /// Answer to `POST /bff/session` and `GET /bff/user`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
+    /// The display claims after the merge of the ID token and userinfo (see [`crate::verify::userinfo`]).
     pub user: User,
     /// When the session ends at the latest (seconds since the epoch).
     pub expires_at: i64,
+    /// Every claim shown, after the merge, each with the source it was taken from, so the user can see where
+    /// a value comes from. Protocol claims (iss, aud, exp, nonce, ...) are left out: they describe the token,
+    /// not the user. Absent from an older BFF: none listed.
+    #[serde(default)]
+    pub claims: Vec<Claim>,
+    /// What became of the userinfo request at this session's sign-in (or last refresh).
+    #[serde(default)]
+    pub userinfo: UserinfoReport,
+}
+
+/// One claim about the user, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub name: String,
+    pub value: serde_json::Value,
+    pub source: ClaimSource,
+}
+
+/// Which response a shown claim was taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimSource {
+    IdToken,
+    Userinfo,
+}
+
+impl ClaimSource {
+    /// The wire name (`id_token`, `userinfo`), also the SPA's `data-source` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimSource::IdToken => "id_token",
+            ClaimSource::Userinfo => "userinfo",
+        }
+    }
+}
+
+/// The outcome of the userinfo request (Core 5.3), for the flow view and `/bff/user`: whether the claims
+/// shown include the OP's userinfo and, when they do not, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct UserinfoReport {
+    pub status: UserinfoStatus,
+    /// Plain words on why userinfo was not used (never the response body). `null` when it was.
+    pub reason: Option<String>,
+    /// How long the userinfo step took at the BFF, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
+    /// The answer was a signed JWT (`application/jwt`) whose signature, `iss` and `aud` were checked.
+    #[serde(default)]
+    pub signed: bool,
+}
+
+/// Whether userinfo was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UserinfoStatus {
+    /// Read and checked (its `sub` is the ID token's); its claims are merged.
+    Ok,
+    /// The OP's userinfo could not be read (down, 5xx, not JSON, too large, too slow): the ID token's claims
+    /// alone are shown. Never a sign of tampering; those refuse the sign-in instead.
+    Unavailable,
+    /// The OP's discovery lists no `userinfo_endpoint`.
+    NotOffered,
+    /// Turned off by the BFF's configuration (`oidc.userinfo = "off"`), or a session from before userinfo was
+    /// read.
+    #[default]
+    Off,
+}
+
+impl UserinfoStatus {
+    /// The wire name, also the SPA's `data-status` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserinfoStatus::Ok => "ok",
+            UserinfoStatus::Unavailable => "unavailable",
+            UserinfoStatus::NotOffered => "not_offered",
+            UserinfoStatus::Off => "off",
+        }
+    }
 }
 
 /// Answer to `POST /bff/logout`: what the browser sends to the OP's end-session endpoint for RP-initiated logout,

@@ -128,6 +128,11 @@ pub enum ValidationError {
         "The user information is about another user than the ID token (userinfo sub mismatch)."
     )]
     UserinfoSubMismatch,
+    /// A userinfo answer that cannot be trusted: a bad signature, another issuer or audience, an encrypted
+    /// answer (JWE, which this app does not decrypt), an unsigned one. Unlike an unavailable userinfo, this
+    /// always refuses the sign-in: it is what tampering looks like.
+    #[error("The user information from the identity provider cannot be trusted ({reason}).")]
+    UserinfoInvalid { reason: String },
     #[error("The identity provider's token response could not be read ({reason}).")]
     MalformedTokenResponse { reason: String },
 
@@ -216,6 +221,7 @@ impl ValidationError {
             IssuerChanged => "iss_changed",
             SubjectChanged => "sub_changed",
             UserinfoSubMismatch => "userinfo_sub_mismatch",
+            UserinfoInvalid { .. } => "userinfo_invalid",
             MalformedTokenResponse { .. } => "malformed_token_response",
             LogoutTypInvalid => "logout_typ_invalid",
             JtiMissing => "jti_missing",

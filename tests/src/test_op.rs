@@ -4,8 +4,10 @@
 //!
 //! It signs with real keys (RSA 2048 `rsa-1`, EC P-256 `ec-1`, and on [`TestOp::rotate`] a new RSA key
 //! `rsa-2`), publishes them at `/jwks`, and counts token requests so a test can prove that a front-channel
-//! failure never reached the token endpoint. Discovery and `/jwks` allow any origin (CORS), as real OPs do, so
-//! the SPA can fetch the key set from a browser too.
+//! failure never reached the token endpoint. Its userinfo endpoint (advertised unless
+//! [`Options::without_userinfo`]) answers as [`UserinfoAnswer`] says, and the token endpoint also takes the
+//! refresh-token grant (rotating the refresh token), so a refresh can re-read userinfo. Discovery and `/jwks`
+//! allow any origin (CORS), as real OPs do, so the SPA can fetch the key set from a browser too.
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -93,11 +95,39 @@ pub enum TokenAnswer {
     Slow(Duration),
 }
 
+/// What the userinfo endpoint answers (to a known access token; an unknown one gets 401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserinfoAnswer {
+    /// `application/json` about the ID token's user, with the profile ([`TestOp::set_profile_name`]) and an
+    /// email the ID token lacks.
+    #[default]
+    Json,
+    /// The same claims as a signed JWT (`application/jwt`, current signing key, `iss` and `aud`).
+    Jwt,
+    /// JSON about another user (`sub` mallory).
+    OtherSub,
+    /// A signed JWT whose signature does not verify.
+    BadSignature,
+    /// A signed JWT for another client (`aud`).
+    JwtWrongAud,
+    /// An encrypted answer: a five-part compact JWE, `application/jwt`.
+    Encrypted,
+    /// `500` with an HTML page.
+    ServerError,
+    /// `200 application/json` with a body that is not JSON.
+    Garbage,
+    /// `200 application/json`, valid JSON of 100 KB: over any sane bound.
+    Oversized,
+    /// Never answers.
+    Hang,
+}
+
 /// The script for the next login(s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Scenario {
     pub front: Front,
     pub token: TokenAnswer,
+    pub userinfo: UserinfoAnswer,
 }
 
 impl Scenario {
@@ -111,6 +141,13 @@ impl Scenario {
     pub fn token(token: TokenAnswer) -> Scenario {
         Scenario {
             token,
+            ..Default::default()
+        }
+    }
+
+    pub fn userinfo(userinfo: UserinfoAnswer) -> Scenario {
+        Scenario {
+            userinfo,
             ..Default::default()
         }
     }
@@ -215,6 +252,15 @@ struct Inner {
     jwks_reachable: std::sync::atomic::AtomicBool,
     /// See [`Options::iss_parameter`].
     iss_parameter: bool,
+    /// See [`Options::without_userinfo`].
+    without_userinfo: bool,
+    /// Access tokens issued (token endpoint, refresh), with the client they were issued to.
+    access_tokens: Mutex<HashMap<String, String>>,
+    /// Refresh tokens issued, with what they were issued for.
+    refresh_tokens: Mutex<HashMap<String, Issued>>,
+    userinfo_requests: AtomicU64,
+    /// The `name` userinfo answers (see [`TestOp::set_profile_name`]).
+    profile_name: Mutex<String>,
 }
 
 /// How [`TestOp::start_with`] shapes the OP.
@@ -226,6 +272,8 @@ pub struct Options {
     /// RFC 9207: discovery says `authorization_response_iss_parameter_supported: true` and every authorization
     /// response carries `iss` (unless the scenario is [`Front::NoIssParameter`]).
     pub iss_parameter: bool,
+    /// Discovery lists no `userinfo_endpoint` (the endpoint still answers, for a test to prove it is not asked).
+    pub without_userinfo: bool,
 }
 
 /// A running test OP; stops when dropped.
@@ -272,12 +320,18 @@ impl TestOp {
             last_jwks_request: Mutex::new(None),
             jwks_reachable: std::sync::atomic::AtomicBool::new(true),
             iss_parameter: options.iss_parameter,
+            without_userinfo: options.without_userinfo,
+            access_tokens: Mutex::new(HashMap::new()),
+            refresh_tokens: Mutex::new(HashMap::new()),
+            userinfo_requests: AtomicU64::new(0),
+            profile_name: Mutex::new("Alice Test".to_owned()),
         });
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
             .route("/authorize", get(authorize))
             .route("/token", post(token))
+            .route("/userinfo", get(userinfo).post(userinfo))
             .with_state(inner.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -334,6 +388,17 @@ impl TestOp {
         self.inner.token_requests.load(Ordering::SeqCst)
     }
 
+    /// How many requests reached the userinfo endpoint.
+    pub fn userinfo_requests(&self) -> u64 {
+        self.inner.userinfo_requests.load(Ordering::SeqCst)
+    }
+
+    /// The user's `name` in userinfo answers from now on (the ID token keeps "Alice Test"): a profile changed
+    /// at the OP.
+    pub fn set_profile_name(&self, name: &str) {
+        *self.inner.profile_name.lock().unwrap() = name.to_owned();
+    }
+
     /// The query parameters of every authorization request so far, oldest first.
     pub fn authorize_queries(&self) -> Vec<HashMap<String, String>> {
         self.inner.authorize_queries.lock().unwrap().clone()
@@ -380,6 +445,11 @@ async fn discovery(State(op): State<Arc<Inner>>) -> impl IntoResponse {
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "authorization_response_iss_parameter_supported": op.iss_parameter,
     }));
+    let mut document = document;
+    if !op.without_userinfo {
+        document.0["userinfo_endpoint"] = json!(format!("{i}/userinfo"));
+        document.0["userinfo_signing_alg_values_supported"] = json!(["RS256", "ES256"]);
+    }
     (ANY_ORIGIN, document)
 }
 
@@ -595,9 +665,18 @@ async fn token(State(op): State<Arc<Inner>>, body: String) -> Response {
     let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
         .into_owned()
         .collect();
-    let issued = form
-        .get("code")
-        .and_then(|c| op.codes.lock().unwrap().remove(c));
+    let issued = if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
+        // Rotation: the refresh token is spent, a new one is issued below.
+        form.get("refresh_token")
+            .and_then(|r| op.refresh_tokens.lock().unwrap().remove(r))
+            .map(|issued| Issued {
+                nonce: None,
+                ..issued
+            })
+    } else {
+        form.get("code")
+            .and_then(|c| op.codes.lock().unwrap().remove(c))
+    };
     let Some(issued) = issued else {
         return (
             StatusCode::BAD_REQUEST,
@@ -651,19 +730,94 @@ async fn token(State(op): State<Arc<Inner>>, body: String) -> Response {
         TokenAnswer::OtherNonce => c["nonce"] = json!("another-nonce"),
         _ => {}
     }
+    if issued.nonce.is_none() {
+        // A refresh (Core 12.2): no nonce in its ID token.
+        c.as_object_mut().expect("an object").remove("nonce");
+    }
     let mut id_token = sign(&c, &key, Some(key.kid));
     if scenario.token == TokenAnswer::BadSignature {
         id_token = break_signature(&id_token);
     }
+    let refresh_token = random();
+    op.access_tokens
+        .lock()
+        .unwrap()
+        .insert(access_token.clone(), issued.client_id.clone());
+    op.refresh_tokens
+        .lock()
+        .unwrap()
+        .insert(refresh_token.clone(), issued);
     Json(json!({
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": 300,
-        "refresh_token": random(),
+        "refresh_token": refresh_token,
         "id_token": id_token,
         "scope": "openid profile",
     }))
     .into_response()
+}
+
+/// Core 5.3: the user's claims for a bearer access token this OP issued, as the scenario says.
+async fn userinfo(State(op): State<Arc<Inner>>, headers: header::HeaderMap) -> Response {
+    op.userinfo_requests.fetch_add(1, Ordering::SeqCst);
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let client_id = bearer.and_then(|t| op.access_tokens.lock().unwrap().get(t).cloned());
+    let Some(client_id) = client_id else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        )
+            .into_response();
+    };
+    let answer = op.scenario.lock().unwrap().userinfo;
+    let name = op.profile_name.lock().unwrap().clone();
+    let mut claims = json!({"sub": "alice", "name": name, "email": "alice@example.com"});
+    let jwt = |claims: &mut Value, aud: &str| {
+        claims["iss"] = json!(op.issuer);
+        claims["aud"] = json!(aud);
+        let key = signer(&op);
+        sign(claims, &key, Some(key.kid))
+    };
+    let typed = |content_type: &'static str, body: String| {
+        (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
+    };
+    match answer {
+        UserinfoAnswer::Json => Json(claims).into_response(),
+        UserinfoAnswer::OtherSub => {
+            claims["sub"] = json!("mallory");
+            Json(claims).into_response()
+        }
+        UserinfoAnswer::Jwt => typed("application/jwt", jwt(&mut claims, &client_id)),
+        UserinfoAnswer::BadSignature => typed(
+            "application/jwt",
+            break_signature(&jwt(&mut claims, &client_id)),
+        ),
+        UserinfoAnswer::JwtWrongAud => typed("application/jwt", jwt(&mut claims, "another-client")),
+        UserinfoAnswer::Encrypted => {
+            let header = b64url_encode(br#"{"alg":"RSA-OAEP","enc":"A256GCM"}"#);
+            let parts = [header, random(), random(), random(), random()];
+            typed("application/jwt", parts.join("."))
+        }
+        UserinfoAnswer::ServerError => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body><h1>Internal Server Error</h1></body></html>",
+        )
+            .into_response(),
+        UserinfoAnswer::Garbage => typed("application/json", "<html>not json".to_owned()),
+        UserinfoAnswer::Oversized => {
+            claims["padding"] = json!("x".repeat(100_000));
+            Json(claims).into_response()
+        }
+        UserinfoAnswer::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Json(claims).into_response()
+        }
+    }
 }
 
 /// How [`TestOp::logout_token`] signs: correctly, or as one of the back-channel logout plan's attacks.

@@ -2,7 +2,7 @@
 //! front-channel response again with the same rules the SPA ran, and only then spends the code.
 
 use crate::error::AppError;
-use crate::oidc::{token, verifier};
+use crate::oidc::{token, userinfo, verifier};
 use crate::session::cookie::Kind;
 use crate::session::store::Session;
 use crate::session::transaction::seen_state_key;
@@ -15,6 +15,7 @@ use shared::api::SessionInfo;
 use shared::fragment::AuthorizationResponse;
 use shared::verify::authorization::{validate_response, Expected};
 use shared::verify::token_endpoint::{validate_token_id_token, Exchange};
+use shared::verify::userinfo::user_of;
 use shared::ValidationError;
 use std::time::Duration;
 
@@ -22,7 +23,8 @@ use std::time::Duration;
 const SEEN_STATE_MARGIN_SECS: i64 = 60;
 
 /// Validates the posted response against this browser's pending login (its sealed cookie), records the login
-/// as used, exchanges the code, validates the token-endpoint ID token, and starts a session under a new id.
+/// as used, exchanges the code, validates the token-endpoint ID token, reads userinfo, and starts a session
+/// under a new id.
 pub async fn create_session(
     State(state): State<AppState>,
     request_headers: HeaderMap,
@@ -127,10 +129,18 @@ async fn exchange(
     )
     .await?;
 
+    // 4. Userinfo (Core 5.3), with the new access token: its `sub` must be the ID token's, or there is no
+    //    session; whether an unreadable answer refuses the sign-in is the configuration's call.
+    let sub = verified.claims.sub.as_deref().unwrap_or_default();
+    let merged =
+        userinfo::read_and_merge(state, provider, &tokens.access_token, sub, raw_id_token).await?;
+
     let t = now();
-    let user = verified.claims.user();
+    let user = user_of(&merged.claims);
     let session = Session {
         user: user.clone(),
+        claims: merged.claims.clone(),
+        userinfo: merged.report.clone(),
         issuer: verified.claims.iss.clone().unwrap_or_default(),
         sid: verified.claims.sid.clone(),
         id_token: raw_id_token.to_owned(),
@@ -153,6 +163,8 @@ async fn exchange(
         SessionInfo {
             user,
             expires_at: t + state.config.session.absolute_timeout_secs,
+            claims: merged.claims,
+            userinfo: merged.report,
         },
     ))
 }

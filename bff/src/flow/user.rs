@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 use shared::api::SessionInfo;
 
-/// The session's user, or 401 JSON.
+/// The session's user (the merged claims, each with its source, and what became of userinfo), or 401 JSON.
 pub async fn current_user(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -16,7 +16,9 @@ pub async fn current_user(
     let (_, session) = current_session(&state, &headers).await?;
     let expires_at = session.created_at + state.config.session.absolute_timeout_secs;
     Ok(Json(SessionInfo {
+        claims: session.shown_claims(),
         user: session.user,
         expires_at,
+        userinfo: session.userinfo,
     }))
 }

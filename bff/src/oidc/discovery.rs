@@ -1,6 +1,6 @@
 //! OpenID Connect Discovery: the OP's metadata, fetched at start and checked before anything trusts it.
 
-use crate::config::{is_loopback, Config};
+use crate::config::{is_loopback, Config, UserinfoMode};
 use serde::Deserialize;
 use shared::jose::alg::AlgPolicy;
 use std::time::Duration;
@@ -17,6 +17,9 @@ pub struct Metadata {
     pub end_session_endpoint: Option<Url>,
     #[serde(default)]
     pub revocation_endpoint: Option<Url>,
+    /// Core 5.3: read after the code exchange (unless `oidc.userinfo = "off"`).
+    #[serde(default)]
+    pub userinfo_endpoint: Option<Url>,
     #[serde(default)]
     pub response_types_supported: Vec<String>,
     #[serde(default)]
@@ -78,6 +81,7 @@ pub async fn discover(http: &reqwest::Client, config: &Config) -> Result<Metadat
         Some(&metadata.jwks_uri),
         metadata.end_session_endpoint.as_ref(),
         metadata.revocation_endpoint.as_ref(),
+        metadata.userinfo_endpoint.as_ref(),
     ];
     for endpoint in endpoints.into_iter().flatten() {
         if endpoint.scheme() != "https" && !(endpoint.scheme() == "http" && is_loopback(endpoint)) {
@@ -93,6 +97,12 @@ pub async fn discover(http: &reqwest::Client, config: &Config) -> Result<Metadat
                 tracing::warn!(%response_type, "the OP does not list this configured response type");
             }
         }
+    }
+    if metadata.userinfo_endpoint.is_none() && config.oidc.userinfo == UserinfoMode::Required {
+        // Not a refusal: the OP may add one; until then every sign-in is refused with `userinfo_unavailable`.
+        tracing::warn!(
+            "oidc.userinfo = \"required\", but the OP's discovery lists no userinfo_endpoint"
+        );
     }
     Ok(metadata)
 }

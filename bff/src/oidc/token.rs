@@ -249,6 +249,7 @@ mod tests {
             jwks_uri: url("http://127.0.0.1:9090/jwks"),
             end_session_endpoint: None,
             revocation_endpoint: None,
+            userinfo_endpoint: None,
             response_types_supported: Vec::new(),
             id_token_signing_alg_values_supported: Vec::new(),
             authorization_response_iss_parameter_supported: false,

@@ -5,12 +5,14 @@
 
 use crate::config::ApiConfig;
 use crate::error::AppError;
-use crate::oidc::{token, verifier};
+use crate::oidc::{token, userinfo, verifier};
 use crate::session::model::{Session, UpstreamToken};
 use crate::session::{now, random_token};
 use crate::state::AppState;
+use shared::api::{UserinfoReport, UserinfoStatus};
 use shared::token_response::TokenEndpointError;
 use shared::verify::refresh::{validate_refreshed_id_token, Refresh};
+use shared::verify::userinfo::user_of;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -207,6 +209,17 @@ async fn refresh_locked(
             renewed.upstream_tokens.insert(name.to_owned(), token);
         }
     }
+    if matches!(which, Which::Main) && state.config.oidc.userinfo_refresh {
+        if let Err(e) = reread_userinfo(state, provider, &mut renewed).await {
+            tracing::warn!(
+                error = e.code(),
+                "userinfo refused after a refresh; ending the session"
+            );
+            state.metrics.refresh("refused");
+            state.sessions.remove(id).await?;
+            return Err(AppError::SessionExpired);
+        }
+    }
     // Rotation: a new refresh token replaces the old one, which the OP no longer accepts.
     if tokens.refresh_token.is_some() {
         renewed.refresh_token = tokens.refresh_token;
@@ -225,6 +238,44 @@ async fn refresh_locked(
         Which::Upstream(api, _) => tracing::info!(api, "upstream access token obtained"),
     }
     Ok(renewed)
+}
+
+/// `oidc.userinfo_refresh`: reads userinfo again with the refreshed access token, so a profile changed at the OP
+/// shows up in the session. A userinfo that cannot be read now keeps the claims shown so far (only the report
+/// says it was unavailable), whatever the mode: the session was established with them, and a blip at the OP
+/// must not end it. An error (a `sub` other than the session's, a bad signature) means the session must end.
+async fn reread_userinfo(
+    state: &AppState,
+    provider: &crate::oidc::Provider,
+    renewed: &mut Session,
+) -> Result<(), AppError> {
+    let merged = match userinfo::read_and_merge(
+        state,
+        provider,
+        &renewed.access_token,
+        &renewed.user.sub,
+        &renewed.id_token,
+    )
+    .await
+    {
+        Ok(merged) => merged,
+        Err(AppError::UserinfoUnavailable(reason)) => {
+            renewed.userinfo = UserinfoReport {
+                status: UserinfoStatus::Unavailable,
+                reason: Some(reason.to_owned()),
+                elapsed_ms: None,
+                signed: false,
+            };
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    if merged.report.status == UserinfoStatus::Ok {
+        renewed.user = user_of(&merged.claims);
+        renewed.claims = merged.claims;
+    }
+    renewed.userinfo = merged.report;
+    Ok(())
 }
 
 /// Revokes `refresh_token` at the OP off the request path (the caller's answer does not depend on it). With

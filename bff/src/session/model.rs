@@ -7,7 +7,7 @@
 //! of the database nor of Redis yields a token or a usable session cookie.
 
 use serde::{Deserialize, Serialize};
-use shared::api::User;
+use shared::api::{Claim, User, UserinfoReport};
 use std::collections::BTreeMap;
 
 /// A signed-in browser's server-side state. Tokens stay here; the browser has only the session id.
@@ -29,6 +29,13 @@ pub struct Session {
     /// before this field existed still open.
     #[serde(default)]
     pub upstream_tokens: BTreeMap<String, UpstreamToken>,
+    /// The claims shown (the ID token's merged with userinfo's), with their sources. Empty in a session sealed
+    /// before userinfo was read: [`Session::shown_claims`] then derives them from `user`.
+    #[serde(default)]
+    pub claims: Vec<Claim>,
+    /// What became of the userinfo request at the sign-in or the last refresh that read it.
+    #[serde(default)]
+    pub userinfo: UserinfoReport,
 }
 
 /// An access token obtained for one upstream (see [`crate::config::ApiConfig::own_token`]).
@@ -57,6 +64,15 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
+    /// The claims to show: the merged ones, or for a session from before they were kept, the ID token's
+    /// display claims from `user`.
+    pub fn shown_claims(&self) -> Vec<Claim> {
+        if self.claims.is_empty() {
+            return self.user.id_token_claims();
+        }
+        self.claims.clone()
+    }
+
     /// Whether the session is still valid under the idle and absolute timeouts.
     pub fn is_live(&self, idle_secs: i64, absolute_secs: i64, at: i64) -> bool {
         at < self.expires_at(idle_secs, absolute_secs)
@@ -103,6 +119,8 @@ impl Session {
             created_at,
             last_seen: created_at,
             upstream_tokens: BTreeMap::new(),
+            claims: Vec::new(),
+            userinfo: Default::default(),
         }
     }
 }

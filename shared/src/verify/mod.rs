@@ -12,6 +12,7 @@ pub mod id_token;
 pub mod logout_token;
 pub mod refresh;
 pub mod token_endpoint;
+pub mod userinfo;
 
 /// The error type moved below every module (`crate::error`) so that `jose`, `fragment` and `token_response`
 /// need nothing from `verify`; this keeps the old path `verify::error` working for existing callers.

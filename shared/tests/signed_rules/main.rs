@@ -30,6 +30,7 @@ mod hashes;
 mod response;
 mod signature;
 mod token_endpoint;
+mod userinfo;
 
 const ISSUER: &str = "https://op.example.com";
 const CLIENT: &str = "hybrid-client";

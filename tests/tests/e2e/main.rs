@@ -31,4 +31,5 @@ mod slow_clients;
 mod spa_errors;
 mod spa_product;
 mod upstream_tokens;
+mod userinfo;
 mod userinfo_browser;

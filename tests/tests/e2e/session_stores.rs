@@ -51,6 +51,8 @@ fn session(sub: &str, sid: Option<&str>, issuer: &str) -> Session {
         access_token_expires_at: Some(t + 300),
         created_at: t,
         last_seen: t,
+        claims: Vec::new(),
+        userinfo: Default::default(),
         upstream_tokens: Default::default(),
     }
 }
