@@ -2,7 +2,7 @@
 //! which values. Built from the response and the *verified* claims after `shared::verify` accepted them (or from
 //! the rule that refused them); no protocol decision is taken here. Codes and tokens are only ever shortened.
 
-use shared::api::PendingLogin;
+use shared::api::{PendingLogin, UserinfoReport, UserinfoStatus};
 use shared::fragment::AuthorizationResponse;
 use shared::jose::alg::Alg;
 use shared::verify::claims::IdTokenClaims;
@@ -51,6 +51,8 @@ pub struct Step {
     pub detail: String,
     pub outcome: Outcome,
     pub checks: Vec<Check>,
+    /// The BFF's userinfo step only: its status (`data-step="userinfo"` with `data-status`).
+    pub userinfo: Option<UserinfoStatus>,
 }
 
 impl Step {
@@ -61,8 +63,56 @@ impl Step {
             detail: detail.into(),
             outcome,
             checks: Vec::new(),
+            userinfo: None,
         }
     }
+}
+
+/// The BFF's userinfo request (Core 5.3) as a step, from its report: what it checked, how long it took, or why
+/// the claims shown are the ID token's alone. The checks ran at the BFF; this only shows them.
+pub fn userinfo_step(r: &UserinfoReport) -> Step {
+    let (detail, outcome) = match r.status {
+        UserinfoStatus::Ok => (
+            "the BFF read it with the access token and merged it: userinfo wins, except sub",
+            Outcome::Passed,
+        ),
+        UserinfoStatus::Unavailable => (
+            "unavailable, the ID token's claims are shown: ",
+            Outcome::Info,
+        ),
+        UserinfoStatus::NotOffered => ("the OP offers no userinfo endpoint", Outcome::Skipped),
+        UserinfoStatus::Off => ("turned off in the BFF's configuration", Outcome::Skipped),
+    };
+    let mut detail = detail.to_owned() + r.reason.as_deref().unwrap_or_default();
+    if let Some(ms) = r.elapsed_ms {
+        detail = detail + " (" + &ms.to_string() + " ms)";
+    }
+    let mut step = Step::new("Userinfo", detail, outcome);
+    step.userinfo = Some(r.status);
+    if r.status == UserinfoStatus::Ok {
+        let check = |name, value: &str, outcome| Check {
+            name,
+            value: value.to_owned(),
+            outcome,
+        };
+        step.checks = vec![
+            check("sub", "equals the ID token's sub", Outcome::Passed),
+            if r.signed {
+                check(
+                    "signature, iss, aud",
+                    "signed JWT: checked as for ID tokens",
+                    Outcome::Passed,
+                )
+            } else {
+                check(
+                    "signature, iss, aud",
+                    "plain JSON from the OP over TLS",
+                    Outcome::Skipped,
+                )
+            },
+        ];
+    }
+    step
 }
 
 /// The decoded ID token (header and verified claims) as rows for a table.

@@ -7,7 +7,7 @@ use crate::problem::Problem;
 use crate::{bff, callback, pending};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{LoginOptions, User};
+use shared::api::{Claim, LoginOptions, SessionInfo, User};
 use shared::ResponseType;
 
 /// Where the sign-in stands; rendered as `data-state` on the status element.
@@ -67,6 +67,9 @@ pub struct Session {
     pub retry: RwSignal<Option<Retry>>,
     pub phase: RwSignal<Phase>,
     pub user: RwSignal<Option<User>>,
+    /// The claims on the user card, with their sources: the ID token's at first, the BFF's merged ones once the
+    /// session is up.
+    pub claims: RwSignal<Vec<Claim>>,
     pub problem: RwSignal<Option<Problem>>,
     pub api_result: RwSignal<Option<String>>,
     /// False until the first answer (session check or callback) is known, so no button flickers.
@@ -88,6 +91,7 @@ impl Session {
             retry: RwSignal::new(None),
             phase: RwSignal::new(Phase::None),
             user: RwSignal::new(None),
+            claims: RwSignal::new(Vec::new()),
             problem: RwSignal::new(None),
             api_result: RwSignal::new(None),
             ready: RwSignal::new(false),
@@ -121,13 +125,13 @@ impl Session {
         spawn_local(async move {
             match bff::current_session().await {
                 Ok(Some(info)) => {
-                    self.user.set(Some(info.user));
                     self.phase.set(Phase::Active);
                     self.log(Step::new(
                         "Session restored",
                         "GET /bff/user: the BFF holds a session for this browser (its cookie is HttpOnly; the tokens stay on the server)",
                         Outcome::Passed,
                     ));
+                    self.show_session(info);
                 }
                 Ok(None) => {
                     // "Signed out" only when the BFF recognises the state as this browser's logout; anything
@@ -149,6 +153,17 @@ impl Session {
             }
             self.ready.set(true);
         });
+    }
+
+    /// The BFF's view of the user (the merged claims) on the card, and its userinfo step in the flow view.
+    fn show_session(self, info: SessionInfo) {
+        self.claims.set(if info.claims.is_empty() {
+            info.user.id_token_claims()
+        } else {
+            info.claims
+        });
+        self.user.set(Some(info.user));
+        self.log(flow::userinfo_step(&info.userinfo));
     }
 
     fn log(self, step: Step) {
@@ -189,6 +204,7 @@ impl Session {
             }
         };
         if let Some(user) = verified.user {
+            self.claims.set(user.id_token_claims());
             self.user.set(Some(user));
             browser::mark("hybrid:user-shown");
             browser::mark("identity-shown");
@@ -223,7 +239,8 @@ impl Session {
                     ),
                     Outcome::Passed,
                 ));
-                self.user.set(Some(info.user));
+                let expires_at = info.expires_at;
+                self.show_session(info);
                 self.phase.set(Phase::Active);
                 browser::mark("hybrid:session-up");
                 browser::mark("session-established");
@@ -232,7 +249,7 @@ impl Session {
                     format!(
                         "HttpOnly session cookie set; ends at the latest {}",
                         String::from(
-                            js_sys::Date::new(&((info.expires_at as f64) * 1000.0).into())
+                            js_sys::Date::new(&((expires_at as f64) * 1000.0).into())
                                 .to_iso_string()
                         )
                     ),

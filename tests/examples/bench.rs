@@ -587,14 +587,18 @@ async fn memory(n: usize, (id_len, at_len): (usize, usize)) {
     let mut done = 0;
     let mut last_puts = std::collections::VecDeque::new();
     for i in 0..n {
+        let user = shared::api::User {
+            sub: format!("user-{i}"),
+            name: Some("Alice Example".into()),
+            preferred_username: Some("alice".into()),
+            email: Some("alice@example.com".into()),
+            email_verified: Some(true),
+        };
         let session = Session {
-            user: shared::api::User {
-                sub: format!("user-{i}"),
-                name: Some("Alice Example".into()),
-                preferred_username: Some("alice".into()),
-                email: Some("alice@example.com".into()),
-                email_verified: Some(true),
-            },
+            // A session now keeps the claims it shows as well (here the same five, as a userinfo would add).
+            claims: user.id_token_claims(),
+            userinfo: Default::default(),
+            user,
             issuer: "http://127.0.0.1:9090".into(),
             sid: Some(token(i, 36)),
             id_token: token(i, id_len),

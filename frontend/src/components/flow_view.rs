@@ -39,9 +39,11 @@ pub fn FlowView(session: Session) -> impl IntoView {
 
 fn step_view(step: Step, start: f64) -> impl IntoView {
     let offset = format!("+{} ms", (step.at_ms - start).max(0.0) as i64);
-    let checks = (!step.checks.is_empty()).then(|| checks_table(step.checks));
+    let userinfo = step.userinfo.map(|s| s.as_str());
+    let checks = (!step.checks.is_empty()).then(|| checks_table(step.checks, userinfo.is_some()));
     view! {
-        <li data-outcome=step.outcome.attr() data-testid="flow-step">
+        <li data-outcome=step.outcome.attr() data-testid="flow-step"
+            data-step=userinfo.map(|_| "userinfo") data-status=userinfo>
             <span class="when">{offset}</span>
             <span class="mark" aria-hidden="true">{symbol(step.outcome)}</span>
             <strong>{step.title}</strong>
@@ -51,10 +53,15 @@ fn step_view(step: Step, start: f64) -> impl IntoView {
     }
 }
 
-fn checks_table(checks: Vec<Check>) -> impl IntoView {
+fn checks_table(checks: Vec<Check>, userinfo: bool) -> impl IntoView {
+    let (test_id, caption) = if userinfo {
+        ("userinfo-checks", "Checks of the userinfo response")
+    } else {
+        ("id-token-checks", "Checks of the front-channel response")
+    };
     view! {
-        <table class="checks" data-testid="id-token-checks">
-            <caption class="sr">"Checks of the front-channel response"</caption>
+        <table class="checks" data-testid=test_id>
+            <caption class="sr">{caption}</caption>
             <thead><tr><th scope="col">"Check"</th><th scope="col">"Result"</th><th scope="col">"Value checked"</th></tr></thead>
             <tbody>
                 {checks.into_iter().map(|c| view! {

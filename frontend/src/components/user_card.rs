@@ -1,29 +1,38 @@
 use crate::session::Session;
 use leptos::prelude::*;
+use serde_json::Value;
 
-/// Who is signed in: name, email and subject, once known.
+/// Who is signed in: the name, then every claim shown, each with where it came from (the ID token, or the
+/// OP's userinfo as merged by the BFF). First the front-channel ID token's, then the BFF's merged ones.
 #[component]
 pub fn UserCard(session: Session) -> impl IntoView {
     move || {
         session.user.get().map(|user| {
-            let name = user.display_name().to_owned();
-            let email = user.email.clone().map(|email| {
-                let verified =
-                    user.email_verified
-                        .map(|v| if v { " (verified)" } else { " (not verified)" });
-                view! {
-                    <dt>"Email"</dt>
-                    <dd data-testid="user-email">{email}{verified.unwrap_or_default()}</dd>
-                }
-            });
+            let rows = session
+                .claims
+                .get()
+                .into_iter()
+                .map(|c| {
+                    let source = c.source.as_str();
+                    let test_id = match c.name.as_str() {
+                        "email" => Some("user-email"),
+                        "sub" => Some("user-sub"),
+                        _ => None,
+                    };
+                    let value = match c.value {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    view! {
+                        <dt>{c.name.clone()}<small>" · "{source}</small></dt>
+                        <dd data-claim=c.name data-source=source data-testid=test_id>{value}</dd>
+                    }
+                })
+                .collect_view();
             view! {
                 <section class="user">
-                    <p class="name" data-testid="user-name">{name}</p>
-                    <dl>
-                        {email}
-                        <dt>"Subject"</dt>
-                        <dd data-testid="user-sub"><code>{user.sub}</code></dd>
-                    </dl>
+                    <p class="name" data-testid="user-name">{user.display_name().to_owned()}</p>
+                    <dl>{rows}</dl>
                 </section>
             }
         })
