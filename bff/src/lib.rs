@@ -152,6 +152,9 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
                 })?;
                 store = store.trust_root_ca(pem)?;
             }
+            if config.redis_cache {
+                store = store.with_cache();
+            }
             Arc::new(store)
         }
     })

@@ -3,6 +3,7 @@
 //! the browser holds only its random id.
 
 pub mod cookie;
+pub mod redis_cache;
 pub mod redis_store;
 pub mod refresh;
 pub mod seal;

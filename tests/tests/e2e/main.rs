@@ -19,6 +19,7 @@ mod load;
 mod no_store;
 mod pending_logins;
 mod proxy;
+mod redis_cache;
 mod redis_tls;
 mod refresh;
 mod replicas_nginx;
