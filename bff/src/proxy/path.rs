@@ -6,13 +6,9 @@ use crate::error::AppError;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use url::{Position, Url};
 
-/// `base` + `/` + `rest` (+ `?query`), as a URI string, with every segment checked and `rest` required to be under `prefix`.
-pub fn join(
-    base: &Url,
-    prefix: &str,
-    rest: &str,
-    query: Option<&str>,
-) -> Result<String, AppError> {
+/// `base` + `/` + `rest` (+ `?query`), as a URI string, with every segment checked and `rest` required to be
+/// under `prefix`.
+pub fn join(base: &Url, prefix: &str, rest: &str, query: Option<&str>) -> Result<String, AppError> {
     let lowered = rest.to_ascii_lowercase();
     // Servlet containers drop a segment's `;` parameters before resolving dot segments.
     let dot_segment = |s: &str| matches!(s.split(';').next(), Some(".." | "."));
@@ -37,7 +33,8 @@ pub fn join(
     // `Url::set_query` encodes it: the same URI the proxy sent when it built a `Url` per call, without the
     // clone and re-serialisation (`tests::same_as_the_url_crate` holds them equal).
     let base_path = &base[..Position::AfterPath];
-    let mut out = String::with_capacity(base_path.len() + rest.len() + query.map_or(0, str::len) + 2);
+    let mut out =
+        String::with_capacity(base_path.len() + rest.len() + query.map_or(0, str::len) + 2);
     out.push_str(base_path.strip_suffix('/').unwrap_or(base_path));
     let mut pushed = false;
     for segment in rest.split('/').filter(|s| !s.is_empty()) {

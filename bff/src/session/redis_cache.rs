@@ -65,6 +65,7 @@ pub struct SessionCache {
 }
 
 impl SessionCache {
+    /// An empty cache, unusable until [`start`] has subscribed it and its first heartbeat came back.
     pub fn new() -> SessionCache {
         SessionCache {
             entries: Mutex::default(),
