@@ -197,15 +197,23 @@ if num("proxy.direct.c1.rps") is not None:
         "(one worker; not the Node demo API, which would be the bottleneck), so the rows differ only by what sits in "
         "front of it: nothing (direct); Debian's nginx `proxy_pass` (2 workers, upstream keep-alive); the BFF "
         "(`/api/trivial/...`, with a real login's session cookie and `X-CSRF: 1`, adding the access token) with the "
-        "memory store; the same BFF with the Redis store (a local `redis-server`). The BFF is **the deployable "
+        "memory store; the same BFF with the Redis store (a local `redis-server`; its in-process session cache on, "
+        "the default `session.redis_cache = true`). The BFF is **the deployable "
         "binary as its own process**, built as the README tells an operator (`cargo build --release -p hybrid-bff`, "
         "`target/release/hybrid-bff CONFIG`, release profile: opt-level 3, thin LTO, unwinding panics), default "
-        "logging (`info`).\n"
+        "logging (`info`). The machine is shared with other work (builds, tests): compare the ratios, which were "
+        "measured in the same run.\n"
     )
     if r.get("proxy.loadavg"):
         md.append(f"The 1-minute load average was {r['proxy.loadavg']} when this benchmark started: on 2 cores, wrk, "
                   "the upstream, the proxy under test and whatever else runs share the CPU, so the absolute "
                   "figures and the p99s (scheduling delays) move a lot from run to run.\n")
+        if float(r["proxy.loadavg"]) > 8:
+            md.append("**This run's load was several times the core count** (parallel builds and test runs of "
+                      "other work on the same machine), so even the same-run ratios below are dominated by "
+                      "scheduling noise (a cell measured while a compiler got both cores loses against one that "
+                      "was not); read the profile's shares (next section) for what the code costs, and rerun on "
+                      "a quiet machine for the throughput goals.\n")
     md.append("| target | conns | req/s | p50 ms | p99 ms | errors |")
     md.append("|---|---:|---:|---:|---:|---|")
     names = (("direct", "direct"), ("nginx", "nginx proxy_pass"), ("bff_memory", "BFF, memory store"),
@@ -231,6 +239,22 @@ if num("proxy.direct.c1.rps") is not None:
     md.append("| p99 added by the BFF over direct (ms) | " + " | ".join(f"{x:.3f}" for x in added) +
               f" | ≤ 1 ms at 64: {goal(added[2] <= 1.0)} |")
     md.append("")
+    if num("before.proxy.nginx.c1.rps") is not None:
+        def before_ratio(a, b, c):
+            x, y = num(f"before.proxy.{a}.c{c}.rps"), num(f"before.proxy.{b}.c{c}.rps")
+            return "–" if not x or not y else f"{x / y:.2f}×"
+        md.append(
+            f"Before and after issue 12's changes (the proxy on hyper-util's client instead of reqwest, the Redis "
+            f"store's session cache): the binary of commit {r.get('before.commit', '?')} run by the same driver just "
+            f"before this run (load average {r.get('before.proxy.loadavg', '?')} at its start; this run's: "
+            f"{r.get('proxy.loadavg', '?')}). Each ratio is within one run.\n")
+        md.append("| ratio | before, 1 conn | 16 | 64 | after, 1 conn | 16 | 64 |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|")
+        md.append("| BFF (memory) / nginx req/s | " + " | ".join(before_ratio("bff_memory", "nginx", c) for c in (1, 16, 64))
+                  + " | " + " | ".join(f"{x:.2f}×" for x in bn) + " |")
+        md.append("| Redis / memory req/s | " + " | ".join(before_ratio("bff_redis", "bff_memory", c) for c in (1, 16, 64))
+                  + " | " + " | ".join(f"{x:.2f}×" for x in rm) + " |")
+        md.append("")
     md.append("![Proxy throughput](docs/benchmarks.svg)\n")
     if num("profile.samples"):
         md.append("### Where the time goes in the BFF\n")
@@ -279,14 +303,14 @@ if num("proxy.direct.c1.rps") is not None:
             f"{task.get('upstream', '?')} %, the handler {task.get('proxy', '?')} %; "
             f"{r.get('profile.kernel_pct', '?')} % of all samples are the kernel's loopback TCP (two hops each way, "
             "as for nginx). The user-space rest is where the BFF loses to nginx's single event loop.\n"
-            f"- **reqwest per call: {inc('reqwest')} %** (request builder, header map copies, `Url` → `Uri`, its "
-            f"redirect-policy and timeout layers, {inc('timer')} % in timers for the per-request timeout), plus the "
-            "hand-off of each request to the pooled connection's own task and back "
-            f"({inc('client_dispatch')} % in the channels alone, more in the extra wake-ups). In `bff/src/proxy/mod.rs`: "
-            "a hyper `client::conn::http1` sender per pooled upstream connection, with the upstream `Uri` built "
-            f"from a pre-parsed base, would drop most of it; parsing the target as a `Url` (IDNA host processing) "
-            f"costs {inc('url')} % by itself.\n"
-            f"- **Not worth changing**: the session lookup {inc('session')} % in all (cookie parse, store get, "
+            f"- **The upstream client: reqwest {inc('reqwest')} %, `url` {inc('url')} %.** The proxy calls hyper-util's "
+            "pooled client directly (`bff/src/proxy/client.rs`) and builds the upstream URI as a string from the "
+            "configured base (`bff/src/proxy/path.rs`), so reqwest's request builder, header copies, `Url` → `Uri` "
+            f"conversion, redirect policy and timeout layers are gone from the path (before: reqwest "
+            f"{r.get('before.profile.incl.reqwest', '?')} %, `url` {r.get('before.profile.incl.url', '?')} %). What is left is the hand-off of each request to the pooled connection's own task "
+            f"and back ({inc('client_dispatch')} % in the channels alone, more in the extra wake-ups); a "
+            "`client::conn::http1` sender per connection, driven in the handler's task, would save part of it.\n"
+            f"- **Not worth changing now**: the session lookup {inc('session')} % in all (cookie parse, store get, "
             f"SHA-256 {inc('sha2')} %), metrics {inc('metrics')} % (atomic histograms registered at start).\n"
             f"- **Tracing: {inc('tracing')} %**, the per-request `info` span (the fmt layer formats its fields when "
             "the span opens); it puts the request id on every log line, so it stays; a leaner span (fields recorded "

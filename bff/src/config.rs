@@ -257,6 +257,12 @@ pub struct SessionConfig {
     /// Prefix of every Redis key, so deployments can share a Redis database.
     #[serde(default = "default_redis_prefix")]
     pub redis_prefix: String,
+    /// Keep sessions read from Redis in the process while every replica's writes are heard invalidating them
+    /// (`store = "redis"`): most API calls then skip a Redis round trip, and a logout on any replica still
+    /// ends the session on all before it answers (see `session::redis_cache`). On by default; give every
+    /// replica the same setting (one without it publishes invalidations but does not wait for them).
+    #[serde(default = "default_true")]
+    pub redis_cache: bool,
     /// Base64 32-byte keys sealing sessions at rest (SQLite, Redis): the first seals, all open (rotation).
     /// Set them from the environment: `BFF_SESSION__KEYS='["..."]'`.
     #[serde(default)]
@@ -290,6 +296,7 @@ impl Default for SessionConfig {
             redis_url: None,
             redis_ca_file: None,
             redis_prefix: default_redis_prefix(),
+            redis_cache: true,
             keys: Vec::new(),
             max_pending_logins: None,
         }

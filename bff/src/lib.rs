@@ -67,11 +67,7 @@ pub fn start_with_store(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("reqwest client builds with static settings");
-    let api_http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("reqwest client builds with static settings");
+    let api_http = Arc::new(proxy::client::upstream_client());
     if !config.secure_cookies() {
         tracing::warn!(origin = %config.public_origin, "plain http: cookies are not Secure (development only)");
     }
@@ -156,6 +152,9 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
                     ))
                 })?;
                 store = store.trust_root_ca(pem)?;
+            }
+            if config.redis_cache {
+                store = store.with_cache();
             }
             Arc::new(store)
         }

@@ -4,7 +4,7 @@
 use crate::error::AppError;
 use crate::oidc::{token, userinfo, verifier};
 use crate::session::cookie::Kind;
-use crate::session::store::Session;
+use crate::session::model::Session;
 use crate::session::transaction::seen_state_key;
 use crate::session::{now, random_token};
 use crate::state::AppState;

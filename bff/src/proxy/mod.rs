@@ -2,6 +2,7 @@
 //! never sees the token; the upstream never sees the browser's cookies.
 
 pub mod catalog;
+pub mod client;
 mod path;
 pub mod refresh;
 
@@ -10,9 +11,10 @@ use crate::flow::current_session;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderName};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
-use futures_util::TryStreamExt;
+use http_body::Body as _;
+use http_body_util::BodyExt;
 use refresh::{token_for, Which};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -111,58 +113,91 @@ pub async fn forward(
     };
 
     let (parts, body) = request.into_parts();
-    // Bodies stream through; past the limit the stream errors and the upstream request is aborted. The flag tells
-    // that failure (the browser's, 413) from the upstream's (502).
-    let limited = http_body_util::Limited::new(body, api.max_body_bytes);
+    let (body, body_too_large) = upstream_body(body, api.max_body_bytes);
+    let mut outgoing = axum::http::Request::builder()
+        .method(parts.method)
+        .uri(target)
+        .body(body)
+        .map_err(|_| AppError::BadRequest("the API path is not allowed".into()))?;
+    let headers = outgoing.headers_mut();
+    for (name, value) in forwardable(&parts.headers, &api.forward_headers) {
+        headers.append(name.clone(), value.clone());
+    }
+    // What reqwest added when the browser sent no `Accept`; upstreams have had it since the first release.
+    headers
+        .entry(header::ACCEPT)
+        .or_insert(HeaderValue::from_static("*/*"));
+    if let Some(token) = access_token {
+        let mut value = HeaderValue::try_from(format!("Bearer {token}"))
+            .map_err(|_| AppError::UpstreamUnavailable)?;
+        value.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, value);
+    }
+
+    // One timer per call: the response head and then the whole body must arrive within the API's timeout.
+    let mut deadline = Box::pin(tokio::time::sleep(Duration::from_secs(api.timeout_secs)));
+    let started = std::time::Instant::now();
+    let sent = tokio::select! {
+        biased;
+        sent = state.api_http.request(outgoing) => Some(sent),
+        () = deadline.as_mut() => None,
+    };
+    let class = match &sent {
+        Some(Ok(r)) if r.status().is_success() => "2xx",
+        Some(Ok(r)) if r.status().is_redirection() => "3xx",
+        Some(Ok(r)) if r.status().is_client_error() => "4xx",
+        Some(Ok(_)) => "5xx",
+        Some(Err(_)) | None => "error",
+    };
+    state.metrics.proxied(&name, class, started.elapsed());
+    let upstream = match sent {
+        Some(Ok(upstream)) => upstream,
+        _ if body_too_large.is_some_and(|flag| flag.load(Ordering::Relaxed)) => {
+            return Err(AppError::PayloadTooLarge)
+        }
+        None => return Err(AppError::UpstreamTimeout),
+        Some(Err(_)) => return Err(AppError::UpstreamUnavailable),
+    };
+
+    // The upstream's head, minus what is for one hop only, its cookies (the browser's cookies are the BFF's)
+    // and its length (the body's own length goes on, checked by hyper on both sides).
+    let (mut head, body) = upstream.into_parts();
+    let named = connection_named(&head.headers);
+    for name in HOP_BY_HOP {
+        head.headers.remove(name);
+    }
+    head.headers.remove(header::SET_COOKIE);
+    head.headers.remove(header::CONTENT_LENGTH);
+    for name in &named {
+        head.headers.remove(name.as_str());
+    }
+    // Nothing of the upstream's connection (hyper's reason phrase and the like) reaches the browser's.
+    head.extensions.clear();
+    Ok(Response::from_parts(
+        head,
+        Body::new(client::Deadline {
+            body,
+            sleep: deadline,
+        }),
+    ))
+}
+
+/// The request body for the upstream, and the flag that says it went over `max` on the way. Bodies stream
+/// through; past the limit the stream errors and the upstream request is aborted, and the flag tells that
+/// failure (the browser's, 413) from the upstream's (502). An empty body (most calls) costs nothing.
+fn upstream_body(body: Body, max: usize) -> (Body, Option<Arc<AtomicBool>>) {
+    if body.is_end_stream() {
+        return (Body::empty(), None);
+    }
     let too_large = Arc::new(AtomicBool::new(false));
     let flag = too_large.clone();
-    let stream = http_body_util::BodyDataStream::new(limited).inspect_err(move |e| {
+    let limited = http_body_util::Limited::new(body, max).map_err(move |e| {
         if e.is::<http_body_util::LengthLimitError>() {
             flag.store(true, Ordering::Relaxed);
         }
+        e
     });
-    let mut outgoing = state
-        .api_http
-        .request(parts.method.clone(), target)
-        .timeout(Duration::from_secs(api.timeout_secs))
-        .body(reqwest::Body::wrap_stream(stream));
-    if let Some(token) = access_token {
-        outgoing = outgoing.bearer_auth(token);
-    }
-    for (name, value) in forwardable(&parts.headers, &api.forward_headers) {
-        outgoing = outgoing.header(name, value);
-    }
-    let started = std::time::Instant::now();
-    let sent = outgoing.send().await;
-    let class = match &sent {
-        Ok(r) if r.status().is_success() => "2xx",
-        Ok(r) if r.status().is_redirection() => "3xx",
-        Ok(r) if r.status().is_client_error() => "4xx",
-        Ok(_) => "5xx",
-        Err(_) => "error",
-    };
-    state.metrics.proxied(&name, class, started.elapsed());
-    let upstream = sent.map_err(|e| {
-        if too_large.load(Ordering::Relaxed) {
-            AppError::PayloadTooLarge
-        } else if e.is_timeout() {
-            AppError::UpstreamTimeout
-        } else {
-            AppError::UpstreamUnavailable
-        }
-    })?;
-
-    let mut response = Response::builder().status(upstream.status());
-    let named = connection_named(upstream.headers());
-    for (name, value) in upstream.headers() {
-        let hop = HOP_BY_HOP.contains(&name.as_str()) || named.contains(name.as_str());
-        if !hop && name != header::SET_COOKIE && name != header::CONTENT_LENGTH {
-            response = response.header(name, value);
-        }
-    }
-    response
-        .body(Body::from_stream(upstream.bytes_stream()))
-        .map_err(|_| AppError::UpstreamUnavailable)
+    (Body::new(limited), Some(too_large))
 }
 
 /// The browser's request headers an upstream gets: the default allowlist plus the API's own `forward_headers`,

@@ -3,10 +3,12 @@
 //! `..`: with a path parameter, `..;x`, or cut at a NUL, `..%00`).
 
 use crate::error::AppError;
-use url::Url;
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use url::{Position, Url};
 
-/// `base` + `/` + `rest` (+ `?query`), with every segment checked and `rest` required to be under `prefix`.
-pub fn join(base: &Url, prefix: &str, rest: &str, query: Option<&str>) -> Result<Url, AppError> {
+/// `base` + `/` + `rest` (+ `?query`), as a URI string, with every segment checked and `rest` required to be
+/// under `prefix`.
+pub fn join(base: &Url, prefix: &str, rest: &str, query: Option<&str>) -> Result<String, AppError> {
     let lowered = rest.to_ascii_lowercase();
     // Servlet containers drop a segment's `;` parameters before resolving dot segments.
     let dot_segment = |s: &str| matches!(s.split(';').next(), Some(".." | "."));
@@ -26,19 +28,42 @@ pub fn join(base: &Url, prefix: &str, rest: &str, query: Option<&str>) -> Result
     if !prefix_ok {
         return Err(AppError::PathNotAllowed);
     }
-    let mut url = base.clone();
-    {
-        let mut segments = url
-            .path_segments_mut()
-            .map_err(|_| AppError::BadRequest("the API base URL cannot take a path".into()))?;
-        segments.pop_if_empty();
-        for segment in rest.split('/').filter(|s| !s.is_empty()) {
-            segments.push(segment);
-        }
+    // The base's scheme, authority and path as configured (its query, if any, gives way to the request's),
+    // then each segment percent-encoded as `url`'s `path_segments_mut().push` does it, then the query as
+    // `Url::set_query` encodes it: the same URI the proxy sent when it built a `Url` per call, without the
+    // clone and re-serialisation (`tests::same_as_the_url_crate` holds them equal).
+    let base_path = &base[..Position::AfterPath];
+    let mut out =
+        String::with_capacity(base_path.len() + rest.len() + query.map_or(0, str::len) + 2);
+    out.push_str(base_path.strip_suffix('/').unwrap_or(base_path));
+    let mut pushed = false;
+    for segment in rest.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        out.extend(utf8_percent_encode(segment, PATH_SEGMENT));
+        pushed = true;
     }
-    url.set_query(query);
-    Ok(url)
+    if !pushed && out.len() == base[..Position::BeforePath].len() {
+        // Nothing of a path left: an http(s) URL's path is at least `/`.
+        out.push('/');
+    }
+    if let Some(query) = query {
+        out.push('?');
+        out.extend(utf8_percent_encode(query, SPECIAL_QUERY));
+    }
+    Ok(out)
 }
+
+/// `url`'s encode sets (WHATWG URL 1.3): a path segment's, and a special scheme's query's.
+const FRAGMENT: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'`');
+const PATH: &AsciiSet = &FRAGMENT.add(b'#').add(b'?').add(b'{').add(b'}');
+const PATH_SEGMENT: &AsciiSet = &PATH.add(b'/').add(b'%');
+const SPECIAL_QUERY: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\'');
 
 #[cfg(test)]
 mod tests {
@@ -48,7 +73,7 @@ mod tests {
     fn joins_and_refuses_traversal() {
         let base = Url::parse("http://api.local/v1/").unwrap();
         assert_eq!(
-            join(&base, "/", "users/7", Some("a=1")).unwrap().as_str(),
+            join(&base, "/", "users/7", Some("a=1")).unwrap(),
             "http://api.local/v1/users/7?a=1"
         );
         for bad in [
@@ -73,5 +98,36 @@ mod tests {
         assert!(join(&base, "/public/", "public", None).is_ok());
         assert!(join(&base, "/public", "publicity", None).is_err());
         assert!(join(&base, "/public", "admin", None).is_err());
+    }
+
+    /// The URL as the proxy built it before: a `Url` per call.
+    fn with_url_crate(base: &Url, rest: &str, query: Option<&str>) -> String {
+        let mut url = base.clone();
+        {
+            let mut segments = url.path_segments_mut().unwrap();
+            segments.pop_if_empty();
+            for segment in rest.split('/').filter(|s| !s.is_empty()) {
+                segments.push(segment);
+            }
+        }
+        url.set_query(query);
+        url.to_string()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn same_as_the_url_crate(
+            base in proptest::sample::select(vec![
+                "http://api.local/", "http://api.local", "https://api.local:8443/v1/", "http://127.0.0.1:9/v1",
+                "http://u:p@api.local/a/b/?old=1", "https://xn--bcher-kva.example/x//",
+            ]),
+            rest in "[a-zA-Z0-9/%;:@&=+$,!~*'()\\[\\] \"<>`{}|^#?\u{e9}\u{1F600}.-]{0,24}",
+            query in proptest::option::of("[a-zA-Z0-9=&%+ \"'<>#`{}|^\\\\/?:@!$,;*()\u{e9}-]{0,16}"),
+        ) {
+            let base = Url::parse(base).unwrap();
+            if let Ok(ours) = join(&base, "/", &rest, query.as_deref()) {
+                proptest::prop_assert_eq!(ours, with_url_crate(&base, &rest, query.as_deref()));
+            }
+        }
     }
 }

@@ -5,19 +5,12 @@
 pub mod cookie;
 pub mod memory;
 pub mod model;
+pub mod redis_cache;
 pub mod redis_store;
 pub mod sealed;
 pub mod sqlite;
 pub mod storage;
 pub mod transaction;
-
-/// The paths of before the split of `store.rs` into [`model`], [`storage`] and [`memory`], so that code written
-/// against `session::store::*` (other branches in flight) keeps compiling. New code names the module itself.
-pub mod store {
-    pub use super::memory::{MemoryStore, OnceKeys, MAX_REMEMBERED_KEYS, SWEEP_PER_WRITE};
-    pub use super::model::{Session, UpstreamToken};
-    pub use super::storage::{storage_key, SessionStore, StoreError};
-}
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

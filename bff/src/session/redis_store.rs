@@ -7,12 +7,15 @@
 //! - `all`: a sorted set of session hashes by expiry, for the active-session count;
 //! - `lock:<hash of id>`: the cross-replica refresh lock, a random owner token with a lease;
 //! - `once:<key>`: a key recorded by `remember_once` (the back-channel logout `jti`s), until its TTL ends;
+//! - `inv` (a pub/sub channel, not a key): every write to a session announces itself there, in the same
+//!   transaction, so the replicas' in-process caches drop it ([`super::redis_cache`]).
 //!
 //! The connection is made on first use and re-made by the connection manager after a failure, so the BFF
 //! starts while Redis is down and `/readyz` says so until it is back.
 
 use super::model::Session;
 use super::now;
+use super::redis_cache::{self, SessionCache};
 use super::sealed::{open_session, seal_session};
 use super::storage::{storage_key, SessionStore, StoreError};
 use crate::seal::Keyring;
@@ -30,17 +33,21 @@ pub struct RedisStore {
     keys: Arc<Keyring>,
     idle_secs: i64,
     absolute_secs: i64,
+    /// Sessions read recently, kept while invalidations flow (`session.redis_cache`); `None` when off.
+    cache: Option<Arc<SessionCache>>,
 }
 
 /// Writes a session over the stored one only if that one still exists (`SET ... XX`), and then moves its
 /// expiry in the `all` set; a session a logout removed meanwhile stays removed and leaves no member behind.
 /// The sid/sub indexes stay as the insert wrote them: issuer, sid and sub are a session's for life, and the
 /// index sets outlive every member already (see the module comment).
-/// KEYS: session, all. ARGV: sealed value, ttl milliseconds, expiry, member.
+/// Announces the write on the invalidation channel in the same step, and answers how many replicas heard it
+/// (-1: nothing written).
+/// KEYS: session, all. ARGV: sealed value, ttl milliseconds, expiry, member, channel, invalidation.
 const UPDATE: &str = r#"
-if not redis.call("SET", KEYS[1], ARGV[1], "XX", "PX", ARGV[2]) then return 0 end
+if not redis.call("SET", KEYS[1], ARGV[1], "XX", "PX", ARGV[2]) then return -1 end
 redis.call("ZADD", KEYS[2], ARGV[3], ARGV[4])
-return 1
+return redis.call("PUBLISH", ARGV[5], ARGV[6])
 "#;
 
 /// Releases the lock only if its value is still our owner token.
@@ -62,7 +69,44 @@ impl RedisStore {
             keys,
             idle_secs,
             absolute_secs,
+            cache: None,
         })
+    }
+
+    /// Keeps sessions read from Redis in this process while invalidations from every replica's writes are
+    /// known to arrive (see [`super::redis_cache`]): a proxied call then costs no Redis round trip, and a
+    /// logout anywhere still ends the session here before it answers.
+    pub fn with_cache(mut self) -> RedisStore {
+        self.cache = Some(Arc::new(SessionCache::new()));
+        self
+    }
+
+    fn channel(&self) -> String {
+        format!("{}inv", self.prefix)
+    }
+
+    /// Runs `write`, which publishes the invalidation message it is given on the invalidation channel as part
+    /// of its transaction and answers its result and how many subscribers heard it; then drops the entries
+    /// here and waits until every replica that heard it has dropped them too. Replicas without the cache
+    /// publish too, for those with it.
+    async fn invalidating<T, F, W>(&self, hashes: &[&str], write: W) -> Result<T, StoreError>
+    where
+        W: FnOnce(String) -> F,
+        F: std::future::Future<Output = Result<(T, i64), StoreError>>,
+    {
+        // A random nonce per write, so concurrent writes to one session each wait for their own answers.
+        let nonce = redis_cache::nonce();
+        let message = format!("s {nonce} {}", hashes.join(" "));
+        let Some(cache) = &self.cache else {
+            return write(message).await.map(|(t, _)| t);
+        };
+        // Registered before the write: acknowledgements can come back before its own answer.
+        let acks = cache.expect_acks(&nonce);
+        let written = write(message).await;
+        cache.drop_entries(hashes.iter().copied());
+        let receivers = written.as_ref().map_or(0, |(_, n)| (*n).max(0) as usize);
+        cache.wait_for_acks(&nonce, acks, receivers).await;
+        written.map(|(t, _)| t)
     }
 
     /// Trusts the CA in `pem` (PEM) for the server's certificate instead of the system's roots, for `rediss://`
@@ -85,7 +129,18 @@ impl RedisStore {
                     .set_connection_timeout(Duration::from_secs(2))
                     .set_response_timeout(Duration::from_secs(2))
                     .set_number_of_retries(1);
-                ConnectionManager::new_with_config(self.client.clone(), config).await
+                let conn = ConnectionManager::new_with_config(self.client.clone(), config).await?;
+                if let Some(cache) = &self.cache {
+                    let (publisher, channel) = (conn.clone(), self.channel());
+                    let publish = move |message: String| {
+                        let (mut c, channel) = (publisher.clone(), channel.clone());
+                        Box::pin(async move {
+                            let _ = c.publish::<_, _, i64>(channel, message).await;
+                        }) as futures_util::future::BoxFuture<'static, ()>
+                    };
+                    redis_cache::start(cache, self.client.clone(), self.channel(), publish);
+                }
+                Ok::<_, redis::RedisError>(conn)
             })
             .await
             .cloned()
@@ -119,12 +174,23 @@ fn err(e: redis::RedisError) -> StoreError {
 #[async_trait]
 impl SessionStore for RedisStore {
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let hash = storage_key(id);
+        // Before the connection: a cached session costs nothing of Redis (the cache is live only once the
+        // connection, which starts its subscription, has been made).
+        let generation = match &self.cache {
+            Some(cache) => match cache.get(&hash) {
+                Some(session) => return Ok(Some(session)),
+                None => cache.generation(),
+            },
+            None => 0,
+        };
         let mut c = self.conn().await?;
-        let sealed: Option<Vec<u8>> = c
-            .get(self.session_key(&storage_key(id)))
-            .await
-            .map_err(err)?;
-        Ok(sealed.and_then(|s| open_session(&self.keys, id, &s)))
+        let sealed: Option<Vec<u8>> = c.get(self.session_key(&hash)).await.map_err(err)?;
+        let session = sealed.and_then(|s| open_session(&self.keys, id, &s));
+        if let (Some(cache), Some(session)) = (&self.cache, &session) {
+            cache.put(hash, session.clone(), generation);
+        }
+        Ok(session)
     }
 
     async fn insert(&self, id: &str, session: Session) -> Result<(), StoreError> {
@@ -172,30 +238,45 @@ impl SessionStore for RedisStore {
         }
         let sealed = seal_session(&self.keys, id, &session);
         let mut c = self.conn().await?;
-        let updated: i64 = redis::Script::new(UPDATE)
-            .key(self.session_key(&hash))
-            .key(self.all_key())
-            .arg(sealed)
-            .arg(ttl_secs as u64 * 1000)
-            .arg(expires_at)
-            .arg(&hash)
-            .invoke_async(&mut c)
-            .await
-            .map_err(err)?;
-        Ok(updated == 1)
+        let hashes = [hash.as_str()];
+        let hash = &hash;
+        self.invalidating(&hashes, |message| async move {
+            let heard: i64 = redis::Script::new(UPDATE)
+                .key(self.session_key(hash))
+                .key(self.all_key())
+                .arg(sealed)
+                .arg(ttl_secs as u64 * 1000)
+                .arg(expires_at)
+                .arg(hash)
+                .arg(self.channel())
+                .arg(message)
+                .invoke_async(&mut c)
+                .await
+                .map_err(err)?;
+            Ok((heard >= 0, heard))
+        })
+        .await
     }
 
     async fn remove(&self, id: &str) -> Result<Option<Session>, StoreError> {
         let hash = storage_key(id);
         let mut c = self.conn().await?;
-        let (sealed,): (Option<Vec<u8>>,) = redis::pipe()
-            .atomic()
-            .get_del(self.session_key(&hash))
-            .zrem(self.all_key(), &hash)
-            .ignore()
-            .query_async(&mut c)
-            .await
-            .map_err(err)?;
+        let hashes = [hash.as_str()];
+        let hash = &hash;
+        let sealed: Option<Vec<u8>> = self
+            .invalidating(&hashes, |message| async move {
+                let (sealed, heard): (Option<Vec<u8>>, i64) = redis::pipe()
+                    .atomic()
+                    .get_del(self.session_key(hash))
+                    .zrem(self.all_key(), hash)
+                    .ignore()
+                    .publish(self.channel(), message)
+                    .query_async(&mut c)
+                    .await
+                    .map_err(err)?;
+                Ok((sealed, heard))
+            })
+            .await?;
         Ok(sealed.and_then(|s| open_session(&self.keys, id, &s)))
     }
 
@@ -231,8 +312,13 @@ impl SessionStore for RedisStore {
         if let Some(sub) = sub {
             pipe.srem(self.sub_key(issuer, sub), &hashes).ignore();
         }
-        let (removed,): (usize,) = pipe.query_async(&mut c).await.map_err(err)?;
-        Ok(removed)
+        let named: Vec<&str> = hashes.iter().map(String::as_str).collect();
+        self.invalidating(&named, |message| async move {
+            pipe.publish(self.channel(), message);
+            let (removed, heard): (usize, i64) = pipe.query_async(&mut c).await.map_err(err)?;
+            Ok((removed, heard))
+        })
+        .await
     }
 
     async fn count(&self) -> Result<usize, StoreError> {
@@ -263,6 +349,10 @@ impl SessionStore for RedisStore {
         owner: &str,
         lease: Duration,
     ) -> Result<bool, StoreError> {
+        // The re-read under the lock must be Redis's copy: another replica may have stored new tokens.
+        if let Some(cache) = &self.cache {
+            cache.drop_entries([storage_key(id).as_str()]);
+        }
         let mut c = self.conn().await?;
         let set: Option<String> = redis::cmd("SET")
             .arg(self.lock_key(id))

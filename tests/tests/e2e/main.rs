@@ -21,6 +21,7 @@ mod no_store;
 mod op_userinfo;
 mod pending_logins;
 mod proxy;
+mod redis_cache;
 mod redis_tls;
 mod refresh;
 mod replicas_nginx;
