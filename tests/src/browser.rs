@@ -96,14 +96,18 @@ impl Browser {
 
     /// Waits (bounded) for the first element matching `css`. Meanwhile, when the dev OP shows its consent page
     /// (a user's first sign-in to the client), approves it as a person would: finds the Allow button and clicks
-    /// it. A test that looks at the consent page itself waits for the page's own elements (found first).
+    /// it. A test that waits for the consent page's own elements (`consent` in the selector) never approves it:
+    /// the page may finish loading between the look for the element and the look for the button.
     async fn element(&self, css: &str, what: &str) -> Element {
         let deadline = Instant::now() + Duration::from_secs(30);
+        let on_consent_page = css.contains("consent");
         loop {
             if let Ok(el) = self.client.find(Locator::Css(css)).await {
                 return el;
             }
-            self.approve_consent_if_shown().await;
+            if !on_consent_page {
+                self.approve_consent_if_shown().await;
+            }
             assert!(
                 Instant::now() < deadline,
                 "{what}: no element matches {css} within 30 s"
