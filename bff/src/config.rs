@@ -330,7 +330,7 @@ pub struct ApiConfig {
     /// This upstream's own scopes (RFC 6749 6: a subset of the sign-in's), requested the same way.
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
-    /// Request headers forwarded to this upstream on top of [`crate::proxy::DEFAULT_FORWARD_HEADERS`]; every
+    /// Request headers forwarded to this upstream on top of [`crate::forward_headers::DEFAULT_FORWARD_HEADERS`]; every
     /// other header the browser sends stays at the BFF. Hop-by-hop headers and the ones the BFF owns (host,
     /// cookie, authorization, ...) are refused at start.
     #[serde(default)]
@@ -654,7 +654,7 @@ impl Config {
             }
             if let Some(h) = api.forward_headers.iter().find(|h| {
                 axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
-                    || crate::proxy::never_forwarded(h)
+                    || crate::forward_headers::never_forwarded(h)
             }) {
                 return Err(bad(
                     &format!("{field}.forward_headers"),

@@ -9,6 +9,7 @@ pub mod config;
 pub mod csrf;
 pub mod error;
 pub mod flow;
+pub mod forward_headers;
 pub mod metrics;
 pub mod oidc;
 pub mod panic;

@@ -14,10 +14,6 @@ pub mod refresh;
 pub mod token_endpoint;
 pub mod userinfo;
 
-/// The error type moved below every module (`crate::error`) so that `jose`, `fragment` and `token_response`
-/// need nothing from `verify`; this keeps the old path `verify::error` working for existing callers.
-pub use crate::error;
-
 use crate::error::ValidationError;
 use crate::jose::alg::{Alg, AlgPolicy, HashAlg};
 use crate::jose::jwks::{Jwk, JwkSet};

@@ -11,10 +11,10 @@
 //! misconfiguration looks like and always refuses the sign-in ([`UserinfoError::Refused`]).
 
 use super::claims::{json_object, IdTokenClaims};
-use super::error::ValidationError;
 use super::id_token::{check_aud, check_azp, check_exp, check_iss};
 use super::{verify_signature, Keys, SignatureVerifier};
 use crate::api::{Claim, ClaimSource, User};
+use crate::error::ValidationError;
 use crate::jose::jws::CompactJws;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
