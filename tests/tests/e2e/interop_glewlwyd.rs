@@ -8,22 +8,23 @@
 use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::browser::Browser;
 use hybrid_e2e::glewlwyd::Glewlwyd;
-use hybrid_e2e::stack::{start_bff_on, BffHandle, Process};
-use hybrid_e2e::{free_port, repo_root, wait_for};
+use hybrid_e2e::stack::{serve_spa_toml, start_bff_on, BffHandle, Process};
+use hybrid_e2e::{free_port, wait_for};
 use serde_json::Value;
 use shared::ResponseType;
 use std::time::Duration;
 
-const SCOPES: &str = "openid profile email";
+/// What the BFF asks glewlwyd for and the browser sign-in grants.
+pub(super) const SCOPES: &str = "openid profile email";
 
-struct Setup {
-    op: Glewlwyd,
-    bff: BffHandle,
+pub(super) struct Setup {
+    pub(super) op: Glewlwyd,
+    pub(super) bff: BffHandle,
     _api: Process,
 }
 
 /// glewlwyd, the demo API trusting it, and the BFF (serving the SPA when `serve_spa`) with `extra_toml`.
-async fn setup(response_type: ResponseType, serve_spa: bool, extra_toml: &str) -> Setup {
+pub(super) async fn setup(response_type: ResponseType, serve_spa: bool, extra_toml: &str) -> Setup {
     let (bff_port, api_port) = (free_port(), free_port());
     let origin = format!("http://localhost:{bff_port}");
     let op = Glewlwyd::start(
@@ -44,12 +45,7 @@ async fn setup(response_type: ResponseType, serve_spa: bool, extra_toml: &str) -
         ],
     );
     let static_dir = if serve_spa {
-        let dist = repo_root().join("dist");
-        assert!(
-            dist.join("index.html").exists(),
-            "dist/ is missing: run `trunk build --release` first"
-        );
-        format!("static_dir = {:?}\n", dist.display().to_string())
+        serve_spa_toml()
     } else {
         String::new()
     };
@@ -173,19 +169,15 @@ async fn glewlwyd_code_id_token_token() {
 /// The real SPA in headless Chromium. glewlwyd's login page is a JavaScript app; the test signs in through the
 /// same API the page uses, from a page on glewlwyd's origin (so the browser holds glewlwyd's session cookie),
 /// and `g_continue` (via `extra_authorize_params`) tells glewlwyd that its login page has nothing left to do.
-async fn browser_flow(response_type: ResponseType) {
-    let s = setup(
-        response_type,
-        true,
-        r#"extra_authorize_params = { g_continue = "" }"#,
-    )
-    .await;
-    let browser = Browser::start().await;
+/// Signs alice in at glewlwyd in this browser and grants [`SCOPES`] to the client (glewlwyd's consent), through
+/// the API its login page uses, from a page on its origin: its pages themselves need a UI the test cannot drive.
+/// The next authorization request then goes straight back to the client.
+pub(super) async fn sign_in_at_glewlwyd(browser: &Browser, op: &Glewlwyd) {
     browser
         .client
         .goto(&format!(
             "{}/api/oidc/.well-known/openid-configuration",
-            s.op.origin
+            op.origin
         ))
         .await
         .expect("glewlwyd page");
@@ -204,6 +196,17 @@ async fn browser_flow(response_type: ResponseType) {
         .await
         .expect("script runs");
     assert_eq!(status, 200, "glewlwyd sign-in through its API");
+}
+
+async fn browser_flow(response_type: ResponseType) {
+    let s = setup(
+        response_type,
+        true,
+        r#"extra_authorize_params = { g_continue = "" }"#,
+    )
+    .await;
+    let browser = Browser::start().await;
+    sign_in_at_glewlwyd(&browser, &s.op).await;
 
     browser.client.goto(&s.bff.origin).await.expect("SPA loads");
     browser.wait_session_state("none").await;

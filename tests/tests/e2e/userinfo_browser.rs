@@ -5,13 +5,11 @@
 //! a claim at userinfo only (`zoneinfo`: the dev OP's account, glewlwyd's on-demand claim asked for with the
 //! `claims` parameter), so the merge shows.
 
+use super::interop_glewlwyd;
 use hybrid_e2e::browser::Browser;
-use hybrid_e2e::glewlwyd::Glewlwyd;
-use hybrid_e2e::stack::{serve_spa_toml, start_bff_on, Process, Stack, StackOptions};
-use hybrid_e2e::{free_port, wait_for};
+use hybrid_e2e::stack::{Stack, StackOptions};
 use serde_json::Value;
 use shared::ResponseType;
-use std::time::Duration;
 
 /// `GET /bff/user` from the page, as the SPA sends it (same origin, `X-CSRF: 1`): the JSON answer.
 async fn bff_user(browser: &Browser) -> Value {
@@ -107,77 +105,20 @@ async fn dev_op_code_id_token_token_shows_userinfo_claims() {
     dev_op(ResponseType::CodeIdTokenToken).await;
 }
 
-const GLEWLWYD_SCOPES: &str = "openid profile email";
-
-/// glewlwyd's sign-in in the browser, as `interop_glewlwyd.rs` does it: through the API its login page uses
-/// (username and password, then the scope grant, glewlwyd's consent), from a page on its origin; then the SPA.
+/// glewlwyd's sign-in in the browser, as `interop_glewlwyd.rs` does it (through the API its login page uses:
+/// username and password, then the scope grant, glewlwyd's consent), then the SPA.
 async fn glewlwyd(response_type: ResponseType) {
-    let (bff_port, api_port) = (free_port(), free_port());
-    let origin = format!("http://localhost:{bff_port}");
-    let op = Glewlwyd::start(
-        &[&format!("{origin}/callback")],
-        &format!("{origin}/"),
-        None,
+    let s = interop_glewlwyd::setup(
+        response_type,
+        true,
+        // g_continue: glewlwyd's login page has nothing left to do; claims: its on-demand `zoneinfo`, at userinfo.
+        r#"extra_authorize_params = { g_continue = "", claims = '{"userinfo":{"zoneinfo":null}}' }"#,
     )
     .await;
-    let _api = Process::spawn(
-        &format!("demo-api-glewlwyd-ui-{api_port}"),
-        "node",
-        &["dev/demo-api/server.mjs"],
-        &[
-            ("DEMO_API_PORT", api_port.to_string()),
-            ("OP_ISSUER", op.issuer.clone()),
-            ("DEMO_API_AUDIENCE", GLEWLWYD_SCOPES.into()),
-        ],
-    );
-    let toml = format!(
-        r#"
-        {static_dir}
-        [oidc]
-        scopes = ["openid", "profile", "email"]
-        logout_token_exp_optional = true
-        end_session_method = "get"
-        # g_continue: glewlwyd's login page has nothing left to do; claims: its on-demand `zoneinfo`, at userinfo.
-        extra_authorize_params = {{ g_continue = "", claims = '{{"userinfo":{{"zoneinfo":null}}}}' }}
-        [apis.demo]
-        url = "http://127.0.0.1:{api_port}"
-        "#,
-        static_dir = serve_spa_toml()
-    );
-    let bff = start_bff_on(bff_port, &op.issuer, response_type, &toml).await;
-    let http = reqwest::Client::new();
-    let demo = format!("http://127.0.0.1:{api_port}/");
-    wait_for("the demo API", Duration::from_secs(30), || async {
-        http.get(&demo).send().await.ok().map(|_| ())
-    })
-    .await;
-
     let browser = Browser::start().await;
-    browser
-        .client
-        .goto(&format!(
-            "{}/api/oidc/.well-known/openid-configuration",
-            op.origin
-        ))
-        .await
-        .expect("glewlwyd page");
-    let script = format!(
-        "const done = arguments[arguments.length - 1];\
-         const j = {{'Content-Type': 'application/json'}};\
-         fetch('/api/auth/', {{method: 'POST', headers: j, credentials: 'include',\
-           body: JSON.stringify({{username: 'alice', password: 'alice-password'}})}})\
-         .then(r => r.ok ? fetch('/api/auth/grant/hybrid-spa', {{method: 'PUT', headers: j, credentials: 'include',\
-           body: JSON.stringify({{scope: '{GLEWLWYD_SCOPES}'}})}}) : r)\
-         .then(r => done(r.status), e => done(String(e)));"
-    );
-    let status = browser
-        .client
-        .execute_async(&script, vec![])
-        .await
-        .expect("script runs");
-    assert_eq!(status, 200, "glewlwyd sign-in through its API");
+    interop_glewlwyd::sign_in_at_glewlwyd(&browser, &s.op).await;
 
-    browser.client.goto(&bff.origin).await.expect("SPA loads");
+    browser.client.goto(&s.bff.origin).await.expect("SPA loads");
     browser.wait_session_state("none").await;
     browser.click("login").await;
     browser.wait_session_state("active").await;
