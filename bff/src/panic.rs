@@ -67,18 +67,7 @@ mod tests {
     use tower::ServiceExt;
 
     async fn router() -> axum::Router {
-        let config = crate::config::Config::from_toml(
-            r#"
-            public_origin = "http://localhost:8080"
-            [oidc]
-            issuer = "http://127.0.0.1:9"
-            client_id = "app"
-            client_secret = "from-file"
-            redirect_uri = "http://localhost:8080/callback"
-            "#,
-            std::iter::empty(),
-        )
-        .expect("test config");
+        let config = crate::config::fixture::config("");
         let (state, _discovery) = crate::start(config).expect("memory store");
         crate::app::router(state)
     }

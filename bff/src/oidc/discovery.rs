@@ -109,8 +109,10 @@ pub async fn discover(http: &reqwest::Client, config: &Config) -> Result<Metadat
 
 /// The accepted algorithms: the OP's list intersected with the configuration.
 pub fn policy(metadata: &Metadata, config: &Config) -> AlgPolicy {
-    let configured = config.allowed_algs().unwrap_or_default();
-    AlgPolicy::intersect(&metadata.id_token_signing_alg_values_supported, &configured)
+    AlgPolicy::intersect(
+        &metadata.id_token_signing_alg_values_supported,
+        &config.oidc.allowed_algs,
+    )
 }
 
 /// Retries discovery while the OP is unreachable, with capped exponential backoff. Gives up only on an

@@ -43,16 +43,10 @@ pub fn authorization_url(
         }
         // Upstreams with a resource of their own (RFC 8707 2): the refresh-token grant for their tokens may only
         // name resources granted here.
-        let mut upstream: Vec<&str> = config
-            .apis
-            .values()
-            .filter_map(|api| api.resource.as_deref())
-            .filter(|r| oidc.resource.as_deref() != Some(*r))
-            .collect();
-        upstream.sort_unstable();
-        upstream.dedup();
-        for resource in upstream {
-            q.append_pair("resource", resource);
+        for resource in config.upstream_resources() {
+            if oidc.resource.as_deref() != Some(resource) {
+                q.append_pair("resource", resource);
+            }
         }
         // Validated at load: none of these replaces a parameter set above.
         for (key, value) in &oidc.extra_authorize_params {
@@ -216,14 +210,8 @@ mod tests {
 
     #[test]
     fn the_authorization_request_names_every_upstream_resource_once() {
-        let config = Config::from_toml(
+        let config = crate::config::fixture::config(
             r#"
-            public_origin = "http://localhost:8080"
-            [oidc]
-            issuer = "http://127.0.0.1:9090"
-            client_id = "app"
-            client_secret = "s"
-            redirect_uri = "http://localhost:8080/callback"
             resource = "urn:main"
             [apis.a]
             url = "http://127.0.0.1:4001"
@@ -238,9 +226,7 @@ mod tests {
             resource = "urn:main"
             scopes = ["api:read"]
             "#,
-            Vec::new(),
-        )
-        .unwrap();
+        );
         let url = |s: &str| Url::parse(s).unwrap();
         let metadata = Metadata {
             issuer: "http://127.0.0.1:9090".into(),

@@ -17,7 +17,7 @@ fn catalog(apis: &std::collections::BTreeMap<String, crate::config::ApiConfig>) 
             .iter()
             .map(|(name, api)| ApiEntry {
                 name: name.clone(),
-                methods: api.methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
+                methods: api.methods.iter().map(|m| m.as_str().to_owned()).collect(),
                 path_prefix: api.path_prefix.clone(),
                 token: api.token,
             })
@@ -31,19 +31,18 @@ mod tests {
 
     #[test]
     fn lists_names_methods_and_prefixes_but_not_urls() {
-        let apis: std::collections::BTreeMap<String, crate::config::ApiConfig> = toml::from_str(
+        let config = crate::config::fixture::config(
             r#"
-            [demo]
+            [apis.demo]
             url = "http://127.0.0.1:9/secret-upstream"
             methods = ["get", "POST"]
             path_prefix = "/v1/"
-            [public]
+            [apis.public]
             url = "http://127.0.0.1:9/"
             token = false
             "#,
-        )
-        .unwrap();
-        let catalog = catalog(&apis);
+        );
+        let catalog = catalog(&config.apis);
         let json = serde_json::to_string(&catalog).unwrap();
         assert!(!json.contains("secret-upstream"), "{json}");
         assert_eq!(catalog.apis[0].name, "demo");

@@ -32,11 +32,7 @@ pub async fn forward(
         .apis
         .get(&name)
         .ok_or_else(|| AppError::UnknownApi(printable(&name)))?;
-    if !api
-        .methods
-        .iter()
-        .any(|m| m.eq_ignore_ascii_case(request.method().as_str()))
-    {
+    if !api.allows(request.method()) {
         return Err(AppError::MethodNotAllowed);
     }
     let declared = request

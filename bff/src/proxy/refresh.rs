@@ -317,7 +317,6 @@ async fn expired_unless_still_valid(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
 
     fn session() -> Session {
         Session {
@@ -330,21 +329,13 @@ mod tests {
 
     #[test]
     fn an_upstream_token_is_due_when_absent_or_within_the_margin() {
-        let config = Config::from_toml(
+        let config = crate::config::fixture::config(
             r#"
-            public_origin = "http://localhost:8080"
-            [oidc]
-            issuer = "http://127.0.0.1:9090"
-            client_id = "app"
-            client_secret = "s"
-            redirect_uri = "http://localhost:8080/callback"
             [apis.b]
             url = "http://127.0.0.1:4002"
             resource = "urn:b"
             "#,
-            Vec::new(),
-        )
-        .unwrap();
+        );
         let api = &config.apis["b"];
         let which = Which::Upstream("b", api);
         let mut s = session();
