@@ -6,8 +6,8 @@ pub mod client;
 mod path;
 pub mod refresh;
 
+use crate::current_session::CurrentSession;
 use crate::error::AppError;
-use crate::flow::current_session;
 use crate::forward_headers::{DEFAULT_FORWARD_HEADERS, HOP_BY_HOP};
 use crate::state::AppState;
 use axum::body::Body;
@@ -44,7 +44,9 @@ pub async fn forward(
     }
     let target = path::join(&api.url, &api.path_prefix, &rest, request.uri().query())?;
     let access_token = if api.token {
-        let (id, session) = current_session(&state, request.headers()).await?;
+        // Not an extractor: a public API needs no session, and the allowlist's answers come first.
+        let CurrentSession { id, session } =
+            CurrentSession::load(&state, request.headers()).await?;
         // An upstream with a resource or scopes of its own gets its own token, obtained once and cached.
         let which = if api.own_token() {
             Which::Upstream(&name, api)
