@@ -1,8 +1,10 @@
 //! Every failure the BFF can answer with, mapped once to a status and a JSON `{error, message}` body.
 //!
 //! Handlers return `Result<_, AppError>`; nothing else builds error responses, so every error is JSON, has the
-//! right status, and is logged by rule name only (never with token contents).
+//! right status, and is logged once, where it becomes the answer, by rule name only (never with token
+//! contents).
 
+use crate::session::storage::StoreError;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,6 +12,7 @@ use axum::Json;
 use shared::api::ErrorBody;
 use shared::token_response::TokenEndpointError;
 use shared::ValidationError;
+use std::sync::Arc;
 
 /// A request the BFF refuses or cannot serve.
 #[derive(Debug, thiserror::Error)]
@@ -42,9 +45,10 @@ pub enum AppError {
         "This sign-in has already been completed and cannot be used again. Please sign in again."
     )]
     LoginAlreadyUsed,
-    /// The session store cannot be reached (the session, if any, is kept).
+    /// The session store cannot be reached (the session, if any, is kept). The store's own words may name
+    /// hosts or paths: they go to the log line, never into the answer.
     #[error("Sessions cannot be read right now. Please try again in a moment.")]
-    StoreUnavailable,
+    StoreUnavailable(Arc<StoreError>),
     #[error("You are not signed in.")]
     Unauthenticated,
     /// The OP refused to renew the session's tokens (revoked, expired, or the user was logged out there).
@@ -106,7 +110,7 @@ impl AppError {
             AppError::LoginCookieInvalid => (StatusCode::BAD_REQUEST, "login_cookie_invalid"),
             AppError::LoginExpired => (StatusCode::BAD_REQUEST, "login_expired"),
             AppError::LoginAlreadyUsed => (StatusCode::BAD_REQUEST, "login_already_used"),
-            AppError::StoreUnavailable => {
+            AppError::StoreUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "session_store_unavailable")
             }
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
@@ -143,10 +147,14 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
-            tracing::warn!(error = code, "request failed");
-        } else {
-            tracing::info!(error = code, "request refused");
+        match &self {
+            AppError::StoreUnavailable(cause) => {
+                tracing::warn!(error = code, %cause, "request failed");
+            }
+            _ if status.is_server_error() => tracing::warn!(error = code, "request failed"),
+            // A broken protocol rule may be an attack (a forged token, a replayed logout): worth a warning.
+            AppError::Validation(_) => tracing::warn!(error = code, "request refused"),
+            _ => tracing::info!(error = code, "request refused"),
         }
         let body = ErrorBody {
             error: code.to_owned(),
@@ -156,11 +164,9 @@ impl IntoResponse for AppError {
     }
 }
 
-impl From<crate::session::storage::StoreError> for AppError {
-    fn from(e: crate::session::storage::StoreError) -> Self {
-        // The store's message may name hosts or paths: logged here, never answered.
-        tracing::warn!(error = %e, "session store failed");
-        AppError::StoreUnavailable
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::StoreUnavailable(Arc::new(e))
     }
 }
 

@@ -3,6 +3,7 @@
 //! locks and the refresh logic reads the state: with the locks here, neither imports the other in a circle.
 
 use crate::error::AppError;
+use crate::session::storage::StoreError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use tokio::time::Instant;
@@ -33,22 +34,22 @@ impl RefreshLocks {
 #[derive(Default)]
 pub(crate) struct LastFailure(Option<(Instant, Lasting)>);
 
-/// The failures worth sharing with the queue; they are plain values, so each waiter gets its own error.
-#[derive(Clone, Copy)]
+/// The failures worth sharing with the queue; each waiter gets its own error, built from these.
+#[derive(Clone)]
 enum Lasting {
     OpUnavailable,
     OpTimeout,
-    StoreUnavailable,
+    StoreUnavailable(Arc<StoreError>),
 }
 
 impl LastFailure {
     /// The error of an attempt that ended at or after `queued_at`, i.e. while the caller waited for the lock.
     pub(crate) fn since(&self, queued_at: Instant) -> Option<AppError> {
-        let (at, failure) = self.0?;
-        (at >= queued_at).then_some(match failure {
+        let (at, failure) = self.0.as_ref()?;
+        (*at >= queued_at).then(|| match failure {
             Lasting::OpUnavailable => AppError::OpUnavailable,
             Lasting::OpTimeout => AppError::OpTimeout,
-            Lasting::StoreUnavailable => AppError::StoreUnavailable,
+            Lasting::StoreUnavailable(cause) => AppError::StoreUnavailable(cause.clone()),
         })
     }
 
@@ -56,7 +57,9 @@ impl LastFailure {
         let lasting = match result {
             Err(AppError::OpUnavailable) => Some(Lasting::OpUnavailable),
             Err(AppError::OpTimeout) => Some(Lasting::OpTimeout),
-            Err(AppError::StoreUnavailable) => Some(Lasting::StoreUnavailable),
+            Err(AppError::StoreUnavailable(cause)) => {
+                Some(Lasting::StoreUnavailable(cause.clone()))
+            }
             _ => None,
         };
         self.0 = lasting.map(|l| (Instant::now(), l));

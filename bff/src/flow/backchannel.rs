@@ -77,9 +77,7 @@ async fn logout(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(),
     };
     let set = provider.keys_for(Some(&raw)).await?;
     let t = now();
-    let claims = verify_logout_token(&raw, provider.keys(&set), &rules, t, &verifier())
-        .await
-        .inspect_err(|e| tracing::warn!(rule = e.rule(), "back-channel logout refused"))?;
+    let claims = verify_logout_token(&raw, provider.keys(&set), &rules, t, &verifier()).await?;
 
     // Kept for as long as the token could still pass the iat rule (iat may be up to a leeway in the future).
     let ttl = rules.max_age_secs + 2 * rules.leeway_secs;
@@ -89,9 +87,7 @@ async fn logout(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(),
     // A replay is refused before it can act; the jti is spent only once the sessions are gone, so a removal
     // that fails (503) leaves the OP's retry of the same token acceptable instead of refused as a replay.
     if state.sessions.is_remembered(&once_key).await? {
-        let e = ValidationError::JtiReplayed;
-        tracing::warn!(rule = e.rule(), "back-channel logout refused");
-        return Err(e.into());
+        return Err(ValidationError::JtiReplayed.into());
     }
 
     let ended = state

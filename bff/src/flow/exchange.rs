@@ -46,7 +46,7 @@ pub async fn create_session(
             Ok((headers, Json(info)))
         }
         Err(e) => {
-            tracing::warn!(error = e.code(), "login refused");
+            // Logged where it becomes the answer.
             state.metrics.login("refused", e.code());
             Err((headers, e))
         }

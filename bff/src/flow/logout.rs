@@ -104,10 +104,7 @@ pub async fn returned(
     let sent = state.cookies.read(&request_headers, Kind::Logout);
     match check_logout_state(sent.as_deref(), &body.state) {
         Ok(()) => (headers, Json(LogoutConfirmed { signed_out: true })).into_response(),
-        Err(e) => {
-            tracing::info!(rule = e.rule(), "logout return not recognised");
-            (headers, AppError::from(e)).into_response()
-        }
+        Err(e) => (headers, AppError::from(e)).into_response(),
     }
 }
 
