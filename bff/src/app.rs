@@ -6,7 +6,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::IntoResponse;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, MethodRouter};
 use axum::{Json, Router};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -15,7 +15,8 @@ use tower_http::trace::TraceLayer;
 
 /// Builds the whole HTTP surface of the BFF.
 pub fn router(state: AppState) -> Router {
-    let mut app = Router::new()
+    let state_changes = middleware::from_fn_with_state(state.clone(), csrf::state_changes);
+    let browser = Router::new()
         .route(
             "/bff/login",
             post(flow::login::start).get(flow::login::options),
@@ -24,16 +25,25 @@ pub fn router(state: AppState) -> Router {
         .route("/bff/user", get(flow::user::current_user))
         .route("/bff/logout", post(flow::logout::logout))
         .route("/bff/logout/return", post(flow::logout::returned))
-        .route(flow::backchannel::PATH, flow::backchannel::route())
         .route("/bff/apis", get(proxy::catalog::list))
+        .route_layer(state_changes.clone());
+    let api = Router::new()
         .route("/api/{name}/{*path}", any(proxy::forward))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::every_call,
+        ));
+    // The OP's POST carries no header (see `csrf`); another method is answered as on the browser's routes. The
+    // layer goes on before the POST route, so it wraps the method fallback only.
+    let back_channel = MethodRouter::new()
+        .layer(state_changes)
+        .post(flow::backchannel::receive);
+    let mut app = browser
+        .merge(api)
+        .route(flow::backchannel::PATH, back_channel)
         .route("/healthz", get(healthz))
         .route("/readyz", get(ready))
         .route("/metrics", get(main_metrics))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            csrf::require_header,
-        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::serve::bff_deadline,

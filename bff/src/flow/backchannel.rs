@@ -6,7 +6,7 @@
 //! `400` JSON `{error, message}` with the rule's name for any invalid token or request. The token itself is
 //! never logged, only the rule that refused it.
 //!
-//! This route is exempt from the `X-CSRF` header (see [`crate::csrf`]): the caller is the OP, not a browser, and
+//! Its POST is exempt from the `X-CSRF` header (see [`crate::csrf`]): the caller is the OP, not a browser, and
 //! the request carries no cookie and acts on no browser's session. What authenticates it is the token's
 //! signature by the OP's key, checked with the same rules as ID tokens, plus its audience, issuer, age and the
 //! one-time `jti` below. A cross-site form post could only deliver a token the attacker already holds, which
@@ -19,8 +19,7 @@ use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::{post, MethodRouter};
+use axum::response::{IntoResponse, Response};
 use shared::verify::logout_token::{verify_logout_token, LogoutTokenRules, DEFAULT_MAX_AGE_SECS};
 use shared::ValidationError;
 use std::time::Duration;
@@ -31,20 +30,16 @@ pub const PATH: &str = "/bff/backchannel";
 /// Upper bound for the request body: a logout token is 1-2 KiB, a compact JWS here at most 16 KiB.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The route. The `jti` replay record lives in the session store, so it holds across replicas sharing it.
-pub fn route() -> MethodRouter<AppState> {
-    post(
-        |State(state): State<AppState>, headers: HeaderMap, body: Body| async move {
-            let mut response = match logout(&state, &headers, body).await {
-                Ok(()) => StatusCode::OK.into_response(),
-                Err(e) => e.into_response(),
-            };
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        },
-    )
+/// `POST` [`PATH`]. The `jti` replay record lives in the session store, so it holds across replicas sharing it.
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let mut response = match logout(&state, &headers, body).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => e.into_response(),
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Reads the form, verifies the token, refuses a spent `jti`, ends the sessions it names, then spends the `jti`.
