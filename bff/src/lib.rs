@@ -2,7 +2,8 @@
 //!
 //! Module map, in the order a login flows through them: [`config`] → [`oidc`] (discovery, keys, token
 //! endpoint) → [`flow`] (login → exchange → user → logout) → [`session`] (cookies, transactions, store) →
-//! [`proxy`] (API calls with the access token). [`csrf`] and [`error`] are cross-cutting.
+//! [`proxy`] (API calls with the access token). [`csrf`] (route layers), [`current_session`] (an extractor)
+//! and [`error`] are cross-cutting.
 
 pub mod app;
 pub mod config;
