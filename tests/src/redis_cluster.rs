@@ -77,13 +77,16 @@ impl RedisCluster {
 
     /// The port of the master serving `key`'s slot, as the running nodes see it.
     pub fn master_of(&self, key: &str) -> u16 {
+        self.try_master_of(key).expect("a master serves the slot")
+    }
+
+    /// [`RedisCluster::master_of`], `None` while no healthy master serves the slot (during a failover).
+    fn try_master_of(&self, key: &str) -> Option<u16> {
         let port = self.running()[0];
         let slot: i64 = query(port, &["CLUSTER", "KEYSLOT", key])
-            .and_then(|v| redis::from_redis_value(v).ok())
-            .expect("CLUSTER KEYSLOT");
-        let nodes: String = query(port, &["CLUSTER", "NODES"])
-            .and_then(|v| redis::from_redis_value(v).ok())
-            .expect("CLUSTER NODES");
+            .and_then(|v| redis::from_redis_value(v).ok())?;
+        let nodes: String =
+            query(port, &["CLUSTER", "NODES"]).and_then(|v| redis::from_redis_value(v).ok())?;
         nodes
             .lines()
             .find_map(|line| {
@@ -99,7 +102,6 @@ impl RedisCluster {
                     addr.rsplit(':').next()?.parse().ok()
                 })?
             })
-            .expect("a master serves the slot")
     }
 
     /// Kills (SIGKILL, a crash) the master serving `key`'s slot and returns once the cluster has promoted
@@ -115,7 +117,7 @@ impl RedisCluster {
                 let ok = self.running().iter().all(|p| {
                     info_field(*p, &["CLUSTER", "INFO"], "cluster_state").as_deref() == Some("ok")
                 });
-                (ok && self.master_of(key) != old).then_some(())
+                (ok && self.try_master_of(key).is_some_and(|new| new != old)).then_some(())
             },
         )
         .await;

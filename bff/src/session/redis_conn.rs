@@ -13,9 +13,10 @@ use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::{
-    Cmd, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisError, RedisFuture, RedisResult,
-    TlsCertificates, Value,
+    Cmd, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, RedisFuture,
+    RedisResult, ServerErrorKind, TlsCertificates, Value,
 };
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a connection attempt and a command may take before the store reports Redis unavailable.
@@ -74,8 +75,8 @@ impl RedisTarget {
     }
 
     /// A connection that re-connects by itself after a failure (and, on a cluster, follows failovers and
-    /// slot moves), every command bounded by [`TIMEOUT`].
-    pub async fn connect(&self) -> RedisResult<Conn> {
+    /// slot moves), every command bounded by [`TIMEOUT`]. `slot_key` is any key in the store's slot.
+    pub async fn connect(&self, slot_key: &str) -> RedisResult<Conn> {
         match self {
             RedisTarget::Single(client) => {
                 let config = ConnectionManagerConfig::new()
@@ -87,7 +88,7 @@ impl RedisTarget {
             }
             RedisTarget::Cluster { .. } => {
                 let conn = self.cluster_client()?.get_async_connection().await?;
-                Ok(Conn::Cluster(conn))
+                Ok(Conn::Cluster(conn, Arc::from(slot_key)))
             }
         }
     }
@@ -110,7 +111,7 @@ impl RedisTarget {
     pub async fn subscribe(&self, conn: &Conn, channels: &[String]) -> RedisResult<PubSub> {
         let client = match (self, conn) {
             (RedisTarget::Single(client), _) => client.clone(),
-            (RedisTarget::Cluster { seeds, certs }, Conn::Cluster(cluster)) => {
+            (RedisTarget::Cluster { seeds, certs }, Conn::Cluster(cluster, _)) => {
                 let (host, port) = slot_master(cluster.clone(), &channels[0]).await?;
                 let info = seeds[0]
                     .clone()
@@ -205,18 +206,42 @@ async fn slot_master(mut cluster: ClusterConnection, key: &str) -> RedisResult<(
     )))
 }
 
-/// The store's connection: to one server, or to a cluster (routed by key).
+/// The store's connection: to one server, or to a cluster (routed by key; with a key in the store's slot).
 #[derive(Clone)]
 pub enum Conn {
     Single(ConnectionManager),
-    Cluster(ClusterConnection),
+    Cluster(ClusterConnection, Arc<str>),
+}
+
+/// Where the slot went, if `e` is a `MULTI` block the server refused whole because its slot has moved (a
+/// failover): none of it ran, so it may be sent there.
+fn moved_transaction(e: &RedisError) -> Option<SingleNodeRoutingInfo> {
+    if e.kind() != ErrorKind::Server(ServerErrorKind::ExecAbort) {
+        return None;
+    }
+    let errors = e.clone().into_server_errors()?;
+    errors.iter().find_map(|(_, e)| {
+        if !matches!(
+            e.kind(),
+            Some(ServerErrorKind::Moved | ServerErrorKind::Ask)
+        ) {
+            return None;
+        }
+        // `<slot> <host>:<port>`
+        let (_, addr) = e.details()?.split_once(' ')?;
+        let (host, port) = addr.rsplit_once(':')?;
+        Some(SingleNodeRoutingInfo::ByAddress {
+            host: host.to_owned(),
+            port: port.parse().ok()?,
+        })
+    })
 }
 
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Conn::Single(c) => c.req_packed_command(cmd),
-            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c, _) => c.req_packed_command(cmd),
         }
     }
 
@@ -228,14 +253,33 @@ impl ConnectionLike for Conn {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            // redis-rs follows a redirect for a single command, not for a transaction: after a failover a
+            // `MULTI` can reach a node that no longer serves the slot and come back refused whole. It is
+            // sent once more to the node the refusal names; a plain command on the slot meanwhile teaches
+            // the client the new slot map for the calls after it.
+            Conn::Cluster(c, slot_key) => Box::pin(async move {
+                match c.req_packed_commands(pipeline, offset, count).await {
+                    Err(e) if pipeline.is_transaction() => {
+                        let Some(node) = moved_transaction(&e) else {
+                            return Err(e);
+                        };
+                        let _ = redis::cmd("EXISTS")
+                            .arg(&**slot_key)
+                            .query_async::<Value>(c)
+                            .await;
+                        c.route_pipeline(pipeline.clone(), offset, count, node)
+                            .await
+                    }
+                    answer => answer,
+                }
+            }),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
             Conn::Single(c) => c.get_db(),
-            Conn::Cluster(c) => c.get_db(),
+            Conn::Cluster(c, _) => c.get_db(),
         }
     }
 }

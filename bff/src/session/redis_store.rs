@@ -160,7 +160,7 @@ impl RedisStore {
     async fn conn(&self) -> Result<Conn, StoreError> {
         self.conn
             .get_or_try_init(|| async {
-                let conn = self.target.connect().await?;
+                let conn = self.target.connect(&self.all_key()).await?;
                 if let Some(cache) = &self.cache {
                     self.start_cache(cache, &conn);
                 }

@@ -149,8 +149,10 @@ async fn a_failed_master_is_replaced_and_the_bff_keeps_serving() {
     let started = a.start_login().await;
     let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
     a.create_session(&fragment).await;
-    assert_eq!(b.get("/api/demo/hello").await.status(), 200);
+    let r = b.get("/api/demo/hello").await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     cached(&a, &cluster).await;
-    assert_eq!(b.post("/bff/logout", None).await.status(), 200);
+    let r = b.post("/bff/logout", None).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     assert_eq!(a.get("/bff/user").await.status(), 401);
 }
