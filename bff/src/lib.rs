@@ -139,14 +139,18 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
                 .as_ref()
                 .map(Secret::expose)
                 .unwrap_or_default();
-            tracing::info!("sessions in Redis");
-            let mut store = session::redis_store::RedisStore::new(
-                url,
-                &config.redis_prefix,
-                keys()?,
-                idle,
-                absolute,
-            )?;
+            let prefix = &config.redis_prefix;
+            let mut store = if config.redis_cluster.is_empty() {
+                tracing::info!("sessions in Redis");
+                session::redis_store::RedisStore::new(url, prefix, keys()?, idle, absolute)?
+            } else {
+                tracing::info!(
+                    nodes = config.redis_cluster.len(),
+                    "sessions in a Redis Cluster"
+                );
+                let nodes: Vec<&str> = config.redis_cluster.iter().map(Secret::expose).collect();
+                session::redis_store::RedisStore::cluster(&nodes, prefix, keys()?, idle, absolute)?
+            };
             if let Some(ca) = &config.redis_ca_file {
                 let pem = std::fs::read(ca).map_err(|e| {
                     StoreError(format!(

@@ -15,6 +15,7 @@ pub mod glewlwyd;
 pub mod nginx;
 pub mod op_session;
 pub mod raw_http;
+pub mod redis_cluster;
 pub mod redis_server;
 pub mod stack;
 pub mod test_op;

@@ -28,9 +28,14 @@ pub struct SessionConfig {
     /// The SQLite database file (`store = "sqlite"`).
     #[serde(default)]
     pub sqlite_path: Option<PathBuf>,
-    /// `redis://host:port/db` (`store = "redis"`).
+    /// `redis://host:port/db` (`store = "redis"`, one server).
     #[serde(default)]
     pub redis_url: Option<Secret>,
+    /// Seed nodes of a Redis Cluster, `["redis://host:port", ...]` (`store = "redis"`, instead of
+    /// `redis_url`): any reachable one finds the rest, so list more than one. Every key then shares one hash
+    /// tag made from `redis_prefix`, so the store's transactions stay on one slot.
+    #[serde(default)]
+    pub redis_cluster: Vec<Secret>,
     /// PEM file of the CA that signed the Redis server's certificate, for `rediss://` with a private CA (without it
     /// the system's trusted roots decide).
     #[serde(default)]
@@ -75,6 +80,7 @@ impl Default for SessionConfig {
             store: StoreKind::default(),
             sqlite_path: None,
             redis_url: None,
+            redis_cluster: Vec::new(),
             redis_ca_file: None,
             redis_prefix: default_redis_prefix(),
             redis_cache: true,
@@ -92,6 +98,7 @@ impl SessionConfig {
         match self.store {
             StoreKind::Memory => Ok(()),
             StoreKind::Sqlite => self.check_sqlite(),
+            StoreKind::Redis if !self.redis_cluster.is_empty() => self.check_redis_cluster(),
             StoreKind::Redis => self.check_redis(),
         }
     }
@@ -153,7 +160,8 @@ impl SessionConfig {
         if !ok {
             return Err(bad(
                 "session.redis_url",
-                "is required with store = redis, e.g. redis://127.0.0.1:6379/0",
+                "is required with store = redis, e.g. redis://127.0.0.1:6379/0 \
+                 (or session.redis_cluster for a Redis Cluster)",
             ));
         }
         if self.redis_prefix.is_empty() {
@@ -163,6 +171,47 @@ impl SessionConfig {
             return Err(bad(
                 "session.redis_ca_file",
                 "only applies to a rediss:// (TLS) session.redis_url",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_redis_cluster(&self) -> Result<(), ConfigError> {
+        if self.redis_url.is_some() {
+            return Err(bad(
+                "session.redis_cluster",
+                "replaces session.redis_url: set one of them",
+            ));
+        }
+        let urls: Vec<&str> = self.redis_cluster.iter().map(Secret::expose).collect();
+        let ok = |u: &&str| {
+            Url::parse(u).is_ok_and(|u| {
+                matches!(u.scheme(), "redis" | "rediss")
+                    && u.host().is_some()
+                    && matches!(u.path(), "" | "/" | "/0")
+            })
+        };
+        if !urls.iter().all(ok) {
+            return Err(bad(
+                "session.redis_cluster",
+                "takes redis:// or rediss:// node URLs without a database (a cluster has only \
+                 database 0), e.g. [\"redis://10.0.0.1:6379\", \"redis://10.0.0.2:6379\"]",
+            ));
+        }
+        if self.redis_prefix.is_empty() {
+            return Err(bad("session.redis_prefix", "must not be empty"));
+        }
+        let tls = urls.iter().all(|u| u.starts_with("rediss://"));
+        if !tls && urls.iter().any(|u| u.starts_with("rediss://")) {
+            return Err(bad(
+                "session.redis_cluster",
+                "mixes rediss:// and redis:// nodes",
+            ));
+        }
+        if self.redis_ca_file.is_some() && !tls {
+            return Err(bad(
+                "session.redis_ca_file",
+                "only applies to rediss:// (TLS) session.redis_cluster nodes",
             ));
         }
         Ok(())
@@ -218,5 +267,36 @@ mod tests {
             Some(Path::new("/etc/redis/ca.pem"))
         );
         with(API, &[KEY, store, tls]).unwrap();
+    }
+
+    #[test]
+    fn redis_cluster_takes_node_urls_instead_of_redis_url() {
+        let store = ("BFF_SESSION__STORE", "redis");
+        let nodes = |v| ("BFF_SESSION__REDIS_CLUSTER", v);
+        let c = with(
+            API,
+            &[
+                KEY,
+                store,
+                nodes(r#"["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]"#),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.session.redis_cluster.len(), 2);
+        for bad in [
+            r#"["redis://10.0.0.1:6379/2"]"#,
+            r#"["unix:///run/redis.sock"]"#,
+            r#"["rediss://10.0.0.1:6379", "redis://10.0.0.2:6379"]"#,
+        ] {
+            let e = with(API, &[KEY, store, nodes(bad)]).unwrap_err();
+            assert_eq!(e.field, "session.redis_cluster", "{bad}: {e}");
+        }
+        let both = ("BFF_SESSION__REDIS_URL", "redis://127.0.0.1:6379/0");
+        let e = with(API, &[KEY, store, both, nodes(r#"["redis://a:1"]"#)]).unwrap_err();
+        assert_eq!(e.field, "session.redis_cluster", "{e}");
+        let ca = ("BFF_SESSION__REDIS_CA_FILE", "/etc/redis/ca.pem");
+        let e = with(API, &[KEY, store, ca, nodes(r#"["redis://a:1"]"#)]).unwrap_err();
+        assert_eq!(e.field, "session.redis_ca_file", "{e}");
+        with(API, &[KEY, store, ca, nodes(r#"["rediss://a:1"]"#)]).unwrap();
     }
 }

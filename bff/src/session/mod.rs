@@ -6,6 +6,7 @@ pub mod cookie;
 pub mod memory;
 pub mod model;
 pub mod redis_cache;
+pub mod redis_conn;
 pub mod redis_store;
 pub mod sealed;
 pub mod sqlite;

@@ -15,7 +15,11 @@
 //! - **A read fills the cache only if no invalidation arrived meanwhile** (a global counter read before the
 //!   `GET` and checked at the insert), so a logout racing a read cannot leave the old session behind.
 //! - **The cache is used only while the invalidations are known to flow**: each replica publishes a
-//!   heartbeat every [`HEARTBEAT`] on its normal connection and hears it back on its subscription. If the
+//!   heartbeat every [`HEARTBEAT`] on its normal connection, on a channel of its own, and hears it back on its
+//!   subscription; the count `PUBLISH` answers must include that subscription, which proves it is on the node
+//!   the writes publish on (on a Redis Cluster `PUBLISH` reaches every node, but counts only the subscribers
+//!   of the node it ran on, so a subscription left on a demoted master would hear writes it is not waited
+//!   for). If the
 //!   subscription drops (Redis killed or restarted, a network cut) the cache is emptied at once; if it goes
 //!   silent (a half-open connection), no entry is used once the last heartbeat heard is older than
 //!   [`LIVENESS`], and the subscription is made anew. Until it is back every read goes to Redis, as without
@@ -30,6 +34,7 @@
 //! waits that long; in the normal case a logout costs one more message per replica.
 
 use super::model::Session;
+use futures_util::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,6 +62,8 @@ pub struct SessionCache {
     subscribed: AtomicBool,
     /// When this replica last heard its own heartbeat, in milliseconds since `epoch`.
     heard_ms: AtomicU64,
+    /// When a heartbeat's `PUBLISH` last counted this replica's subscription, in milliseconds since `epoch`.
+    placed_ms: AtomicU64,
     epoch: Instant,
     /// This replica's heartbeat tag, so it knows its own from other replicas'.
     pub me: String,
@@ -72,6 +79,7 @@ impl SessionCache {
             generation: AtomicU64::new(0),
             subscribed: AtomicBool::new(false),
             heard_ms: AtomicU64::new(0),
+            placed_ms: AtomicU64::new(0),
             epoch: Instant::now(),
             me: nonce(),
             waiting: Mutex::default(),
@@ -82,12 +90,23 @@ impl SessionCache {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    /// Whether invalidations are known to arrive now: subscribed, and the own heartbeat heard recently.
+    /// Whether invalidations are known to arrive now: subscribed, the own heartbeat heard recently, and counted
+    /// by the node the writes publish on.
     pub fn live(&self) -> bool {
-        let heard = self.heard_ms.load(Ordering::Acquire);
-        self.subscribed.load(Ordering::Acquire)
-            && heard != 0
-            && self.now_ms().saturating_sub(heard) < LIVENESS.as_millis() as u64
+        let recent = |at: &AtomicU64| {
+            let at = at.load(Ordering::Acquire);
+            at != 0 && self.now_ms().saturating_sub(at) < LIVENESS.as_millis() as u64
+        };
+        self.subscribed.load(Ordering::Acquire) && recent(&self.heard_ms) && recent(&self.placed_ms)
+    }
+
+    /// A heartbeat's `PUBLISH` on this replica's own channel answered `receivers`: one or more means the
+    /// subscription is on the node that the writes publish on.
+    fn heartbeat_published(&self, receivers: Option<i64>) {
+        if receivers.is_some_and(|n| n > 0) {
+            // + 1: zero means never.
+            self.placed_ms.store(self.now_ms() + 1, Ordering::Release);
+        }
     }
 
     /// The generation to pass to [`SessionCache::put`] after a read from Redis.
@@ -129,11 +148,22 @@ impl SessionCache {
     }
 
     /// The subscription is up: start from an empty cache (anything may have changed while it was down).
+    /// A new subscription proves itself anew: its heartbeats must be heard and counted again.
     fn subscribed(&self) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.clear();
         self.generation.fetch_add(1, Ordering::AcqRel);
+        self.heard_ms.store(0, Ordering::Release);
+        self.placed_ms.store(0, Ordering::Release);
         self.subscribed.store(true, Ordering::Release);
+    }
+
+    /// The subscription has shown heartbeats at some point but is not live now: silent (half-open) or on a
+    /// node the writes do not publish on.
+    fn stale(&self) -> bool {
+        let seen = self.heard_ms.load(Ordering::Acquire) != 0
+            || self.placed_ms.load(Ordering::Acquire) != 0;
+        seen && !self.live()
     }
 
     /// The subscription dropped or went silent: empty the cache and bypass it until it is back.
@@ -228,14 +258,26 @@ pub fn nonce() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
-/// Runs the subscription (re-made after every drop or silence) and the heartbeat for `cache`, for as long as
-/// the cache exists. `publish` sends on the store's normal connection.
-pub fn start(
+/// The channel this replica's heartbeats go on, under the store's key `prefix`: one per replica, so the
+/// count its `PUBLISH` answers is about this replica's subscription alone.
+pub fn heartbeat_channel(prefix: &str, cache: &SessionCache) -> String {
+    format!("{prefix}hb:{}", cache.me)
+}
+
+/// Runs the subscription (re-made after every drop, silence or misplacement) and the heartbeat for `cache`,
+/// for as long as the cache exists. `subscribe` opens a subscription to the invalidation channel and the
+/// heartbeat channel on the node the writes publish on; `publish(channel, message)` sends on the store's
+/// normal connection and answers how many subscribers got it.
+pub fn start<S, P>(
     cache: &Arc<SessionCache>,
-    client: redis::Client,
-    channel: String,
-    publish: impl Fn(String) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync + 'static,
-) {
+    invalidations: String,
+    heartbeat: String,
+    subscribe: S,
+    publish: P,
+) where
+    S: Fn() -> BoxFuture<'static, redis::RedisResult<redis::aio::PubSub>> + Send + Sync + 'static,
+    P: Fn(String, String) -> BoxFuture<'static, Option<i64>> + Send + Sync + 'static,
+{
     let publish = Arc::new(publish);
     let weak = Arc::downgrade(cache);
     let (heartbeat_weak, heartbeat_publish) = (weak.clone(), publish.clone());
@@ -249,19 +291,18 @@ pub fn start(
             };
             let me = cache.me.clone();
             drop(cache);
-            heartbeat_publish(format!("h {me}")).await;
+            let receivers = heartbeat_publish(heartbeat.clone(), format!("h {me}")).await;
+            let Some(cache) = heartbeat_weak.upgrade() else {
+                return;
+            };
+            cache.heartbeat_published(receivers);
         }
     });
     tokio::spawn(async move {
         use futures_util::StreamExt;
         // Holds the cache weakly between events, so dropping the store ends both tasks.
         while weak.strong_count() > 0 {
-            let connected = tokio::time::timeout(Duration::from_secs(2), async {
-                let mut pubsub = client.get_async_pubsub().await?;
-                pubsub.subscribe(&channel).await?;
-                Ok::<_, redis::RedisError>(pubsub)
-            })
-            .await;
+            let connected = tokio::time::timeout(Duration::from_secs(2), subscribe()).await;
             if let (Ok(Ok(pubsub)), Some(cache)) = (connected, weak.upgrade()) {
                 cache.subscribed();
                 drop(cache);
@@ -279,13 +320,12 @@ pub fn start(
                             let ack = cache.handle(payload);
                             drop(cache);
                             if let Some(ack) = ack {
-                                publish(ack).await;
+                                publish(invalidations.clone(), ack).await;
                             }
                         }
                         _ = check.tick() => {
                             let Some(cache) = weak.upgrade() else { break };
-                            // Silent for a whole window after a heartbeat was heard: half-open; make it anew.
-                            if !cache.live() && cache.heard_ms.load(Ordering::Acquire) != 0 {
+                            if cache.stale() {
                                 break;
                             }
                         }
@@ -318,6 +358,7 @@ mod tests {
         let cache = SessionCache::new();
         cache.subscribed();
         cache.handle(&format!("h {}", cache.me));
+        cache.heartbeat_published(Some(1));
         cache
     }
 
@@ -355,5 +396,20 @@ mod tests {
         cache.subscribed();
         cache.handle("h someone-else");
         assert!(!cache.live());
+    }
+
+    #[test]
+    fn a_subscription_its_own_heartbeat_does_not_count_is_not_live() {
+        // Heard (a cluster delivers every PUBLISH everywhere) but not counted by the node the writes go to.
+        let cache = SessionCache::new();
+        cache.subscribed();
+        cache.handle(&format!("h {}", cache.me));
+        cache.heartbeat_published(Some(0));
+        assert!(!cache.live());
+        assert!(cache.stale(), "made anew");
+        cache.heartbeat_published(Some(1));
+        assert!(cache.live());
+        cache.subscribed();
+        assert!(!cache.live(), "a new subscription proves itself anew");
     }
 }

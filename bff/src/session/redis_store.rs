@@ -8,27 +8,32 @@
 //! - `lock:<hash of id>`: the cross-replica refresh lock, a random owner token with a lease;
 //! - `once:<key>`: a key recorded by `remember_once` (the back-channel logout `jti`s), until its TTL ends;
 //! - `inv` (a pub/sub channel, not a key): every write to a session announces itself there, in the same
-//!   transaction, so the replicas' in-process caches drop it ([`super::redis_cache`]).
+//!   transaction, so the replicas' in-process caches drop it ([`super::redis_cache`]); `hb:<replica>` carries
+//!   each replica's heartbeat.
 //!
-//! The connection is made on first use and re-made by the connection manager after a failure, so the BFF
-//! starts while Redis is down and `/readyz` says so until it is back.
+//! On a Redis Cluster the prefix holds a hash tag, so all of these share one slot ([`super::redis_conn`]).
+//!
+//! The connection is made on first use and re-made after a failure, so the BFF starts while Redis is down and
+//! `/readyz` says so until it is back.
 
 use super::model::Session;
 use super::now;
 use super::redis_cache::{self, SessionCache};
+use super::redis_conn::{Conn, RedisTarget};
 use super::sealed::{open_session, seal_session};
 use super::storage::{storage_key, SessionStore, StoreError};
 use crate::seal::Keyring;
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
+/// Sessions in Redis (one server or a cluster), shared by every replica.
 pub struct RedisStore {
-    client: redis::Client,
-    conn: OnceCell<ConnectionManager>,
+    target: Arc<RedisTarget>,
+    conn: OnceCell<Conn>,
+    /// The configured prefix, hash-tagged on a cluster.
     prefix: String,
     keys: Arc<Keyring>,
     idle_secs: i64,
@@ -62,15 +67,50 @@ impl RedisStore {
         idle_secs: i64,
         absolute_secs: i64,
     ) -> Result<RedisStore, StoreError> {
-        Ok(RedisStore {
-            client: redis::Client::open(url).map_err(StoreError::new)?,
+        let target = RedisTarget::single(url).map_err(StoreError::new)?;
+        Ok(RedisStore::on(
+            target,
+            prefix,
+            keys,
+            idle_secs,
+            absolute_secs,
+        ))
+    }
+
+    /// A store on the Redis Cluster that the seed node `urls` belong to; connects on first use.
+    pub fn cluster<S: AsRef<str>>(
+        urls: &[S],
+        prefix: &str,
+        keys: Arc<Keyring>,
+        idle_secs: i64,
+        absolute_secs: i64,
+    ) -> Result<RedisStore, StoreError> {
+        let target = RedisTarget::cluster(urls).map_err(StoreError::new)?;
+        Ok(RedisStore::on(
+            target,
+            prefix,
+            keys,
+            idle_secs,
+            absolute_secs,
+        ))
+    }
+
+    fn on(
+        target: RedisTarget,
+        prefix: &str,
+        keys: Arc<Keyring>,
+        idle_secs: i64,
+        absolute_secs: i64,
+    ) -> RedisStore {
+        RedisStore {
+            prefix: target.key_prefix(prefix),
+            target: Arc::new(target),
             conn: OnceCell::new(),
-            prefix: prefix.to_owned(),
             keys,
             idle_secs,
             absolute_secs,
             cache: None,
-        })
+        }
     }
 
     /// Keeps sessions read from Redis in this process while invalidations from every replica's writes are
@@ -112,39 +152,42 @@ impl RedisStore {
     /// Trusts the CA in `pem` (PEM) for the server's certificate instead of the system's roots, for `rediss://`
     /// with a private CA.
     pub fn trust_root_ca(mut self, pem: Vec<u8>) -> Result<RedisStore, StoreError> {
-        let certificates = redis::TlsCertificates {
-            client_tls: None,
-            root_cert: Some(pem),
-        };
-        self.client =
-            redis::Client::build_with_tls(self.client.get_connection_info().clone(), certificates)
-                .map_err(StoreError::new)?;
+        let target = Arc::into_inner(self.target).expect("not connected before it is configured");
+        self.target = Arc::new(target.trust_root_ca(pem).map_err(StoreError::new)?);
         Ok(self)
     }
 
-    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
+    async fn conn(&self) -> Result<Conn, StoreError> {
         self.conn
             .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Duration::from_secs(2))
-                    .set_response_timeout(Duration::from_secs(2))
-                    .set_number_of_retries(1);
-                let conn = ConnectionManager::new_with_config(self.client.clone(), config).await?;
+                let conn = self.target.connect(&self.all_key()).await?;
                 if let Some(cache) = &self.cache {
-                    let (publisher, channel) = (conn.clone(), self.channel());
-                    let publish = move |message: String| {
-                        let (mut c, channel) = (publisher.clone(), channel.clone());
-                        Box::pin(async move {
-                            let _ = c.publish::<_, _, i64>(channel, message).await;
-                        }) as futures_util::future::BoxFuture<'static, ()>
-                    };
-                    redis_cache::start(cache, self.client.clone(), self.channel(), publish);
+                    self.start_cache(cache, &conn);
                 }
                 Ok::<_, redis::RedisError>(conn)
             })
             .await
             .cloned()
             .map_err(StoreError::new)
+    }
+
+    /// Starts the cache's subscription and heartbeat (see [`redis_cache::start`]) over `conn`.
+    fn start_cache(&self, cache: &Arc<SessionCache>, conn: &Conn) {
+        let heartbeat = redis_cache::heartbeat_channel(&self.prefix, cache);
+        let channels = [self.channel(), heartbeat.clone()];
+        let (target, subscriber) = (self.target.clone(), conn.clone());
+        let subscribe = move || {
+            let (target, conn, channels) = (target.clone(), subscriber.clone(), channels.clone());
+            Box::pin(async move { target.subscribe(&conn, &channels).await })
+                as futures_util::future::BoxFuture<'static, _>
+        };
+        let publisher = conn.clone();
+        let publish = move |channel: String, message: String| {
+            let mut c = publisher.clone();
+            Box::pin(async move { c.publish::<_, _, i64>(channel, message).await.ok() })
+                as futures_util::future::BoxFuture<'static, Option<i64>>
+        };
+        redis_cache::start(cache, self.channel(), heartbeat, subscribe, publish);
     }
 
     fn session_key(&self, hash: &str) -> String {

@@ -22,6 +22,7 @@ mod op_userinfo;
 mod pending_logins;
 mod proxy;
 mod redis_cache;
+mod redis_cluster;
 mod redis_tls;
 mod refresh;
 mod replicas_nginx;

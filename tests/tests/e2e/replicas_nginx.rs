@@ -62,15 +62,24 @@ async fn proxied(port: u16) -> u64 {
 #[tokio::test]
 async fn two_replicas_behind_nginx_round_robin_share_login_refresh_and_logout() {
     let redis = RedisServer::start().await;
+    behind_nginx(&format!(
+        "store = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"rr:\"\n",
+        redis.url
+    ))
+    .await;
+}
+
+/// [`two_replicas_behind_nginx_round_robin_share_login_refresh_and_logout`] with the store in `store_lines`
+/// (lines of the `[session]` table).
+pub(crate) async fn behind_nginx(store_lines: &str) {
     let nginx_port = free_port();
     let public = format!("http://localhost:{nginx_port}");
     let stack = Stack::start(StackOptions {
         redirect_uri: Some(format!("{public}/callback")),
         bff_toml: format!(
             "public_origin = \"{public}\"\n[oidc]\npost_logout_redirect_uri = \"{public}/\"\n\
-             [session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"rr:\"\n\
+             [session]\n{store_lines}\
              keys = [\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"]\nrefresh_margin_secs = {}\n",
-            redis.url,
             3600 - DUE_AFTER.as_secs()
         ),
         ..Default::default()

@@ -12,6 +12,7 @@ use bff::session::sqlite::SqliteStore;
 use bff::session::storage::SessionStore;
 use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};
 use hybrid_e2e::op_session::OpBrowser;
+use hybrid_e2e::redis_cluster::RedisCluster;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{Stack, StackOptions};
 use hybrid_e2e::{sqlite_path, wait_for};
@@ -62,6 +63,7 @@ enum Backend {
     Memory(Arc<MemoryStore>),
     Sqlite(PathBuf),
     Redis(RedisServer, String),
+    RedisCluster(RedisCluster, String),
 }
 
 impl Backend {
@@ -75,6 +77,9 @@ impl Backend {
             Backend::Redis(server, prefix) => {
                 Arc::new(RedisStore::new(&server.url, prefix, ring(), IDLE, ABSOLUTE).unwrap())
             }
+            Backend::RedisCluster(cluster, prefix) => Arc::new(
+                RedisStore::cluster(&cluster.urls(), prefix, ring(), IDLE, ABSOLUTE).unwrap(),
+            ),
         }
     }
 
@@ -102,11 +107,21 @@ impl Backend {
                 .map(Result::unwrap)
                 .collect()
             }
-            Backend::Redis(server, prefix) => {
-                let client = redis::Client::open(server.url.as_str()).unwrap();
+            Backend::Redis(..) | Backend::RedisCluster(..) => {
+                // On a cluster every key of the store is on the master of the prefix's hash tag.
+                let (url, pattern) = match self {
+                    Backend::Redis(server, prefix) => (server.url.clone(), format!("{prefix}s:*")),
+                    Backend::RedisCluster(cluster, prefix) => {
+                        let tagged = format!("{{{prefix}}}");
+                        let port = cluster.master_of(&tagged);
+                        (format!("redis://127.0.0.1:{port}/"), format!("{tagged}s:*"))
+                    }
+                    _ => unreachable!(),
+                };
+                let client = redis::Client::open(url).unwrap();
                 let mut c = client.get_multiplexed_async_connection().await.unwrap();
                 let keys: Vec<String> = redis::cmd("KEYS")
-                    .arg(format!("{prefix}s:*"))
+                    .arg(pattern)
                     .query_async(&mut c)
                     .await
                     .unwrap();
@@ -132,6 +147,7 @@ async fn backend(kind: &str) -> Backend {
             Backend::Sqlite(path)
         }
         "redis" => Backend::Redis(RedisServer::start().await, "suite:".into()),
+        "redis-cluster" => Backend::RedisCluster(RedisCluster::start().await, "suite:".into()),
         other => panic!("no backend {other}"),
     }
 }
@@ -147,7 +163,7 @@ async fn present(store: &dyn SessionStore, ids: &[&'static str]) -> Vec<&'static
 }
 
 /// The suite every store passes.
-async fn suite(kind: &str) {
+pub(crate) async fn suite(kind: &str) {
     let b = backend(kind).await;
     let store = b.store(&[key(1)]);
     store.ping().await.unwrap();
@@ -495,6 +511,15 @@ fn redis_toml(redis: &RedisServer) -> String {
     )
 }
 
+/// The BFF's `[session]` table for a store on `cluster` (prefix `e2e:`, hash-tagged by the store).
+pub(crate) fn cluster_toml(cluster: &RedisCluster) -> String {
+    format!(
+        "[session]\nstore = \"redis\"\nredis_cluster = {}\nredis_prefix = \"e2e:\"\nkeys = [\"{}\"]\n",
+        cluster.toml_list(),
+        key(7)
+    )
+}
+
 async fn restart(bff_toml: String, survives: bool) {
     let mut stack = Stack::start(StackOptions {
         bff_toml,
@@ -541,8 +566,13 @@ async fn memory_sessions_end_with_a_bff_restart() {
 #[tokio::test]
 async fn back_channel_logout_on_one_replica_ends_the_session_on_both() {
     let redis = RedisServer::start().await;
+    back_channel_logout_ends_the_session_on_both(redis_toml(&redis)).await;
+}
+
+/// [`back_channel_logout_on_one_replica_ends_the_session_on_both`] with the store in `session_toml`.
+pub(crate) async fn back_channel_logout_ends_the_session_on_both(session_toml: String) {
     let stack = Stack::start(StackOptions {
-        bff_toml: redis_toml(&redis),
+        bff_toml: session_toml,
         ..Default::default()
     })
     .await;
@@ -619,9 +649,15 @@ const DUE_AFTER: Duration = Duration::from_secs(3);
 #[tokio::test]
 async fn two_replicas_share_sessions_refresh_once_and_log_out_together() {
     let redis = RedisServer::start().await;
+    replicas_share_sessions_refresh_once_and_log_out_together(redis_toml(&redis)).await;
+}
+
+/// [`two_replicas_share_sessions_refresh_once_and_log_out_together`] with the store in `session_toml`.
+pub(crate) async fn replicas_share_sessions_refresh_once_and_log_out_together(
+    session_toml: String,
+) {
     let toml = format!(
-        "{}refresh_margin_secs = {}\n",
-        redis_toml(&redis),
+        "{session_toml}refresh_margin_secs = {}\n",
         3600 - DUE_AFTER.as_secs()
     );
     let stack = Stack::start(StackOptions {
