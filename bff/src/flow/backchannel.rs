@@ -22,6 +22,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{post, MethodRouter};
 use shared::verify::logout_token::{verify_logout_token, LogoutTokenRules, DEFAULT_MAX_AGE_SECS};
+use shared::verify::Context;
 use shared::ValidationError;
 use std::time::Duration;
 
@@ -77,7 +78,9 @@ async fn logout(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(),
     };
     let set = provider.keys_for(Some(&raw)).await?;
     let t = now();
-    let claims = verify_logout_token(&raw, provider.keys(&set), &rules, t, &verifier())
+    let verifier = verifier();
+    let ctx = Context::new(provider.keys(&set), t, &verifier);
+    let claims = verify_logout_token(&raw, &rules, ctx)
         .await
         .inspect_err(|e| tracing::warn!(rule = e.rule(), "back-channel logout refused"))?;
 

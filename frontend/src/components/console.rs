@@ -1,5 +1,5 @@
 use crate::bff;
-use crate::problem::Problem;
+use crate::problem::{Cause, Problem};
 use crate::session::Session;
 use leptos::html;
 use leptos::prelude::*;
@@ -102,7 +102,7 @@ pub fn Console(session: Session) -> impl IntoView {
             };
             let ok = (200..300).contains(&o.status).to_string();
             let problem = o.problem.map(|p| {
-                let gone = matches!(p.code.as_str(), "session_gone" | "unauthenticated" | "session_expired");
+                let gone = p.cause == Cause::SessionEnded;
                 let (label, again): (&str, bool) =
                     if gone { ("Sign in again", false) } else { ("Send again", true) };
                 view! {
