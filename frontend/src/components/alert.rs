@@ -1,21 +1,23 @@
+use crate::actions::Actions;
 use crate::problem::Cause;
-use crate::session::{Retry, Session};
+use crate::state::{Retry, State};
 use leptos::prelude::*;
 use shared::Stage;
 
 /// The current problem, if any, in plain words, what it means, and a way to try again.
 #[component]
-pub fn Alert(session: Session) -> impl IntoView {
+pub fn Alert(state: State, actions: Actions) -> impl IntoView {
     move || {
-        session.problem.get().map(|problem| {
+        state.notice.get().map(|notice| {
+            let problem = notice.problem;
             let hint = hint(problem.cause);
-            let retry = session.retry.get().map(|retry| {
+            let retry = notice.retry.map(|retry| {
                 let label = match retry {
                     Retry::LogIn => "Sign in again",
                     Retry::CheckSession | Retry::CallApi => "Try again",
                 };
                 view! {
-                    <button class="retry" data-testid="retry" on:click=move |_| session.retry_now()>
+                    <button class="retry" data-testid="retry" on:click=move |_| actions.retry()>
                         {label}
                     </button>
                 }
