@@ -32,6 +32,7 @@ pub struct ConsoleRequest {
 }
 
 impl Actions {
+    /// The actions over this page's state.
     pub fn new(state: State) -> Actions {
         Actions { state }
     }
@@ -209,6 +210,7 @@ impl Actions {
         }
     }
 
+    /// Log in: the BFF starts a sign-in, the OP's keys are fetched ahead, then the browser leaves for the OP.
     pub fn log_in(self) {
         self.begin();
         spawn_local(async move {
@@ -272,6 +274,7 @@ impl Actions {
             .set(chosen.filter(|chosen| Some(*chosen) != default));
     }
 
+    /// Call API: the demo API through the BFF.
     pub fn call_api(self) {
         self.begin();
         self.state.api_result.set(None);
@@ -285,6 +288,7 @@ impl Actions {
         });
     }
 
+    /// Log out: the BFF ends the session, then the browser posts the OP's end-session form when there is one.
     pub fn log_out(self) {
         self.begin();
         spawn_local(async move {

@@ -28,10 +28,12 @@ pub enum Cause {
 }
 
 impl Problem {
+    /// A problem whose message says it all (no hint).
     pub fn new(code: &str, message: impl Into<String>) -> Problem {
         Problem::of(Cause::Other, code, message)
     }
 
+    /// A problem of a known kind, so the alert can add what it means.
     pub fn of(cause: Cause, code: &str, message: impl Into<String>) -> Problem {
         Problem {
             message: message.into(),
@@ -40,6 +42,7 @@ impl Problem {
         }
     }
 
+    /// No answer from the server: the one wording every same-origin call uses.
     pub fn unreachable() -> Problem {
         Problem::of(
             Cause::NoAnswer,

@@ -48,6 +48,7 @@ impl Identity {
 }
 
 impl Status {
+    /// The `data-state` value the browser tests read.
     pub fn attr(&self) -> &'static str {
         match self {
             Status::Unknown | Status::SignedOut => "none",
@@ -59,6 +60,7 @@ impl Status {
         }
     }
 
+    /// The status in words.
     pub fn text(&self) -> &'static str {
         match self {
             Status::Unknown | Status::SignedOut => "Not signed in",
@@ -80,6 +82,7 @@ impl Status {
         matches!(self, Status::SignedOut | Status::LoggedOut | Status::Failed)
     }
 
+    /// Whether the BFF holds a session (Call API and Log out make sense).
     pub fn is_active(&self) -> bool {
         matches!(self, Status::Active(_))
     }
@@ -159,6 +162,7 @@ pub struct State {
 }
 
 impl State {
+    /// The state of a page just loaded: nothing known yet.
     pub fn new() -> State {
         State {
             status: RwSignal::new(Status::Unknown),

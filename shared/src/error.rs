@@ -30,14 +30,23 @@ pub enum Stage {
     IdToken,
     /// The JWS, its algorithm, the key set and the signature (and a payload that reads as claims).
     Signature,
+    /// `iss` is the issuer.
     Iss,
+    /// `sub` is present.
     Sub,
+    /// `aud` is this client, and no untrusted audience.
     Aud,
+    /// `azp`, when present, is this client.
     Azp,
+    /// `exp` is present and not passed.
     Exp,
+    /// `iat` is present and not in the future.
     Iat,
+    /// `nonce` is the one this sign-in sent.
     Nonce,
+    /// `c_hash` vouches for the code.
     CHash,
+    /// `at_hash` vouches for the access token.
     AtHash,
     /// The token endpoint's answer: readable, same issuer and subject as the front channel (or the sign-in).
     TokenEndpoint,

@@ -57,6 +57,7 @@ pub struct Context<'a, V> {
 }
 
 impl<'a, V> Context<'a, V> {
+    /// Gathers what a tier has at its call site (its keys, its clock, its verifier) into one value.
     pub fn new(keys: Keys<'a>, now: i64, verifier: &'a V) -> Context<'a, V> {
         Context {
             keys,
