@@ -3,14 +3,14 @@
 
 pub use crate::http::Reply;
 use crate::http::{self, Call, Failure};
-use crate::problem::Problem;
+use crate::problem::{Cause, Problem};
 use serde::de::DeserializeOwned;
 use shared::api::{
     ApiCatalog, ErrorBody, LoggedOut, LoginOptions, LoginRequest, LoginStarted, LogoutConfirmed,
     LogoutReturn, SessionInfo,
 };
 use shared::fragment::AuthorizationResponse;
-use shared::ResponseType;
+use shared::{ResponseType, ValidationError};
 
 /// Generous for every BFF answer; the demo API's JSON is tiny.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -126,7 +126,27 @@ pub fn explain(reply: &Reply) -> Option<Problem> {
         Some(b) if !b.message.is_empty() => format!("{words} ({})", b.message),
         _ => words.to_owned(),
     };
-    Some(Problem { code, message })
+    Some(Problem {
+        cause: cause_of(reply.status, &code),
+        code,
+        message,
+    })
+}
+
+/// What a refusal by the BFF means for the person: a 401 is always a session that ended; the BFF's own
+/// checks of the login it holds for this browser mean there is no sign-in to finish.
+fn cause_of(status: u16, code: &str) -> Cause {
+    let login_gone = matches!(
+        code,
+        "login_cookie_invalid" | "login_expired" | "login_already_used"
+    ) || code == ValidationError::NoPendingLogin.rule();
+    if status == 401 {
+        Cause::SessionEnded
+    } else if login_gone {
+        Cause::LoginGone
+    } else {
+        Cause::Other
+    }
 }
 
 pub enum ApiError {
@@ -157,7 +177,8 @@ async fn request(
     .await
     .map_err(|failure| match failure {
         Failure::Unreachable => Problem::unreachable(),
-        Failure::Timeout => Problem::new(
+        Failure::Timeout => Problem::of(
+            Cause::NoAnswer,
             "timeout",
             "The server did not answer in time. Check your connection and try again.",
         ),
@@ -183,6 +204,7 @@ fn bad_reply() -> Problem {
 fn error_of(reply: Reply) -> Problem {
     match serde_json::from_slice::<ErrorBody>(&reply.body) {
         Ok(body) => Problem {
+            cause: cause_of(reply.status, &body.error),
             message: body.message,
             code: body.error,
         },

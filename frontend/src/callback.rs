@@ -10,16 +10,16 @@
 use crate::flow::{self, Outcome, Step, TokenTable};
 use crate::http::{self, Call, Failure};
 use crate::pending::{self, Stored};
-use crate::problem::Problem;
+use crate::problem::{Cause, Problem};
 use crate::webcrypto::WebCryptoVerifier;
 use shared::api::{PendingLogin, User};
 use shared::fragment::{looks_like_authorization_response, parse_fragment, AuthorizationResponse};
 use shared::jose::alg::AlgPolicy;
 use shared::jose::jwks::{JwkSet, MAX_JWKS_BYTES};
 use shared::jose::jws::CompactJws;
-use shared::verify::authorization::{validate_response, Expected, ValidatedResponse};
-use shared::verify::Keys;
-use shared::ValidationError;
+use shared::verify::authorization::{verify_response, Expected, VerifiedResponse};
+use shared::verify::{Context, Keys};
+use shared::{Stage, ValidationError};
 
 /// The key set fetch gives up after this.
 const JWKS_TIMEOUT_MS: i32 = 10_000;
@@ -89,12 +89,11 @@ pub async fn verify(fragment: &str, log: &dyn Fn(Step)) -> Result<Verified, Prob
         ));
         ValidationError::NoPendingLogin
     })?;
-    let result = check(&response, &stored, now, log).await;
-    let validated = match result {
-        Ok(validated) => validated,
-        Err(problem) => {
+    let verified = match check(&response, &stored, now, log).await {
+        Ok(verified) => verified,
+        Err((stage, problem)) => {
             let mut step = Step::new("ID token checks", problem.code.clone(), Outcome::Failed);
-            step.checks = flow::failed_checks(&problem.code);
+            step.checks = flow::failed_checks(stage, &problem.code);
             log(step);
             return Err(problem);
         }
@@ -106,7 +105,7 @@ pub async fn verify(fragment: &str, log: &dyn Fn(Step)) -> Result<Verified, Prob
         .as_deref()
         .and_then(|raw| CompactJws::parse(raw).ok())
         .map(|jws| jws.header().clone());
-    let token = validated.id_token.as_ref().map(|t| {
+    let token = verified.id_token.as_ref().map(|t| {
         let kid = header.as_ref().and_then(|h| h.kid.as_deref());
         (t.alg, kid, &t.claims)
     });
@@ -125,7 +124,7 @@ pub async fn verify(fragment: &str, log: &dyn Fn(Step)) -> Result<Verified, Prob
     );
     step.checks = checks;
     log(step);
-    let table = validated.id_token.as_ref().map(|t| {
+    let table = verified.id_token.as_ref().map(|t| {
         let h = header.as_ref();
         flow::token_table(
             t.alg,
@@ -134,7 +133,7 @@ pub async fn verify(fragment: &str, log: &dyn Fn(Step)) -> Result<Verified, Prob
             &t.claims,
         )
     });
-    let user = validated.id_token.map(|token| token.claims.user());
+    let user = verified.id_token.map(|token| token.claims.user());
     Ok(Verified {
         response,
         user,
@@ -142,14 +141,15 @@ pub async fn verify(fragment: &str, log: &dyn Fn(Step)) -> Result<Verified, Prob
     })
 }
 
-/// Validates with the cached key set when it is fresh; fetches the set when there is none, or once when the
-/// cached set lacks the token's kid.
+/// Verifies with the cached key set when it is fresh; fetches the set when there is none, or once when the
+/// cached set lacks the token's kid. A refusal names the stage it stopped at, for the flow view.
 async fn check(
     response: &AuthorizationResponse,
     stored: &Stored,
     now: i64,
     log: &dyn Fn(Step),
-) -> Result<ValidatedResponse, Problem> {
+) -> Result<VerifiedResponse, (Stage, Problem)> {
+    let refused = |e: ValidationError| (e.stage(), Problem::from(e));
     let pending = &stored.pending;
     let cached = stored
         .fresh_jwks(now)
@@ -163,19 +163,22 @@ async fn check(
             ),
             Outcome::Info,
         ));
-        match validate(response, pending, &jwks, now).await {
+        match verify_with(response, pending, &jwks, now).await {
             Err(ValidationError::UnknownKid) => {}
-            other => return other.map_err(Problem::from),
+            other => return other.map_err(refused),
         }
     }
     if response.id_token.is_none() {
         // `code token`: no signature to check, so no keys are needed.
-        return validate(response, pending, &JwkSet::default(), now)
+        return verify_with(response, pending, &JwkSet::default(), now)
             .await
-            .map_err(Problem::from);
+            .map_err(refused);
     }
     let started = js_sys::Date::now();
-    let (jwks, _) = fetch_jwks(&pending.jwks_uri).await?;
+    // The keys are what the signature check needs: without them the checks stop there.
+    let (jwks, _) = fetch_jwks(&pending.jwks_uri)
+        .await
+        .map_err(|problem| (Stage::Signature, problem))?;
     log(Step::new(
         "OP keys",
         format!(
@@ -184,17 +187,17 @@ async fn check(
         ),
         Outcome::Info,
     ));
-    validate(response, pending, &jwks, now)
+    verify_with(response, pending, &jwks, now)
         .await
-        .map_err(Problem::from)
+        .map_err(refused)
 }
 
-async fn validate(
+async fn verify_with(
     response: &AuthorizationResponse,
     pending: &PendingLogin,
     jwks: &JwkSet,
     now: i64,
-) -> Result<ValidatedResponse, ValidationError> {
+) -> Result<VerifiedResponse, ValidationError> {
     let policy = AlgPolicy::only(&pending.allowed_algs);
     let expected = Expected {
         state: &pending.state,
@@ -202,15 +205,14 @@ async fn validate(
         rules: &pending.rules,
         iss_parameter_supported: pending.iss_parameter_supported,
     };
-    validate_response(
+    let keys = Keys {
+        jwks,
+        policy: &policy,
+    };
+    verify_response(
         response,
         &expected,
-        Keys {
-            jwks,
-            policy: &policy,
-        },
-        now,
-        &WebCryptoVerifier,
+        Context::new(keys, now, &WebCryptoVerifier),
     )
     .await
 }
@@ -230,7 +232,8 @@ pub async fn fetch_jwks(uri: &str) -> Result<(JwkSet, String), Problem> {
     .await
     .map_err(|failure| match failure {
         Failure::TooLarge => ValidationError::BadJwks { reason: "it is too large".into() }.into(),
-        Failure::Unreachable | Failure::Timeout => Problem::new(
+        Failure::Unreachable | Failure::Timeout => Problem::of(
+            Cause::NoAnswer,
             "jwks_unreachable",
             "The identity provider's keys could not be fetched, so the sign-in cannot be checked. Please try again.",
         ),

@@ -5,7 +5,10 @@
 use shared::api::{PendingLogin, UserinfoReport, UserinfoStatus};
 use shared::fragment::AuthorizationResponse;
 use shared::jose::alg::Alg;
+use shared::verify::authorization::STAGES;
 use shared::verify::claims::IdTokenClaims;
+use shared::Stage;
+use std::cmp::Ordering;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -159,68 +162,53 @@ pub fn fragment_summary(r: &AuthorizationResponse) -> String {
     parts.join(", ")
 }
 
-/// The checks in the order `shared::verify::authorization::validate_response` runs them, each with the rules
-/// that belong to it.
-const ORDER: &[(&str, &[&str])] = &[
-    ("state", &["state_missing", "state_mismatch"]),
-    (
-        "iss parameter",
-        &["iss_parameter_mismatch", "iss_parameter_missing"],
-    ),
-    ("code present", &["code_missing"]),
-    (
-        "token_type",
-        &["access_token_missing", "token_type_invalid"],
-    ),
-    ("ID token present", &["id_token_missing"]),
-    (
-        "signature",
-        &[
-            "malformed_token",
-            "alg_none",
-            "alg_hmac_rejected",
-            "alg_not_allowed",
-            "crit_unsupported",
-            "unknown_kid",
-            "no_usable_key",
-            "bad_signature",
-            "bad_jwks",
-            "jwks_unreachable",
-            "malformed_claims",
-        ],
-    ),
-    ("iss", &["iss_mismatch"]),
-    ("sub", &["sub_missing"]),
-    ("aud", &["aud_mismatch", "aud_untrusted"]),
-    ("azp", &["azp_mismatch"]),
-    ("exp", &["exp_missing", "expired"]),
-    ("iat", &["iat_missing", "iat_in_future"]),
-    ("nonce", &["nonce_missing", "nonce_mismatch"]),
-    ("c_hash", &["c_hash_missing", "c_hash_mismatch"]),
-    ("at_hash", &["at_hash_missing", "at_hash_mismatch"]),
-];
+/// A check's name in the flow view.
+pub fn check_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::OpError => "OP error",
+        Stage::Fragment => "fragment",
+        Stage::State => "state",
+        Stage::IssParameter => "iss parameter",
+        Stage::Code => "code present",
+        Stage::AccessToken => "token_type",
+        Stage::IdToken => "ID token present",
+        Stage::Signature => "signature",
+        Stage::Iss => "iss",
+        Stage::Sub => "sub",
+        Stage::Aud => "aud",
+        Stage::Azp => "azp",
+        Stage::Exp => "exp",
+        Stage::Iat => "iat",
+        Stage::Nonce => "nonce",
+        Stage::CHash => "c_hash",
+        Stage::AtHash => "at_hash",
+        Stage::TokenEndpoint => "token endpoint",
+        Stage::Userinfo => "userinfo",
+        Stage::LogoutToken => "logout token",
+        Stage::LogoutReturn => "logout return",
+    }
+}
 
-/// After a refusal: the checks before the failed one passed, the failed one is marked, the rest never ran.
-/// Empty when the rule is not one of these checks (e.g. an OP error).
-pub fn failed_checks(rule: &str) -> Vec<Check> {
-    let Some(at) = ORDER.iter().position(|(_, rules)| rules.contains(&rule)) else {
+/// After a refusal at `failed` (by `rule`): the checks before it passed, it is marked, the rest never ran, in
+/// the order of [`STAGES`]. Empty when the stage is not one of those checks (e.g. an OP error).
+pub fn failed_checks(failed: Stage, rule: &str) -> Vec<Check> {
+    let Some(at) = STAGES.iter().position(|&stage| stage == failed) else {
         return Vec::new();
     };
-    ORDER
+    STAGES
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| Check {
-            name,
-            value: match i.cmp(&at) {
-                std::cmp::Ordering::Less => "passed".into(),
-                std::cmp::Ordering::Equal => format!("failed: {rule}"),
-                std::cmp::Ordering::Greater => "not checked".into(),
-            },
-            outcome: match i.cmp(&at) {
-                std::cmp::Ordering::Less => Outcome::Passed,
-                std::cmp::Ordering::Equal => Outcome::Failed,
-                std::cmp::Ordering::Greater => Outcome::Skipped,
-            },
+        .map(|(i, &stage)| {
+            let (value, outcome) = match i.cmp(&at) {
+                Ordering::Less => ("passed".into(), Outcome::Passed),
+                Ordering::Equal => (format!("failed: {rule}"), Outcome::Failed),
+                Ordering::Greater => ("not checked".into(), Outcome::Skipped),
+            };
+            Check {
+                name: check_name(stage),
+                value,
+                outcome,
+            }
         })
         .collect()
 }
@@ -232,82 +220,82 @@ pub fn passed_checks(
     token: Option<(Alg, Option<&str>, &IdTokenClaims)>,
     now: i64,
 ) -> Vec<Check> {
-    let ok = |name, value: String| Check {
-        name,
+    let ok = |stage, value: String| Check {
+        name: check_name(stage),
         value,
         outcome: Outcome::Passed,
     };
-    let na = |name, why: &str| Check {
-        name,
+    let na = |stage, why: &str| Check {
+        name: check_name(stage),
         value: why.to_owned(),
         outcome: Outcome::Skipped,
     };
     let mut out = vec![ok(
-        "state",
+        Stage::State,
         format!(
             "{} matches the sign-in",
             short(r.state.as_deref().unwrap_or(""))
         ),
     )];
     out.push(match &r.iss {
-        Some(iss) => ok("iss parameter", format!("{iss} (RFC 9207)")),
+        Some(iss) => ok(Stage::IssParameter, format!("{iss} (RFC 9207)")),
         None if pending.iss_parameter_supported => na(
-            "iss parameter",
+            Stage::IssParameter,
             "not sent beside the ID token, whose iss names the OP (RFC 9207 2.4)",
         ),
-        None => na("iss parameter", "not sent by the OP"),
+        None => na(Stage::IssParameter, "not sent by the OP"),
     });
-    out.push(ok("code present", short(r.code.as_deref().unwrap_or(""))));
+    out.push(ok(Stage::Code, short(r.code.as_deref().unwrap_or(""))));
     out.push(match &r.token_type {
-        Some(t) if r.access_token.is_some() => ok("token_type", t.clone()),
-        _ => na("token_type", "no access token in this response type"),
+        Some(t) if r.access_token.is_some() => ok(Stage::AccessToken, t.clone()),
+        _ => na(Stage::AccessToken, "no access token in this response type"),
     });
     let Some((alg, kid, c)) = token else {
-        out.push(na("ID token present", "none in this response type"));
+        out.push(na(Stage::IdToken, "none in this response type"));
         return out;
     };
     let leeway = pending.rules.leeway_secs;
-    out.push(ok("ID token present", "yes".into()));
+    out.push(ok(Stage::IdToken, "yes".into()));
     out.push(ok(
-        "signature",
+        Stage::Signature,
         format!(
             "{} with kid {} (WebCrypto)",
             alg.name(),
             kid.unwrap_or("(none)")
         ),
     ));
-    out.push(ok("iss", c.iss.clone().unwrap_or_default()));
-    out.push(ok("sub", c.sub.clone().unwrap_or_default()));
+    out.push(ok(Stage::Iss, c.iss.clone().unwrap_or_default()));
+    out.push(ok(Stage::Sub, c.sub.clone().unwrap_or_default()));
     out.push(ok(
-        "aud",
+        Stage::Aud,
         format!("{} (client {})", c.aud.join(", "), pending.rules.client_id),
     ));
     out.push(match &c.azp {
-        Some(azp) => ok("azp", azp.clone()),
-        None => na("azp", "absent (allowed)"),
+        Some(azp) => ok(Stage::Azp, azp.clone()),
+        None => na(Stage::Azp, "absent (allowed)"),
     });
     let exp = c.exp.unwrap_or_default();
     out.push(ok(
-        "exp",
+        Stage::Exp,
         format!("{exp}: valid for {} s more (leeway {leeway} s)", exp - now),
     ));
     let iat = c.iat.unwrap_or_default();
     out.push(ok(
-        "iat",
+        Stage::Iat,
         format!(
             "{iat}: issued {} s ago by the OP's clock (clock offset within ±{leeway} s)",
             now - iat
         ),
     ));
     out.push(ok(
-        "nonce",
+        Stage::Nonce,
         format!(
             "{} matches the one sent",
             short(c.nonce.as_deref().unwrap_or(""))
         ),
     ));
     out.push(ok(
-        "c_hash",
+        Stage::CHash,
         format!(
             "{} = left half of {}(code)",
             c.c_hash.as_deref().unwrap_or(""),
@@ -316,10 +304,10 @@ pub fn passed_checks(
     ));
     out.push(match (&r.access_token, &c.at_hash) {
         (Some(_), Some(h)) => ok(
-            "at_hash",
+            Stage::AtHash,
             format!("{h} = left half of {}(access token)", hash_name(alg)),
         ),
-        _ => na("at_hash", "no access token in this response type"),
+        _ => na(Stage::AtHash, "no access token in this response type"),
     });
     out
 }

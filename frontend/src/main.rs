@@ -2,12 +2,13 @@
 //!
 //! Data flow, one module per step:
 //! [`bff`] / [`http`] (same-origin calls to the BFF) → [`pending`] (the public half of a sign-in, kept in
-//! `sessionStorage` across the trip to the OP) → [`callback`] (fragment → validation with [`webcrypto`] → the
-//! user shown at once → code exchange by the BFF) → [`session`] (the page's state, driven by those steps) →
-//! [`components`] (small views that only render that state).
+//! `sessionStorage` across the trip to the OP) → [`callback`] (fragment → verification with [`webcrypto`] → the
+//! user shown at once → code exchange by the BFF) → [`actions`] (every step the page takes, each writing
+//! [`state`] in whole units) → [`components`] (small views that only render that state and call the actions).
 //!
 //! Every protocol rule lives in the `shared` crate; this crate only does I/O and rendering.
 
+mod actions;
 mod bff;
 mod browser;
 mod callback;
@@ -17,7 +18,7 @@ mod http;
 mod json;
 mod pending;
 mod problem;
-mod session;
+mod state;
 mod webcrypto;
 
 fn main() {

@@ -22,7 +22,7 @@ use shared::jose::jws::{CompactJws, JwsHeader};
 use shared::token_response::{TokenEndpointError, TokenResponse};
 use shared::verify::id_token::IdTokenRules;
 use shared::verify::logout_token::{verify_logout_token, LogoutTokenRules};
-use shared::verify::token_endpoint::{validate_token_id_token, Exchange};
+use shared::verify::token_endpoint::{verify_token_endpoint_id_token, Exchange};
 use shared::verify::{Keys, SignatureVerifier};
 use shared::ValidationError;
 use std::borrow::Cow;
@@ -118,11 +118,7 @@ pub fn jws(data: &[u8]) -> Outcome {
         code: CODE,
         access_token: ACCESS_TOKEN,
     };
-    let result = with_keys(|keys| {
-        ready(validate_token_id_token(
-            &token, exchange, keys, NOW, &AcceptAll,
-        ))
-    });
+    let result = with_context(|ctx| ready(verify_token_endpoint_id_token(&token, exchange, ctx)));
     match result {
         Ok(verified) => {
             let c = &verified.claims;
@@ -197,7 +193,7 @@ pub fn logout_token(data: &[u8]) -> Outcome {
         max_age_secs: 300,
         exp_optional: false,
     };
-    match with_keys(|keys| ready(verify_logout_token(&token, keys, &rules, NOW, &AcceptAll))) {
+    match with_context(|ctx| ready(verify_logout_token(&token, &rules, ctx))) {
         Ok(claims) => {
             assert!(claims.jti.is_some());
             assert!(claims.exp.is_some(), "exp is required by default");
@@ -290,14 +286,15 @@ fn key_set() -> JwkSet {
     }
 }
 
-/// Runs `f` with [`key_set`] and every algorithm allowed.
-fn with_keys<R>(f: impl FnOnce(Keys<'_>) -> R) -> R {
+/// Runs `f` with [`key_set`], every algorithm allowed, the clock at [`NOW`] and [`AcceptAll`].
+fn with_context<R>(f: impl FnOnce(shared::verify::Context<'_, AcceptAll>) -> R) -> R {
     let jwks = key_set();
     let policy = AlgPolicy::only(&Alg::ALL);
-    f(Keys {
+    let keys = Keys {
         jwks: &jwks,
         policy: &policy,
-    })
+    };
+    f(shared::verify::Context::new(keys, NOW, &AcceptAll))
 }
 
 fn id_token_rules() -> IdTokenRules {

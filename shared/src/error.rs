@@ -1,10 +1,62 @@
 //! One typed error per validation rule.
 //!
-//! Each variant names the rule it enforces (`rule()`, stable, for logs, metrics and tests) and explains it in
-//! plain words (`Display`, shown to the user). No variant ever carries token contents, so an error can be
-//! logged as is.
+//! Each variant names the rule it enforces (`rule()`, stable, for logs, metrics and tests), the [`Stage`] of the
+//! verification it belongs to (`stage()`, so a view can group and order failures without a list of rule names),
+//! and explains it in plain words (`Display`, shown to the user). No variant ever carries token contents, so an
+//! error can be logged as is.
 
 use serde::{Deserialize, Serialize};
+
+/// The check of the verification a rule belongs to.
+///
+/// Declared in the order the front-channel response is verified ([`crate::verify::authorization`]), then the
+/// later exchanges: the SPA's flow view lists its checks in this order and its alert picks a hint by stage, so
+/// neither keeps a list of rule names that could drift from the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// The OP answered with an OAuth error instead of a code.
+    OpError,
+    /// The redirect itself could not be read (malformed, ambiguous, too large).
+    Fragment,
+    /// Matching the response to the sign-in started in this browser (`state`, the pending sign-in).
+    State,
+    /// The RFC 9207 `iss` parameter (mix-up defence).
+    IssParameter,
+    /// The authorization code is present.
+    Code,
+    /// The front-channel access token and its `token_type`.
+    AccessToken,
+    /// The ID token is present.
+    IdToken,
+    /// The JWS, its algorithm, the key set and the signature (and a payload that reads as claims).
+    Signature,
+    /// `iss` is the issuer.
+    Iss,
+    /// `sub` is present.
+    Sub,
+    /// `aud` is this client, and no untrusted audience.
+    Aud,
+    /// `azp`, when present, is this client.
+    Azp,
+    /// `exp` is present and not passed.
+    Exp,
+    /// `iat` is present and not in the future.
+    Iat,
+    /// `nonce` is the one this sign-in sent.
+    Nonce,
+    /// `c_hash` vouches for the code.
+    CHash,
+    /// `at_hash` vouches for the access token.
+    AtHash,
+    /// The token endpoint's answer: readable, same issuer and subject as the front channel (or the sign-in).
+    TokenEndpoint,
+    /// The userinfo answer.
+    Userinfo,
+    /// The back-channel logout token's own rules.
+    LogoutToken,
+    /// The return from RP-initiated logout.
+    LogoutReturn,
+}
 
 /// Why a response, a token or a key set was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -175,6 +227,46 @@ pub enum ValidationError {
 }
 
 impl ValidationError {
+    /// The check this rule belongs to. Rules shared by several tokens (`iss`, `exp`...) name the claim, whichever
+    /// token carried it.
+    pub fn stage(&self) -> Stage {
+        use ValidationError::*;
+        match self {
+            OpError { .. } => Stage::OpError,
+            MalformedResponse { .. } | DuplicateParameter { .. } | TooLarge => Stage::Fragment,
+            StateMissing | StateMismatch | NoPendingLogin => Stage::State,
+            IssParameterMismatch | IssParameterMissing => Stage::IssParameter,
+            CodeMissing => Stage::Code,
+            AccessTokenMissing | TokenTypeInvalid => Stage::AccessToken,
+            IdTokenMissing => Stage::IdToken,
+            MalformedToken { .. }
+            | AlgNone
+            | HmacRejected { .. }
+            | AlgNotAllowed { .. }
+            | CritUnsupported
+            | UnknownKid
+            | NoUsableKey
+            | BadSignature
+            | BadJwks { .. }
+            | MalformedClaims { .. } => Stage::Signature,
+            IssuerMismatch => Stage::Iss,
+            SubMissing => Stage::Sub,
+            AudienceMismatch | UntrustedAudience => Stage::Aud,
+            AzpMismatch => Stage::Azp,
+            ExpMissing | Expired => Stage::Exp,
+            IatMissing | IatInFuture => Stage::Iat,
+            NonceMissing | NonceMismatch => Stage::Nonce,
+            CHashMissing | CHashMismatch => Stage::CHash,
+            AtHashMissing | AtHashMismatch => Stage::AtHash,
+            IssuerChanged | SubjectChanged | MalformedTokenResponse { .. } => Stage::TokenEndpoint,
+            UserinfoSubMismatch | UserinfoInvalid { .. } => Stage::Userinfo,
+            LogoutTypInvalid | JtiMissing | JtiReplayed | LogoutEventMissing
+            | LogoutEventInvalid | LogoutNoncePresent | LogoutSidSubMissing | LogoutIatTooOld
+            | LogoutExpMissing => Stage::LogoutToken,
+            LogoutStateMissing | LogoutStateMismatch => Stage::LogoutReturn,
+        }
+    }
+
     /// A stable, machine-readable name of the rule that failed (e.g. `c_hash_mismatch`), for logs, metrics,
     /// the BFF's JSON `error` field and tests. Never contains token material.
     pub fn rule(&self) -> &'static str {

@@ -26,5 +26,5 @@ pub mod response_type;
 pub mod token_response;
 pub mod verify;
 
-pub use error::ValidationError;
+pub use error::{Stage, ValidationError};
 pub use response_type::ResponseType;

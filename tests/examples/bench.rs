@@ -658,7 +658,7 @@ async fn validate(n: usize) {
     use shared::jose::b64url_encode;
     use shared::jose::jwks::JwkSet;
     use shared::verify::id_token::IdTokenRules;
-    use shared::verify::{verify_id_token, Keys};
+    use shared::verify::{verify_id_token, Context, Keys};
 
     let rsa = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
     let public = rsa.to_public_key();
@@ -693,17 +693,14 @@ async fn validate(n: usize) {
     };
     let verifier = bff::oidc::verifier();
     // Warm-up, then a bounded timed loop.
+    let ctx = Context::new(keys, now, &verifier);
     for _ in 0..50 {
-        verify_id_token(&token, keys, &rules, now, &verifier)
-            .await
-            .unwrap();
+        verify_id_token(&token, &rules, ctx).await.unwrap();
     }
     let start = Instant::now();
     let mut done = 0u32;
     while done < n as u32 && start.elapsed() < Duration::from_secs(20) {
-        verify_id_token(&token, keys, &rules, now, &verifier)
-            .await
-            .unwrap();
+        verify_id_token(&token, &rules, ctx).await.unwrap();
         done += 1;
     }
     let per = start.elapsed().as_secs_f64() * 1e6 / f64::from(done);

@@ -21,6 +21,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use shared::verify::logout_token::{verify_logout_token, LogoutTokenRules, DEFAULT_MAX_AGE_SECS};
+use shared::verify::Context;
 use shared::ValidationError;
 use std::time::Duration;
 
@@ -72,7 +73,9 @@ async fn logout(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(),
     };
     let set = provider.keys_for(Some(&raw)).await?;
     let t = now();
-    let claims = verify_logout_token(&raw, provider.keys(&set), &rules, t, &verifier()).await?;
+    let verifier = verifier();
+    let ctx = Context::new(provider.keys(&set), t, &verifier);
+    let claims = verify_logout_token(&raw, &rules, ctx).await?;
 
     // Kept for as long as the token could still pass the iat rule (iat may be up to a leeway in the future).
     let ttl = rules.max_age_secs + 2 * rules.leeway_secs;

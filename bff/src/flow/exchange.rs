@@ -13,9 +13,10 @@ use axum::http::HeaderMap;
 use axum::Json;
 use shared::api::SessionInfo;
 use shared::fragment::AuthorizationResponse;
-use shared::verify::authorization::{validate_response, Expected};
-use shared::verify::token_endpoint::{validate_token_id_token, Exchange};
+use shared::verify::authorization::{verify_response, Expected};
+use shared::verify::token_endpoint::{verify_token_endpoint_id_token, Exchange};
 use shared::verify::userinfo::user_of;
+use shared::verify::Context;
 use shared::ValidationError;
 use std::time::Duration;
 
@@ -75,8 +76,8 @@ async fn exchange(
         rules,
         iss_parameter_supported: tx.pending.iss_parameter_supported,
     };
-    let front =
-        validate_response(response, &expected, provider.keys(&set), now(), &verifier).await?;
+    let ctx = Context::new(provider.keys(&set), now(), &verifier);
+    let front = verify_response(response, &expected, ctx).await?;
 
     // One exchange per login, on every replica sharing the store: recorded only now, once the response passed
     // the front-channel checks, so neither a login start nor a forged response writes anything; and before the
@@ -120,14 +121,8 @@ async fn exchange(
         code: &front.code,
         access_token: &tokens.access_token,
     };
-    let verified = validate_token_id_token(
-        raw_id_token,
-        exchange,
-        provider.keys(&set),
-        now(),
-        &verifier,
-    )
-    .await?;
+    let ctx = Context::new(provider.keys(&set), now(), &verifier);
+    let verified = verify_token_endpoint_id_token(raw_id_token, exchange, ctx).await?;
 
     // 4. Userinfo (Core 5.3), with the new access token: its `sub` must be the ID token's, or there is no
     //    session; whether an unreadable answer refuses the sign-in is the configuration's call.

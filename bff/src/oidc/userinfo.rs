@@ -19,6 +19,7 @@ use shared::verify::userinfo::{
     check_userinfo_sub, merge_claims, read_body, verified_id_token_claims, verify_userinfo_jwt,
     UserinfoBody, UserinfoError, UserinfoRules, MAX_USERINFO_BYTES,
 };
+use shared::verify::Context;
 use std::time::Instant;
 use url::Url;
 
@@ -130,8 +131,9 @@ async fn fetch_and_check(
                 trusted_audiences: &[],
                 leeway_secs: state.config.oidc.leeway_secs,
             };
-            let claims =
-                verify_userinfo_jwt(&jws, rules, provider.keys(&set), now(), &verifier()).await?;
+            let verifier = verifier();
+            let ctx = Context::new(provider.keys(&set), now(), &verifier);
+            let claims = verify_userinfo_jwt(&jws, rules, ctx).await?;
             (claims, true)
         }
     };

@@ -11,8 +11,9 @@ use crate::session::{now, random_token};
 use crate::state::AppState;
 use shared::api::{UserinfoReport, UserinfoStatus};
 use shared::token_response::TokenEndpointError;
-use shared::verify::refresh::{validate_refreshed_id_token, Refresh};
+use shared::verify::refresh::{verify_refreshed_id_token, Refresh};
 use shared::verify::userinfo::user_of;
+use shared::verify::Context;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -181,9 +182,9 @@ async fn refresh_locked(
             leeway_secs: state.config.oidc.leeway_secs,
         };
         let set = provider.keys_for(Some(raw)).await?;
-        if let Err(e) =
-            validate_refreshed_id_token(raw, refresh, provider.keys(&set), now(), &verifier()).await
-        {
+        let verifier = verifier();
+        let ctx = Context::new(provider.keys(&set), now(), &verifier);
+        if let Err(e) = verify_refreshed_id_token(raw, refresh, ctx).await {
             tracing::warn!(
                 rule = e.rule(),
                 "refreshed ID token refused; ending the session"

@@ -1,19 +1,23 @@
-use crate::session::{Retry, Session};
+use crate::actions::Actions;
+use crate::problem::Cause;
+use crate::state::{Retry, State};
 use leptos::prelude::*;
+use shared::Stage;
 
 /// The current problem, if any, in plain words, what it means, and a way to try again.
 #[component]
-pub fn Alert(session: Session) -> impl IntoView {
+pub fn Alert(state: State, actions: Actions) -> impl IntoView {
     move || {
-        session.problem.get().map(|problem| {
-            let hint = hint(&problem.code);
-            let retry = session.retry.get().map(|retry| {
+        state.notice.get().map(|notice| {
+            let problem = notice.problem;
+            let hint = hint(problem.cause);
+            let retry = notice.retry.map(|retry| {
                 let label = match retry {
                     Retry::LogIn => "Sign in again",
                     Retry::CheckSession | Retry::CallApi => "Try again",
                 };
                 view! {
-                    <button class="retry" data-testid="retry" on:click=move |_| session.retry_now()>
+                    <button class="retry" data-testid="retry" on:click=move |_| actions.retry()>
                         {label}
                     </button>
                 }
@@ -41,29 +45,18 @@ pub fn Alert(session: Session) -> impl IntoView {
 }
 
 /// What a kind of failure means for the person in front of the page.
-pub fn hint(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "op_error" => "The identity provider ended the sign-in (for example, it was declined). Nothing was signed in.",
-        "no_pending_login" | "state_missing" | "state_mismatch" | "login_cookie_invalid"
-        | "login_expired" | "login_already_used" => {
+fn hint(cause: Cause) -> Option<&'static str> {
+    Some(match cause {
+        Cause::Refused(Stage::OpError) => "The identity provider ended the sign-in (for example, it was declined). Nothing was signed in.",
+        Cause::Refused(Stage::State) | Cause::LoginGone => {
             "This browser has no matching sign-in in progress (it expired, was already used, or began in another tab). Start a new one."
         }
-        "unreachable" | "timeout" | "jwks_unreachable" => {
-            "A server did not answer. Check the connection; nothing was changed."
-        }
-        "session_gone" | "unauthenticated" | "no_session" | "session_expired" => {
-            "The session has ended (expired, or signed out elsewhere)."
-        }
-        "iss_parameter_mismatch" | "iss_parameter_missing" | "malformed_token" | "alg_none" | "alg_hmac_rejected"
-        | "alg_not_allowed" | "crit_unsupported" | "unknown_kid" | "no_usable_key"
-        | "bad_signature" | "bad_jwks" | "malformed_claims" | "iss_mismatch" | "sub_missing"
-        | "aud_mismatch" | "aud_untrusted" | "azp_mismatch" | "exp_missing" | "expired"
-        | "iat_missing" | "iat_in_future" | "nonce_missing" | "nonce_mismatch"
-        | "c_hash_missing" | "c_hash_mismatch" | "at_hash_missing" | "at_hash_mismatch"
-        | "code_missing" | "id_token_missing" | "access_token_missing" | "token_type_invalid"
-        | "malformed_response" | "duplicate_parameter" | "too_large" => {
+        Cause::NoAnswer => "A server did not answer. Check the connection; nothing was changed.",
+        Cause::SessionEnded => "The session has ended (expired, or signed out elsewhere).",
+        // Every other stage the browser runs is a check of the front-channel response, before the code leaves.
+        Cause::Refused(_) => {
             "The response from the identity provider failed a security check in this browser, so the code was never sent to the server. The flow view below shows which check."
         }
-        _ => return None,
+        Cause::Other => return None,
     })
 }

@@ -1,11 +1,11 @@
-use crate::session::Session;
+use crate::state::State;
 use leptos::prelude::*;
 
 /// The demo API's answer, pretty-printed.
 #[component]
-pub fn ApiResult(session: Session) -> impl IntoView {
+pub fn ApiResult(state: State) -> impl IntoView {
     move || {
-        session.api_result.get().map(|json| {
+        state.api_result.get().map(|json| {
             view! {
                 <section class="api">
                     <h2>"API response"</h2>

@@ -1,44 +1,17 @@
-use crate::bff;
-use crate::problem::Problem;
-use crate::session::Session;
+use crate::actions::{Actions, ConsoleRequest};
+use crate::problem::Cause;
+use crate::state::State;
 use leptos::html;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use shared::api::ApiEntry;
-
-/// Largest response body shown (the rest is cut).
-const SHOWN_BYTES: usize = 64 * 1024;
-
-#[derive(Clone)]
-struct Outcome {
-    status: u16,
-    millis: i64,
-    headers: String,
-    body: String,
-    problem: Option<Problem>,
-}
 
 /// Calls any configured upstream through the BFF: pick the API, method, path and body; see status, time,
 /// headers and the JSON, and what an error means. Inputs are read when the form is sent (few reactive parts:
-/// each one costs wasm size).
+/// each one costs wasm size); the call itself is an action, like every other request of the page.
 #[component]
-pub fn Console(session: Session) -> impl IntoView {
-    let apis = RwSignal::new(Vec::<ApiEntry>::new());
-    let busy = RwSignal::new(false);
-    let outcome = RwSignal::new(None::<Outcome>);
-    let load_problem = RwSignal::new(None::<Problem>);
+pub fn Console(state: State, actions: Actions) -> impl IntoView {
+    let console = state.console;
     let form_ref = NodeRef::<html::Form>::new();
-
-    let load = move || {
-        load_problem.set(None);
-        spawn_local(async move {
-            match bff::apis().await {
-                Ok(catalog) => apis.set(catalog.apis),
-                Err(problem) => load_problem.set(Some(problem)),
-            }
-        });
-    };
-    load();
+    actions.load_apis();
 
     let send = move || {
         // One form read instead of a reference per field: each typed node reference costs wasm size.
@@ -49,66 +22,29 @@ pub fn Console(session: Session) -> impl IntoView {
             return;
         };
         let field = |name: &str| data.get(name).as_string().unwrap_or_default();
-        let (api, m, p, b) = (field("api"), field("method"), field("path"), field("body"));
-        let url = format!("/api/{api}/{}", p.trim_start_matches('/'));
-        let json = (!matches!(m.as_str(), "GET" | "HEAD"))
-            .then_some(b)
-            .filter(|b| !b.trim().is_empty());
-        busy.set(true);
-        outcome.set(None);
-        spawn_local(async move {
-            let started = js_sys::Date::now();
-            let result = bff::console_call(&m, &url, json).await;
-            let millis = (js_sys::Date::now() - started) as i64;
-            let o = match result {
-                Ok(reply) => {
-                    let problem = bff::explain(&reply);
-                    if let (401, Some(p)) = (reply.status, &problem) {
-                        session.session_gone(p.clone());
-                    }
-                    let mut headers = String::new();
-                    for (k, v) in &reply.headers {
-                        headers.push_str(k);
-                        headers.push_str(": ");
-                        headers.push_str(v);
-                        headers.push('\n');
-                    }
-                    Outcome {
-                        status: reply.status,
-                        millis,
-                        body: pretty(&reply.body),
-                        headers,
-                        problem,
-                    }
-                }
-                Err(problem) => Outcome {
-                    status: 0,
-                    millis,
-                    headers: String::new(),
-                    body: String::new(),
-                    problem: Some(problem),
-                },
-            };
-            outcome.set(Some(o));
-            busy.set(false);
+        actions.console_send(ConsoleRequest {
+            api: field("api"),
+            method: field("method"),
+            path: field("path"),
+            body: field("body"),
         });
     };
 
     let result = move || {
-        outcome.get().map(|o| {
+        console.last.get().map(|o| {
             let status = match o.status {
                 0 => "no answer".to_owned(),
                 s => s.to_string(),
             };
             let ok = (200..300).contains(&o.status).to_string();
             let problem = o.problem.map(|p| {
-                let gone = matches!(p.code.as_str(), "session_gone" | "unauthenticated" | "session_expired");
+                let gone = p.cause == Cause::SessionEnded;
                 let (label, again): (&str, bool) =
                     if gone { ("Sign in again", false) } else { ("Send again", true) };
                 view! {
                     <div class="alert" role="alert" data-testid="console-error" data-error=p.code>
                         <p>{p.message}</p>
-                        <button on:click=move |_| if again { send() } else { session.log_in() }>{label}</button>
+                        <button on:click=move |_| if again { send() } else { actions.log_in() }>{label}</button>
                     </div>
                 }
             });
@@ -130,7 +66,9 @@ pub fn Console(session: Session) -> impl IntoView {
     };
 
     let options = move || {
-        apis.get()
+        console
+            .apis
+            .get()
             .into_iter()
             .map(|a| {
                 let label = format!(
@@ -149,10 +87,10 @@ pub fn Console(session: Session) -> impl IntoView {
         <section class="panel console" data-testid="api-console" aria-labelledby="console-title">
             <h2 id="console-title">"API console"</h2>
             <p class="muted">"Calls go to the BFF, which adds the access token; this page never sees it."</p>
-            {move || load_problem.get().map(|p| view! {
+            {move || console.load_problem.get().map(|p| view! {
                 <div class="alert" role="alert" data-error=p.code>
                     <p>{p.message}</p>
-                    <button on:click=move |_| load()>"Try again"</button>
+                    <button on:click=move |_| actions.load_apis()>"Try again"</button>
                 </div>
             })}
             <form class="console-form" node_ref=form_ref on:submit=move |ev| { ev.prevent_default(); send(); }>
@@ -176,7 +114,7 @@ pub fn Console(session: Session) -> impl IntoView {
                     placeholder="Sent with POST, PUT, PATCH and DELETE"></textarea>
                 <span></span>
                 <div>
-                    <button type="submit" class="primary" data-testid="console-send" disabled=move || busy.get()>
+                    <button type="submit" class="primary" data-testid="console-send" disabled=move || console.busy.get()>
                         "Send"
                     </button>
                 </div>
@@ -184,13 +122,4 @@ pub fn Console(session: Session) -> impl IntoView {
             {result}
         </section>
     }
-}
-
-fn pretty(body: &[u8]) -> String {
-    if body.is_empty() {
-        return "(empty body)".into();
-    }
-    crate::json::pretty(body).unwrap_or_else(|| {
-        String::from_utf8_lossy(&body[..body.len().min(SHOWN_BYTES)]).into_owned()
-    })
 }

@@ -1,12 +1,12 @@
 use crate::flow::{Check, Outcome, Step};
-use crate::session::Session;
+use crate::state::State;
 use leptos::prelude::*;
 
 /// The timeline of this sign-in and the decoded ID token. Rendered once something happened.
 #[component]
-pub fn FlowView(session: Session) -> impl IntoView {
+pub fn FlowView(state: State) -> impl IntoView {
     let timeline = move || {
-        let steps = session.timeline.get();
+        let steps = state.timeline.get();
         let start = steps.iter().map(|s| s.at_ms).fold(f64::INFINITY, f64::min);
         steps
             .into_iter()
@@ -14,7 +14,7 @@ pub fn FlowView(session: Session) -> impl IntoView {
             .collect_view()
     };
     let token = move || {
-        session.token.get().map(|t| {
+        state.token.get().map(|t| {
             view! {
                 <h3>"ID token (verified)"</h3>
                 <div class="tables">
@@ -25,7 +25,7 @@ pub fn FlowView(session: Session) -> impl IntoView {
         })
     };
     move || {
-        (!session.timeline.with(Vec::is_empty)).then(|| {
+        (!state.timeline.with(Vec::is_empty)).then(|| {
             view! {
                 <section class="panel flow" data-testid="flow-view" aria-labelledby="flow-title">
                     <h2 id="flow-title">"What happened"</h2>

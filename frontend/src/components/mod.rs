@@ -1,25 +1,26 @@
-//! Small views. They render [`crate::session::Session`] and call its actions; no protocol logic here.
+//! Small views. They render [`crate::state::State`] and call [`crate::actions::Actions`]; no protocol logic
+//! and no I/O here.
 
-mod actions;
 mod advanced;
 mod alert;
 mod api_result;
 mod console;
+mod controls;
 mod flow_view;
 mod status;
 mod user_card;
 
-use crate::session::{Phase, Session};
+use crate::actions::Actions;
+use crate::state::State;
 use leptos::prelude::*;
 
 #[component]
 pub fn App() -> impl IntoView {
-    let session = Session::new();
-    session.start();
+    let state = State::new();
+    let actions = Actions::new(state);
+    actions.start();
     // The console stays put once shown (a 401 inside it must stay readable); hidden only mid sign-in.
-    let console = Memo::new(move |_| {
-        session.ready.get() && !matches!(session.phase.get(), Phase::Verifying | Phase::Exchanging)
-    });
+    let console = Memo::new(move |_| state.status.with(|s| s.is_known() && !s.is_signing_in()));
     view! {
         <header class="top">
             <span class="brand">"Hybrid Flow"</span>
@@ -28,14 +29,14 @@ pub fn App() -> impl IntoView {
         <main>
             <section class="card">
                 <h1>"Hybrid Flow demo"</h1>
-                <status::Status session=session />
-                <alert::Alert session=session />
-                <user_card::UserCard session=session />
-                <actions::Actions session=session />
-                <api_result::ApiResult session=session />
+                <status::Status state=state />
+                <alert::Alert state=state actions=actions />
+                <user_card::UserCard state=state />
+                <controls::Controls state=state actions=actions />
+                <api_result::ApiResult state=state />
             </section>
-            <flow_view::FlowView session=session />
-            {move || console.get().then(|| view! { <console::Console session=session /> })}
+            <flow_view::FlowView state=state />
+            {move || console.get().then(|| view! { <console::Console state=state actions=actions /> })}
         </main>
     }
 }

@@ -1,16 +1,15 @@
-use crate::session::Session;
+use crate::state::State;
 use leptos::prelude::*;
 use serde_json::Value;
 
 /// Who is signed in: the name, then every claim shown, each with where it came from (the ID token, or the
 /// OP's userinfo as merged by the BFF). First the front-channel ID token's, then the BFF's merged ones.
 #[component]
-pub fn UserCard(session: Session) -> impl IntoView {
+pub fn UserCard(state: State) -> impl IntoView {
     move || {
-        session.user.get().map(|user| {
-            let rows = session
+        state.status.with(|s| s.identity().cloned()).map(|identity| {
+            let rows = identity
                 .claims
-                .get()
                 .into_iter()
                 .map(|c| {
                     let source = c.source.as_str();
@@ -31,7 +30,7 @@ pub fn UserCard(session: Session) -> impl IntoView {
                 .collect_view();
             view! {
                 <section class="user">
-                    <p class="name" data-testid="user-name">{user.display_name().to_owned()}</p>
+                    <p class="name" data-testid="user-name">{identity.user.display_name().to_owned()}</p>
                     <dl>{rows}</dl>
                 </section>
             }

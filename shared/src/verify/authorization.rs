@@ -1,11 +1,11 @@
-//! The front-channel authorization response, validated as a whole (Core 3.3.2.8 and the presence rules of
+//! The front-channel authorization response, verified as a whole (Core 3.3.2.8 and the presence rules of
 //! 3.3.2.11, per response type). The SPA runs this before showing the user; the BFF runs it again before it
 //! spends the code, because it cannot trust what the browser posts.
 
 use super::hashes::{constant_time_eq, hash_matches_with};
 use super::id_token::IdTokenRules;
-use super::{verify_id_token, Keys, SignatureVerifier, VerifiedIdToken};
-use crate::error::ValidationError;
+use super::{verify_id_token, Context, SignatureVerifier, VerifiedIdToken};
+use crate::error::{Stage, ValidationError};
 use crate::fragment::AuthorizationResponse;
 use crate::response_type::ResponseType;
 use crate::token_response::check_token_type;
@@ -21,23 +21,42 @@ pub struct Expected<'a> {
     pub iss_parameter_supported: bool,
 }
 
+/// The checks [`verify_response`] runs, in its order: a failure at one stage means the earlier ones passed and
+/// the later ones never ran (what the SPA's flow view shows after a refusal).
+pub const STAGES: [Stage; 15] = [
+    Stage::State,
+    Stage::IssParameter,
+    Stage::Code,
+    Stage::AccessToken,
+    Stage::IdToken,
+    Stage::Signature,
+    Stage::Iss,
+    Stage::Sub,
+    Stage::Aud,
+    Stage::Azp,
+    Stage::Exp,
+    Stage::Iat,
+    Stage::Nonce,
+    Stage::CHash,
+    Stage::AtHash,
+];
+
 /// A response that passed every rule. The front-channel access token is deliberately absent: it was checked
 /// (at_hash) and is never used; the BFF's token from the token endpoint is what calls APIs (Core 3.3.3.8).
 #[derive(Debug, Clone)]
-pub struct ValidatedResponse {
+pub struct VerifiedResponse {
     pub code: String,
     /// Present for the response types with an ID token.
     pub id_token: Option<VerifiedIdToken>,
 }
 
-/// Validates a parsed authorization response. On any error the code must not be sent anywhere.
-pub async fn validate_response<V: SignatureVerifier>(
+/// Verifies a parsed authorization response, stage by stage in the order of [`STAGES`]. On any error the code
+/// must not be sent anywhere.
+pub async fn verify_response<V: SignatureVerifier>(
     response: &AuthorizationResponse,
     expected: &Expected<'_>,
-    keys: Keys<'_>,
-    now: i64,
-    verifier: &V,
-) -> Result<ValidatedResponse, ValidationError> {
+    ctx: Context<'_, V>,
+) -> Result<VerifiedResponse, ValidationError> {
     check_state(response.state.as_deref(), expected.state)?;
     check_iss_parameter(
         response.iss.as_deref(),
@@ -57,7 +76,7 @@ pub async fn validate_response<V: SignatureVerifier>(
         None
     };
     if !expected.response_type.has_id_token() {
-        return Ok(ValidatedResponse {
+        return Ok(VerifiedResponse {
             code,
             id_token: None,
         });
@@ -66,14 +85,14 @@ pub async fn validate_response<V: SignatureVerifier>(
         .id_token
         .as_deref()
         .ok_or(ValidationError::IdTokenMissing)?;
-    let id_token = verify_id_token(raw, keys, expected.rules, now, verifier).await?;
+    let id_token = verify_id_token(raw, expected.rules, ctx).await?;
     // c_hash is required whenever a code comes with an ID token (Core 3.3.2.11).
     let c_hash = id_token
         .claims
         .c_hash
         .as_deref()
         .ok_or(ValidationError::CHashMissing)?;
-    if !hash_matches_with(verifier, id_token.alg, &code, c_hash).await {
+    if !hash_matches_with(ctx.verifier, id_token.alg, &code, c_hash).await {
         return Err(ValidationError::CHashMismatch);
     }
     if let Some(token) = access_token {
@@ -82,11 +101,11 @@ pub async fn validate_response<V: SignatureVerifier>(
             .at_hash
             .as_deref()
             .ok_or(ValidationError::AtHashMissing)?;
-        if !hash_matches_with(verifier, id_token.alg, token, at_hash).await {
+        if !hash_matches_with(ctx.verifier, id_token.alg, token, at_hash).await {
             return Err(ValidationError::AtHashMismatch);
         }
     }
-    Ok(ValidatedResponse {
+    Ok(VerifiedResponse {
         code,
         id_token: Some(id_token),
     })
@@ -131,6 +150,20 @@ mod tests {
             Ok(()) => "ok",
             Err(e) => e.rule(),
         }
+    }
+
+    /// The flow view reads a refusal's place among the checks from `STAGES`: it must list them in the order
+    /// of `Stage`'s declaration, each once.
+    #[test]
+    fn stages_follow_the_verification_order() {
+        assert!(
+            STAGES.windows(2).all(|pair| pair[0] < pair[1]),
+            "{STAGES:?}"
+        );
+        assert_eq!(ValidationError::StateMismatch.stage(), STAGES[0]);
+        assert_eq!(ValidationError::AtHashMissing.stage(), STAGES[14]);
+        assert_eq!(ValidationError::UnknownKid.stage(), Stage::Signature);
+        assert!(!STAGES.contains(&ValidationError::IssuerChanged.stage()));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The back-channel logout token (OpenID Connect Back-Channel Logout 1.0, 2.4 and 2.6): a JWT the OP POSTs
 //! to the RP, server to server, to end the sessions of one OP session (`sid`) or one user (`sub`).
 //!
-//! Validation is the ID token's (signature through [`verify_signature`]: alg allowlist, `none` and HMAC
+//! Verification is the ID token's (signature through [`verify_signature`]: alg allowlist, `none` and HMAC
 //! refused; `iss` exact; `aud`) plus the logout-specific rules, each a function with its own error: the
 //! `events` claim must carry the back-channel logout event, `jti` must be present (the caller keeps the
 //! replay cache and answers [`ValidationError::JtiReplayed`]), `sid` and/or `sub` must be present, and `nonce`
@@ -10,7 +10,7 @@
 //! 2.7); when present it is always checked.
 
 use super::claims::{json_object, Reader};
-use super::{verify_signature, Keys, SignatureVerifier};
+use super::{verify_signature, Context, SignatureVerifier};
 use crate::error::ValidationError;
 use crate::jose::jws::CompactJws;
 use serde::{Deserialize, Serialize};
@@ -95,16 +95,14 @@ impl LogoutTokenRules {
 /// `jti` replay check is the caller's (it needs state); the returned claims always have a `jti`.
 pub async fn verify_logout_token<V: SignatureVerifier>(
     raw: &str,
-    keys: Keys<'_>,
     rules: &LogoutTokenRules,
-    now: i64,
-    verifier: &V,
+    ctx: Context<'_, V>,
 ) -> Result<LogoutClaims, ValidationError> {
     let jws = CompactJws::parse(raw)?;
-    let payload = verify_signature(&jws, keys, verifier).await?;
+    let payload = verify_signature(&jws, ctx).await?;
     check_typ(jws.header().typ.as_deref())?;
     let claims = LogoutClaims::from_json(&payload)?;
-    rules.check(&claims, now)?;
+    rules.check(&claims, ctx.now)?;
     Ok(claims)
 }
 
@@ -212,6 +210,7 @@ mod tests {
     use crate::jose::alg::{Alg, AlgPolicy};
     use crate::jose::b64url_encode;
     use crate::jose::jwks::{Jwk, JwkSet};
+    use crate::verify::Keys;
     use serde_json::json;
     use serde_json::Map;
 
@@ -277,7 +276,11 @@ mod tests {
             jwks: &jwks,
             policy: &policy,
         };
-        futures_executor::block_on(verify_logout_token(raw, keys, rules, NOW, &FakeVerifier))
+        futures_executor::block_on(verify_logout_token(
+            raw,
+            rules,
+            Context::new(keys, NOW, &FakeVerifier),
+        ))
     }
 
     fn rule_of(result: Result<LogoutClaims, ValidationError>) -> &'static str {

@@ -1,8 +1,10 @@
-//! Validation: the signature (through a tier-specific [`SignatureVerifier`]), the claim rules, and their
-//! composition for the front-channel response ([`authorization`]) and the token endpoint ([`token_endpoint`]).
+//! Verification: the signature (through a tier-specific [`SignatureVerifier`]), the claim rules, and their
+//! composition for the front-channel response ([`authorization`]), the token endpoint ([`token_endpoint`]), a
+//! refresh, userinfo and the back-channel logout token.
 //!
-//! Each rule is one function with one error in [`crate::error::ValidationError`]; the composed checks are the only
-//! entry points the tiers use, so the SPA and the BFF cannot drift apart.
+//! One vocabulary: a `check_*` function is one rule with one error in [`crate::error::ValidationError`]; a
+//! `verify_*` function composes rules for one message and is what the tiers call, so the SPA and the BFF cannot
+//! drift apart. Every `verify_*` of a signed token takes the same [`Context`] (keys, clock, signature checker).
 
 pub mod authorization;
 pub mod claims;
@@ -44,6 +46,36 @@ pub struct Keys<'a> {
     pub policy: &'a AlgPolicy,
 }
 
+/// What verifying a signed token needs besides the token and the rules it is held to: the OP's keys and
+/// algorithm policy, the current time, and the tier's signature checker. One value, passed as is from the
+/// tier's call site down to every rule, so no function takes these three apart or in another order.
+pub struct Context<'a, V> {
+    pub keys: Keys<'a>,
+    /// Seconds since the epoch, by the tier's clock.
+    pub now: i64,
+    pub verifier: &'a V,
+}
+
+impl<'a, V> Context<'a, V> {
+    /// Gathers what a tier has at its call site (its keys, its clock, its verifier) into one value.
+    pub fn new(keys: Keys<'a>, now: i64, verifier: &'a V) -> Context<'a, V> {
+        Context {
+            keys,
+            now,
+            verifier,
+        }
+    }
+}
+
+// By hand: a derive would require `V: Copy`, but only the reference is copied.
+impl<V> Clone for Context<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Context<'_, V> {}
+
 /// An ID token whose signature and claims passed every rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedIdToken {
@@ -55,12 +87,12 @@ pub struct VerifiedIdToken {
 /// Verifies the JWS signature against the key set and returns the now-trusted payload bytes.
 pub async fn verify_signature<V: SignatureVerifier>(
     jws: &CompactJws,
-    keys: Keys<'_>,
-    verifier: &V,
+    ctx: Context<'_, V>,
 ) -> Result<Vec<u8>, ValidationError> {
-    let alg = keys.policy.check(jws.header().alg)?;
-    for key in keys.jwks.candidates(jws.header())? {
-        if verifier
+    let alg = ctx.keys.policy.check(jws.header().alg)?;
+    for key in ctx.keys.jwks.candidates(jws.header())? {
+        if ctx
+            .verifier
             .verify(alg, key, jws.signing_input(), jws.signature())
             .await
         {
@@ -74,15 +106,13 @@ pub async fn verify_signature<V: SignatureVerifier>(
 /// every claim rule.
 pub async fn verify_id_token<V: SignatureVerifier>(
     raw: &str,
-    keys: Keys<'_>,
     rules: &IdTokenRules,
-    now: i64,
-    verifier: &V,
+    ctx: Context<'_, V>,
 ) -> Result<VerifiedIdToken, ValidationError> {
     let jws = CompactJws::parse(raw)?;
-    let payload = verify_signature(&jws, keys, verifier).await?;
+    let payload = verify_signature(&jws, ctx).await?;
     let claims = IdTokenClaims::from_json(&payload)?;
-    rules.check(&claims, now)?;
+    rules.check(&claims, ctx.now)?;
     Ok(VerifiedIdToken {
         alg: jws.header().alg,
         claims,

@@ -6,7 +6,7 @@ use super::claims::IdTokenClaims;
 use super::id_token::{
     check_aud, check_azp, check_exp, check_iat, check_iss, check_same_subject, check_sub,
 };
-use super::{verify_signature, Keys, SignatureVerifier};
+use super::{verify_signature, Context, SignatureVerifier};
 use crate::error::ValidationError;
 use crate::jose::jws::CompactJws;
 
@@ -20,16 +20,15 @@ pub struct Refresh<'a> {
     pub leeway_secs: i64,
 }
 
-/// Validates a refreshed ID token and returns its claims.
-pub async fn validate_refreshed_id_token<V: SignatureVerifier>(
+/// Verifies a refreshed ID token and returns its claims.
+pub async fn verify_refreshed_id_token<V: SignatureVerifier>(
     raw: &str,
     refresh: Refresh<'_>,
-    keys: Keys<'_>,
-    now: i64,
-    verifier: &V,
+    ctx: Context<'_, V>,
 ) -> Result<IdTokenClaims, ValidationError> {
+    let now = ctx.now;
     let jws = CompactJws::parse(raw)?;
-    let claims = IdTokenClaims::from_json(&verify_signature(&jws, keys, verifier).await?)?;
+    let claims = IdTokenClaims::from_json(&verify_signature(&jws, ctx).await?)?;
     check_sub(&claims)?;
     let original = IdTokenClaims {
         iss: Some(refresh.issuer.to_owned()),

@@ -4,7 +4,7 @@
 
 use super::hashes::hash_matches;
 use super::id_token::{check_same_subject, IdTokenRules};
-use super::{verify_id_token, Keys, SignatureVerifier, VerifiedIdToken};
+use super::{verify_id_token, Context, SignatureVerifier, VerifiedIdToken};
 use crate::error::ValidationError;
 use crate::verify::claims::IdTokenClaims;
 
@@ -18,16 +18,14 @@ pub struct Exchange<'a> {
     pub access_token: &'a str,
 }
 
-/// Validates the token endpoint's ID token. c_hash and at_hash are optional here (Core 3.3.3.7) but checked
+/// Verifies the token endpoint's ID token. c_hash and at_hash are optional here (Core 3.3.3.7) but checked
 /// when present.
-pub async fn validate_token_id_token<V: SignatureVerifier>(
+pub async fn verify_token_endpoint_id_token<V: SignatureVerifier>(
     raw: &str,
     exchange: Exchange<'_>,
-    keys: Keys<'_>,
-    now: i64,
-    verifier: &V,
+    ctx: Context<'_, V>,
 ) -> Result<VerifiedIdToken, ValidationError> {
-    let token = verify_id_token(raw, keys, exchange.rules, now, verifier).await?;
+    let token = verify_id_token(raw, exchange.rules, ctx).await?;
     if let Some(front) = exchange.front_channel {
         check_same_subject(front, &token.claims)?;
     }

@@ -12,7 +12,7 @@
 
 use super::claims::{json_object, IdTokenClaims};
 use super::id_token::{check_aud, check_azp, check_exp, check_iss};
-use super::{verify_signature, Keys, SignatureVerifier};
+use super::{verify_signature, Context, SignatureVerifier};
 use crate::api::{Claim, ClaimSource, User};
 use crate::error::ValidationError;
 use crate::jose::jws::CompactJws;
@@ -128,18 +128,16 @@ pub struct UserinfoRules<'a> {
 pub async fn verify_userinfo_jwt<V: SignatureVerifier>(
     jws: &CompactJws,
     rules: UserinfoRules<'_>,
-    keys: Keys<'_>,
-    now: i64,
-    verifier: &V,
+    ctx: Context<'_, V>,
 ) -> Result<Map<String, Value>, ValidationError> {
     let check = async {
-        let payload = verify_signature(jws, keys, verifier).await?;
+        let payload = verify_signature(jws, ctx).await?;
         let claims = IdTokenClaims::from_json(&payload)?;
         check_iss(&claims, rules.issuer)?;
         check_aud(&claims, rules.client_id, rules.trusted_audiences)?;
         check_azp(&claims, rules.client_id)?;
         if claims.exp.is_some() {
-            check_exp(&claims, now, rules.leeway_secs)?;
+            check_exp(&claims, ctx.now, rules.leeway_secs)?;
         }
         json_object(&payload)
     };

@@ -14,12 +14,12 @@ use shared::fragment::AuthorizationResponse;
 use shared::jose::alg::{Alg, AlgPolicy};
 use shared::jose::b64url_encode;
 use shared::jose::jwks::{Jwk, JwkSet};
-use shared::verify::authorization::{validate_response, Expected, ValidatedResponse};
+use shared::verify::authorization::{verify_response, Expected, VerifiedResponse};
 use shared::verify::claims::IdTokenClaims;
 use shared::verify::hashes::left_half_hash;
 use shared::verify::id_token::IdTokenRules;
-use shared::verify::token_endpoint::{validate_token_id_token, Exchange};
-use shared::verify::{Keys, SignatureVerifier, VerifiedIdToken};
+use shared::verify::token_endpoint::{verify_token_endpoint_id_token, Exchange};
+use shared::verify::{Context, Keys, SignatureVerifier, VerifiedIdToken};
 use shared::{ResponseType, ValidationError};
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -372,7 +372,7 @@ impl Case {
 
     /// Signs, builds the fragment's response and validates it: `Ok` or the error (already checked for
     /// secrets), with the number of signature checks made.
-    fn outcome(self) -> (Result<ValidatedResponse, ValidationError>, usize) {
+    fn outcome(self) -> (Result<VerifiedResponse, ValidationError>, usize) {
         let mut token = sign(self.signer, self.kid, &self.claims);
         if let Some(edit) = self.edit_token {
             token = edit(token);
@@ -402,8 +402,10 @@ impl Case {
             policy: &self.policy,
         };
         let verifier = JwtVerifier::default();
-        let result = block_on(validate_response(
-            &response, &expected, keys, self.now, &verifier,
+        let result = block_on(verify_response(
+            &response,
+            &expected,
+            Context::new(keys, self.now, &verifier),
         ));
         if let Err(e) = &result {
             let secrets = secrets_of(&token);

@@ -11,8 +11,8 @@ fn back_claims() -> Map<String, Value> {
     c
 }
 
-/// The front-channel claims as validated by `validate_response`.
-fn validated_front_claims() -> IdTokenClaims {
+/// The front-channel claims as verified by `verify_response`.
+fn verified_front_claims() -> IdTokenClaims {
     let (result, _) = Case::new(ResponseType::CodeIdToken).outcome();
     result.unwrap().id_token.unwrap().claims
 }
@@ -30,7 +30,12 @@ fn exchange(
     let rules = rules();
     let set = default_jwks();
     let policy = AlgPolicy::default();
-    let result = block_on(validate_token_id_token(
+    let verifier = JwtVerifier::default();
+    let keys = Keys {
+        jwks: &set,
+        policy: &policy,
+    };
+    let result = block_on(verify_token_endpoint_id_token(
         &token,
         Exchange {
             rules: &rules,
@@ -38,12 +43,7 @@ fn exchange(
             code: CODE,
             access_token: BACK_ACCESS_TOKEN,
         },
-        Keys {
-            jwks: &set,
-            policy: &policy,
-        },
-        NOW + 5,
-        &JwtVerifier::default(),
+        Context::new(keys, NOW + 5, &verifier),
     ));
     match result {
         Ok(token) => {
@@ -66,7 +66,7 @@ fn back_with(edit: impl FnOnce(&mut Map<String, Value>)) -> Map<String, Value> {
 
 #[test]
 fn token_endpoint_id_token_is_accepted() {
-    let front = validated_front_claims();
+    let front = verified_front_claims();
     assert_eq!(exchange(&back_claims(), Signer::Rs256, Some(&front)), "ok");
     assert_eq!(exchange(&back_claims(), Signer::Es256, Some(&front)), "ok");
     assert_eq!(exchange(&back_claims(), Signer::Ps256, Some(&front)), "ok");
@@ -76,7 +76,7 @@ fn token_endpoint_id_token_is_accepted() {
 
 #[test]
 fn token_endpoint_other_sub_is_rejected() {
-    let front = validated_front_claims();
+    let front = verified_front_claims();
     let other = back_with(|c| {
         c.insert("sub".into(), json!("mallory"));
     });
@@ -87,7 +87,7 @@ fn token_endpoint_other_sub_is_rejected() {
 
 #[test]
 fn token_endpoint_other_iss_is_rejected() {
-    let front = validated_front_claims();
+    let front = verified_front_claims();
     let other = back_with(|c| {
         c.insert("iss".into(), json!("https://evil.example.com"));
     });
@@ -108,7 +108,7 @@ fn token_endpoint_other_iss_is_rejected() {
 
 #[test]
 fn token_endpoint_nonce_is_checked_again() {
-    let front = validated_front_claims();
+    let front = verified_front_claims();
     let other = back_with(|c| {
         c.insert("nonce".into(), json!("n-from-another-sign-in"));
     });
@@ -127,7 +127,7 @@ fn token_endpoint_nonce_is_checked_again() {
 
 #[test]
 fn token_endpoint_at_hash_is_checked_when_present() {
-    let front = validated_front_claims();
+    let front = verified_front_claims();
     // The hash of the front-channel access token, not of the one the token endpoint returned.
     let wrong = back_with(|c| {
         c.insert(
@@ -152,7 +152,7 @@ fn token_endpoint_at_hash_is_checked_when_present() {
 
 #[test]
 fn token_endpoint_c_hash_is_checked_when_present() {
-    let front = validated_front_claims();
+    let front = verified_front_claims();
     let wrong = back_with(|c| {
         c.insert("c_hash".into(), json!(left_half_hash(Alg::RS256, "other")));
     });
@@ -168,7 +168,7 @@ fn token_endpoint_c_hash_is_checked_when_present() {
 
 #[test]
 fn token_endpoint_signature_rules_apply() {
-    let front = validated_front_claims();
+    let front = verified_front_claims();
     assert_eq!(
         exchange(&back_claims(), Signer::None, Some(&front)),
         "alg_none"

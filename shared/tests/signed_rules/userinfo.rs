@@ -32,12 +32,11 @@ fn userinfo_rule(
         trusted_audiences: &[],
         leeway_secs: 60,
     };
+    let verifier = JwtVerifier::default();
     match block_on(verify_userinfo_jwt(
         &jws,
         rules,
-        keys,
-        NOW,
-        &JwtVerifier::default(),
+        Context::new(keys, NOW, &verifier),
     )) {
         Ok(c) => {
             assert_eq!(c["name"], "Alice");

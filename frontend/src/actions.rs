@@ -1,104 +1,40 @@
-//! The page's state and the actions that drive it. Views read these signals and call these actions; all I/O
-//! goes through [`crate::bff`] and [`crate::callback`].
+//! Everything the page does: each action runs its I/O through [`crate::bff`] or [`crate::callback`] and then
+//! writes [`State`] in whole units ([`Status`], [`Notice`]), so views only render and call these.
 
 use crate::browser;
-use crate::flow::{self, Outcome, Step, TokenTable};
-use crate::problem::Problem;
+use crate::flow::{self, Outcome, Step};
+use crate::problem::{Cause, Problem};
+use crate::state::{ConsoleOutcome, Identity, Notice, Retry, State, Status};
 use crate::{bff, callback, pending};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{Claim, LoginOptions, SessionInfo, User};
+use shared::api::SessionInfo;
 use shared::ResponseType;
 
-/// Where the sign-in stands; rendered as `data-state` on the status element.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    None,
-    Verifying,
-    Exchanging,
-    Active,
-    SignedOut,
-    Error,
-}
+/// Largest console response body shown (the rest is cut).
+const SHOWN_BYTES: usize = 64 * 1024;
 
-impl Phase {
-    pub fn attr(self) -> &'static str {
-        match self {
-            Phase::None => "none",
-            Phase::Verifying => "verifying",
-            Phase::Exchanging => "exchanging",
-            Phase::Active => "active",
-            Phase::SignedOut => "signed-out",
-            Phase::Error => "error",
-        }
-    }
-
-    pub fn text(self) -> &'static str {
-        match self {
-            Phase::None => "Not signed in",
-            Phase::Verifying => "Checking the sign-in…",
-            Phase::Exchanging => "Signing in on the server…",
-            Phase::Active => "Session active",
-            Phase::SignedOut => "Signed out",
-            Phase::Error => "Sign-in failed",
-        }
-    }
-
-    /// Whether the Log in button makes sense now.
-    pub fn can_log_in(self) -> bool {
-        matches!(self, Phase::None | Phase::SignedOut | Phase::Error)
-    }
-}
-
-/// What the alert's "Try again" button does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
-    LogIn,
-    CheckSession,
-    CallApi,
-}
-
+/// The page's actions over its [`State`]. `Copy`: each view gets it by value.
 #[derive(Clone, Copy)]
-pub struct Session {
-    /// The flow view's timeline (this page load only; never token material).
-    pub timeline: RwSignal<Vec<Step>>,
-    /// The decoded, verified ID token of this sign-in.
-    pub token: RwSignal<Option<TokenTable>>,
-    pub retry: RwSignal<Option<Retry>>,
-    pub phase: RwSignal<Phase>,
-    pub user: RwSignal<Option<User>>,
-    /// The claims on the user card, with their sources: the ID token's at first, the BFF's merged ones once the
-    /// session is up.
-    pub claims: RwSignal<Vec<Claim>>,
-    pub problem: RwSignal<Option<Problem>>,
-    pub api_result: RwSignal<Option<String>>,
-    /// False until the first answer (session check or callback) is known, so no button flickers.
-    pub ready: RwSignal<bool>,
-    /// A request started by a button is in flight.
-    pub busy: RwSignal<bool>,
-    /// What `GET /bff/login` said a sign-in may ask for; asked the first time the Advanced settings open.
-    pub login_options: RwSignal<Option<LoginOptions>>,
-    /// A response type other than the BFF's default, picked in the Advanced settings (conformance mode);
-    /// `None` signs in with the default.
-    pub response_type: RwSignal<Option<ResponseType>>,
+pub struct Actions {
+    state: State,
 }
 
-impl Session {
-    pub fn new() -> Session {
-        Session {
-            timeline: RwSignal::new(Vec::new()),
-            token: RwSignal::new(None),
-            retry: RwSignal::new(None),
-            phase: RwSignal::new(Phase::None),
-            user: RwSignal::new(None),
-            claims: RwSignal::new(Vec::new()),
-            problem: RwSignal::new(None),
-            api_result: RwSignal::new(None),
-            ready: RwSignal::new(false),
-            busy: RwSignal::new(false),
-            login_options: RwSignal::new(None),
-            response_type: RwSignal::new(None),
-        }
+/// One API console call as the form gave it.
+pub struct ConsoleRequest {
+    /// The upstream's name (`/api/<name>/...`).
+    pub api: String,
+    pub method: String,
+    /// The path after `/api/<name>`.
+    pub path: String,
+    /// Sent only with methods that take a body, and only when not blank.
+    pub body: String,
+}
+
+impl Actions {
+    /// The actions over this page's state.
+    pub fn new(state: State) -> Actions {
+        Actions { state }
     }
 
     /// Page load: a redirect back from the OP, a return from the OP's logout, or an ordinary visit.
@@ -106,8 +42,7 @@ impl Session {
         if let Some(fragment) = callback::take_fragment() {
             // Before the first render: the page is drawn as "checking the sign-in" at once, without the Log in
             // button or the API console (and its request for the API list) that would be torn down right after.
-            self.phase.set(Phase::Verifying);
-            self.ready.set(true);
+            self.state.status.set(Status::Verifying);
             spawn_local(self.complete_sign_in(fragment));
             return;
         }
@@ -123,15 +58,14 @@ impl Session {
     /// the OP's redirect back after logout, with this `state`.
     fn check_session(self, logout_state: Option<String>) {
         spawn_local(async move {
-            match bff::current_session().await {
+            let status = match bff::current_session().await {
                 Ok(Some(info)) => {
-                    self.phase.set(Phase::Active);
                     self.log(Step::new(
                         "Session restored",
                         "GET /bff/user: the BFF holds a session for this browser (its cookie is HttpOnly; the tokens stay on the server)",
                         Outcome::Passed,
                     ));
-                    self.show_session(info);
+                    Status::Active(self.session_identity(info))
                 }
                 Ok(None) => {
                     // "Signed out" only when the BFF recognises the state as this browser's logout; anything
@@ -140,62 +74,71 @@ impl Session {
                         Some(state) => bff::logout_return(&state).await.is_ok_and(|c| c.signed_out),
                         None => false,
                     };
-                    self.phase.set(if confirmed {
-                        Phase::SignedOut
+                    if confirmed {
+                        Status::LoggedOut
                     } else {
-                        Phase::None
-                    });
+                        Status::SignedOut
+                    }
                 }
                 Err(problem) => {
-                    self.retry.set(Some(Retry::CheckSession));
-                    self.problem.set(Some(problem));
+                    self.notify(problem, Some(Retry::CheckSession));
+                    Status::SignedOut
                 }
-            }
-            self.ready.set(true);
+            };
+            self.state.status.set(status);
         });
     }
 
-    /// The BFF's view of the user (the merged claims) on the card, and its userinfo step in the flow view.
-    fn show_session(self, info: SessionInfo) {
-        self.claims.set(if info.claims.is_empty() {
+    /// The BFF's view of the user (the merged claims) for the card, and its userinfo step in the flow view.
+    fn session_identity(self, info: SessionInfo) -> Identity {
+        self.log(flow::userinfo_step(&info.userinfo));
+        let claims = if info.claims.is_empty() {
             info.user.id_token_claims()
         } else {
             info.claims
-        });
-        self.user.set(Some(info.user));
-        self.log(flow::userinfo_step(&info.userinfo));
+        };
+        Identity {
+            user: info.user,
+            claims,
+        }
     }
 
     fn log(self, step: Step) {
-        self.timeline.update(|t| t.push(step));
+        self.state.timeline.update(|t| t.push(step));
     }
 
     /// The alert's "Try again".
-    pub fn retry_now(self) {
-        match self.retry.get_untracked() {
+    pub fn retry(self) {
+        let retry = self
+            .state
+            .notice
+            .with_untracked(|n| n.as_ref().and_then(|n| n.retry));
+        match retry {
             Some(Retry::LogIn) => self.log_in(),
             Some(Retry::CallApi) => self.call_api(),
             Some(Retry::CheckSession) => {
-                self.problem.set(None);
-                self.retry.set(None);
-                self.ready.set(false);
+                self.state.notice.set(None);
+                self.state.status.set(Status::Unknown);
                 self.check_session(None);
             }
             None => {}
         }
     }
 
-    /// Step 3 of the flow: validate in the browser, show the user, then let the BFF redeem the code.
+    /// Step 3 of the flow: verify in the browser, show the user, then let the BFF redeem the code.
     ///
     /// The user comes first on screen: the checks' steps are kept aside and the flow view (timeline, token
     /// tables) is drawn only once the user is shown or the sign-in has failed, so no rendering but the user's
     /// stands between the verified token and the identity on screen.
     async fn complete_sign_in(self, fragment: String) {
-        self.phase.set(Phase::Verifying);
         let held = std::cell::RefCell::new(Vec::new());
         let log = |step: Step| held.borrow_mut().push(step);
         let result = callback::verify(&fragment, &log).await;
-        let flush = || self.timeline.update(|t| t.append(&mut held.borrow_mut()));
+        let flush = || {
+            self.state
+                .timeline
+                .update(|t| t.append(&mut held.borrow_mut()))
+        };
         let verified = match result {
             Ok(verified) => verified,
             Err(problem) => {
@@ -203,22 +146,22 @@ impl Session {
                 return self.fail(problem);
             }
         };
-        if let Some(user) = verified.user {
-            self.claims.set(user.id_token_claims());
-            self.user.set(Some(user));
+        let shown = verified.user.map(Identity::from_id_token);
+        let has_user = shown.is_some();
+        self.state.status.set(Status::Exchanging(shown));
+        if has_user {
             browser::mark("hybrid:user-shown");
             browser::mark("identity-shown");
-            flush();
+        }
+        flush();
+        if has_user {
             self.log(Step::new(
                 "Identity shown",
                 "from the verified ID token, before the BFF has answered",
                 Outcome::Passed,
             ));
-        } else {
-            flush();
         }
-        self.token.set(verified.table);
-        self.phase.set(Phase::Exchanging);
+        self.state.token.set(verified.table);
         let code = verified.response.code.as_deref().map(flow::short);
         self.log(Step::new(
             "Code sent to the BFF",
@@ -240,8 +183,8 @@ impl Session {
                     Outcome::Passed,
                 ));
                 let expires_at = info.expires_at;
-                self.show_session(info);
-                self.phase.set(Phase::Active);
+                let identity = self.session_identity(info);
+                self.state.status.set(Status::Active(identity));
                 browser::mark("hybrid:session-up");
                 browser::mark("session-established");
                 self.log(Step::new(
@@ -267,10 +210,11 @@ impl Session {
         }
     }
 
+    /// Log in: the BFF starts a sign-in, the OP's keys are fetched ahead, then the browser leaves for the OP.
     pub fn log_in(self) {
         self.begin();
         spawn_local(async move {
-            let started = match bff::login(self.response_type.get_untracked()).await {
+            let started = match bff::login(self.state.response_type.get_untracked()).await {
                 Ok(started) => started,
                 Err(problem) => return self.fail(problem),
             };
@@ -307,13 +251,13 @@ impl Session {
 
     /// The Advanced settings opened: ask once which response types this BFF accepts.
     pub fn load_login_options(self) {
-        if self.login_options.with_untracked(Option::is_some) {
+        if self.state.login_options.with_untracked(Option::is_some) {
             return;
         }
         spawn_local(async move {
             match bff::login_options().await {
-                Ok(options) => self.login_options.set(Some(options)),
-                Err(problem) => self.problem.set(Some(problem)),
+                Ok(options) => self.state.login_options.set(Some(options)),
+                Err(problem) => self.notify(problem, None),
             }
         });
     }
@@ -321,39 +265,39 @@ impl Session {
     /// A response type picked in the Advanced settings (its canonical spelling); the default means "none".
     pub fn choose_response_type(self, value: &str) {
         let default = self
+            .state
             .login_options
             .with_untracked(|o| o.as_ref().map(|o| o.default_response_type));
         let chosen = value.parse::<ResponseType>().ok();
-        self.response_type
+        self.state
+            .response_type
             .set(chosen.filter(|chosen| Some(*chosen) != default));
     }
 
+    /// Call API: the demo API through the BFF.
     pub fn call_api(self) {
         self.begin();
-        self.api_result.set(None);
+        self.state.api_result.set(None);
         spawn_local(async move {
             match bff::call_demo_api().await {
-                Ok(json) => self.api_result.set(Some(json)),
+                Ok(json) => self.state.api_result.set(Some(json)),
                 Err(bff::ApiError::SignedOut(problem)) => self.session_gone(problem),
-                Err(bff::ApiError::Other(problem)) => {
-                    self.retry.set(Some(Retry::CallApi));
-                    self.problem.set(Some(problem));
-                }
+                Err(bff::ApiError::Other(problem)) => self.notify(problem, Some(Retry::CallApi)),
             }
-            self.busy.set(false);
+            self.state.busy.set(false);
         });
     }
 
+    /// Log out: the BFF ends the session, then the browser posts the OP's end-session form when there is one.
     pub fn log_out(self) {
         self.begin();
         spawn_local(async move {
             match bff::logout().await {
                 Ok(done) => {
-                    self.user.set(None);
-                    self.api_result.set(None);
-                    self.token.set(None);
-                    self.timeline.set(Vec::new());
-                    self.phase.set(Phase::SignedOut);
+                    self.state.api_result.set(None);
+                    self.state.token.set(None);
+                    self.state.timeline.set(Vec::new());
+                    self.state.status.set(Status::LoggedOut);
                     if let Some(end) = done.end_session {
                         if browser::submit_form(&end.action, end.method.as_str(), &end.fields)
                             .is_ok()
@@ -362,33 +306,107 @@ impl Session {
                         }
                     }
                 }
-                Err(problem) => self.problem.set(Some(problem)),
+                Err(problem) => self.notify(problem, None),
             }
-            self.busy.set(false);
+            self.state.busy.set(false);
+        });
+    }
+
+    /// The API console opened (or its "Try again"): which upstreams it may call.
+    pub fn load_apis(self) {
+        let console = self.state.console;
+        console.load_problem.set(None);
+        spawn_local(async move {
+            match bff::apis().await {
+                Ok(catalog) => console.apis.set(catalog.apis),
+                Err(problem) => console.load_problem.set(Some(problem)),
+            }
+        });
+    }
+
+    /// One API console call through the BFF, shown whatever its status; a 401 also ends the page's session.
+    pub fn console_send(self, request: ConsoleRequest) {
+        let ConsoleRequest {
+            api,
+            method,
+            path,
+            body,
+        } = request;
+        let console = self.state.console;
+        let url = format!("/api/{api}/{}", path.trim_start_matches('/'));
+        let body = (!matches!(method.as_str(), "GET" | "HEAD"))
+            .then_some(body)
+            .filter(|b| !b.trim().is_empty());
+        console.busy.set(true);
+        console.last.set(None);
+        spawn_local(async move {
+            let started = js_sys::Date::now();
+            let result = bff::console_call(&method, &url, body).await;
+            let millis = (js_sys::Date::now() - started) as i64;
+            let outcome = match result {
+                Ok(reply) => {
+                    let problem = bff::explain(&reply);
+                    if let Some(p) = problem.as_ref().filter(|p| p.cause == Cause::SessionEnded) {
+                        self.session_gone(p.clone());
+                    }
+                    let mut headers = String::new();
+                    for (k, v) in &reply.headers {
+                        headers.push_str(k);
+                        headers.push_str(": ");
+                        headers.push_str(v);
+                        headers.push('\n');
+                    }
+                    ConsoleOutcome {
+                        status: reply.status,
+                        millis,
+                        body: shown_body(&reply.body),
+                        headers,
+                        problem,
+                    }
+                }
+                Err(problem) => ConsoleOutcome {
+                    status: 0,
+                    millis,
+                    headers: String::new(),
+                    body: String::new(),
+                    problem: Some(problem),
+                },
+            };
+            console.last.set(Some(outcome));
+            console.busy.set(false);
         });
     }
 
     /// A 401 from the BFF: the session ended (expired, logged out elsewhere); offer to sign in again.
-    pub fn session_gone(self, problem: Problem) {
-        self.user.set(None);
-        self.phase.set(Phase::None);
-        self.retry.set(Some(Retry::LogIn));
-        self.problem.set(Some(problem));
+    fn session_gone(self, problem: Problem) {
+        self.state.status.set(Status::SignedOut);
+        self.notify(problem, Some(Retry::LogIn));
+    }
+
+    fn notify(self, problem: Problem, retry: Option<Retry>) {
+        self.state.notice.set(Some(Notice { problem, retry }));
     }
 
     fn begin(self) {
-        self.problem.set(None);
-        self.retry.set(None);
-        self.busy.set(true);
+        self.state.notice.set(None);
+        self.state.busy.set(true);
     }
 
     fn fail(self, problem: Problem) {
-        self.user.set(None);
-        self.phase.set(Phase::Error);
-        self.retry.set(Some(Retry::LogIn));
-        self.problem.set(Some(problem));
-        self.busy.set(false);
+        self.state.status.set(Status::Failed);
+        self.notify(problem, Some(Retry::LogIn));
+        self.state.busy.set(false);
     }
+}
+
+/// A console answer's body as text: JSON pretty-printed, anything else as it came (cut at [`SHOWN_BYTES`]).
+fn shown_body(body: &[u8]) -> String {
+    if body.is_empty() {
+        return "(empty body)".into();
+    }
+    crate::json::pretty(body).unwrap_or_else(|| {
+        String::from_utf8_lossy(&body[..body.len().min(SHOWN_BYTES)]).into_owned()
+    })
 }
 
 /// The `state` query parameter, decoded (the OP's redirect back after logout carries it).

@@ -1,32 +1,35 @@
 use super::advanced::Advanced;
-use crate::session::{Phase, Session};
+use crate::actions::Actions;
+use crate::state::State;
 use leptos::prelude::*;
 
 /// Log in (with its Advanced settings) when signed out; Call API and Log out while the session is active.
 #[component]
-pub fn Actions(session: Session) -> impl IntoView {
-    let busy = session.busy;
+pub fn Controls(state: State, actions: Actions) -> impl IntoView {
+    let busy = state.busy;
     move || {
-        let phase = session.phase.get();
-        if !session.ready.get() {
+        let (known, can_log_in, active) = state
+            .status
+            .with(|s| (s.is_known(), s.can_log_in(), s.is_active()));
+        if !known {
             return None;
         }
-        Some(if phase.can_log_in() {
+        Some(if can_log_in {
             view! {
                 <div class="actions">
                     <button class="primary" data-testid="login" disabled=move || busy.get()
-                        on:click=move |_| session.log_in()>"Log in"</button>
+                        on:click=move |_| actions.log_in()>"Log in"</button>
                 </div>
-                <Advanced session=session />
+                <Advanced state=state actions=actions />
             }
             .into_any()
-        } else if phase == Phase::Active {
+        } else if active {
             view! {
                 <div class="actions">
                     <button class="primary" data-testid="call-api" disabled=move || busy.get()
-                        on:click=move |_| session.call_api()>"Call API"</button>
+                        on:click=move |_| actions.call_api()>"Call API"</button>
                     <button data-testid="logout" disabled=move || busy.get()
-                        on:click=move |_| session.log_out()>"Log out"</button>
+                        on:click=move |_| actions.log_out()>"Log out"</button>
                 </div>
             }
             .into_any()
