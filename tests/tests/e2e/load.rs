@@ -85,6 +85,9 @@ impl Seen {
     }
 }
 
+/// A signed-in browser and the token of one call right after its login: the token its later calls start from.
+type SignedIn = (Arc<BffClient>, Seen);
+
 /// One call through the BFF: the token it carried, or what went wrong.
 async fn call(browser: &BffClient) -> Result<Seen, String> {
     let started = unix_now();
@@ -147,8 +150,7 @@ async fn a_thousand_sessions_call_apis_and_refresh_at_once_without_errors() {
 
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
-    // Each browser with the token of one call right after its login: the token its later calls start from.
-    let browsers: Arc<Mutex<Vec<(Arc<BffClient>, Seen)>>> = Arc::default();
+    let browsers: Arc<Mutex<Vec<SignedIn>>> = Arc::default();
     let loggers: Vec<_> = (0..LOGINS_AT_ONCE)
         .map(|_| {
             let (next, browsers) = (next.clone(), browsers.clone());
