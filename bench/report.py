@@ -372,7 +372,10 @@ if num("memory.sessions") is not None:
     md.append("")
     md.append(f"Goal ≤ 2 KiB (2,048 B) per session: {goal(ok)} ({fmt(abs(2048 - per))} B {'under' if ok else 'over'}). "
               f"The tokens alone are {fmt(num('memory.token_bytes_per_session'))} B, so that is the floor for a store "
-              "that keeps them. Each write checks 4 entries for expiry, going round the map (reads already ignore "
+              "that keeps them. The store keeps each session packed into one allocation (`bff/src/session/packed.rs`: "
+              "every string at its exact length, the user's display fields derived from the claims again instead of "
+              "kept twice, claim values as they are) under the SHA-256 of its id, 56 bytes per map entry; a read "
+              "unpacks it. Each write checks 4 entries for expiry, going round the map (reads already ignore "
               "expired ones), so `put` stays flat as the store grows and no write pays for the whole map.\n")
     summary.append(f"memory: {fmt(per)} B/session over {fmt(num('memory.sessions'))} sessions (goal ≤ 2048: {'met' if ok else 'NOT met'}); "
                    f"mean put {fmt(num('memory.put_us_mean'), 1)} µs")

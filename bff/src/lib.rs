@@ -82,7 +82,7 @@ pub fn start_with_store(
     let metrics = Arc::new(metrics::Metrics::new(
         config.apis.keys().map(String::as_str),
     ));
-    let state = AppState {
+    let state = AppState::new(state::Shared {
         cookies: Cookies::new(config.secure_cookies()),
         logins: Arc::new(login_sealer(&config.session)?),
         config: Arc::new(config),
@@ -92,7 +92,7 @@ pub fn start_with_store(
         sessions,
         refresh_locks: Arc::default(),
         metrics,
-    };
+    });
     let (slot, http, config) = (
         state.provider.clone(),
         state.op_http.clone(),

@@ -142,6 +142,8 @@ const server = http.createServer(async (req, res) => {
       sub: payload.sub,
       scope: payload.scope ?? '',
       client_id: payload.client_id ?? null,
+      // Which token this was (its id and lifetime, never the token): a test can tell when a client refreshed.
+      token: { jti: payload.jti ?? null, iat: payload.iat ?? null, exp: payload.exp },
       method: req.method,
       path,
       message: 'hello from the demo API',

@@ -7,6 +7,10 @@ import { randomBytes } from 'node:crypto';
 
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors } from 'oidc-provider';
+// The library's own memory adapter and its LRU, given a store of our size (see OP_MEMORY_ENTRIES). Deep
+// imports: the package has no `exports` map, and the version is pinned in package-lock.json.
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import LRU from 'oidc-provider/lib/helpers/lru.js';
 
 // ---------------------------------------------------------------------------
 // Configuration from the environment
@@ -14,6 +18,11 @@ import Provider, { errors } from 'oidc-provider';
 const env = (name, fallback) => {
   const v = process.env[name];
   return v === undefined || v === '' ? fallback : v;
+};
+const positiveInt = (name, fallback) => {
+  const n = Number(env(name, String(fallback)));
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer`);
+  return n;
 };
 const list = (value) => value.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -26,6 +35,12 @@ const POST_LOGOUT_URIS = list(env('OP_POST_LOGOUT_URIS', 'http://localhost:8080/
 const BACKCHANNEL_URI = env('OP_BACKCHANNEL_URI', 'http://127.0.0.1:3000/bff/backchannel');
 const AUTO_LOGIN = env('OP_AUTO_LOGIN', '0') === '1';
 const AUTO_LOGIN_USER = env('OP_AUTO_LOGIN_USER', 'alice');
+// How long access tokens live (both the OP's own and the demo API's JWTs): short in a test that wants refreshes.
+const ACCESS_TOKEN_TTL = positiveInt('OP_ACCESS_TOKEN_TTL', 60 * 60);
+// How many entries the in-memory store keeps (sessions, codes, grants, refresh tokens...; a login makes about
+// ten): the library's default of 1,000 forgets the grants of all but the last ~100 logins, so a load test's
+// sessions could not refresh. The test harness raises it; the dev default stays the library's.
+const MEMORY_ENTRIES = positiveInt('OP_MEMORY_ENTRIES', 1000);
 
 const API_RESOURCE = 'urn:demo-api';
 // A second resource with its own audience, for per-upstream tokens (RFC 8707).
@@ -272,7 +287,7 @@ const configuration = {
     long: { httpOnly: true, sameSite: 'none' },
   },
   ttl: {
-    AccessToken: 60 * 60,
+    AccessToken: ACCESS_TOKEN_TTL,
     AuthorizationCode: 60,
     IdToken: 60 * 60,
     Interaction: 60 * 60,
@@ -325,7 +340,7 @@ ${form}
           return {
             scope: API_SCOPE,
             audience: resourceIndicator,
-            accessTokenTTL: 60 * 60,
+            accessTokenTTL: ACCESS_TOKEN_TTL,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'RS256' } },
           };
@@ -351,7 +366,11 @@ ${form}
   },
 };
 
-const provider = new Provider(ISSUER, configuration);
+const memoryStore = new LRU({ maxSize: MEMORY_ENTRIES });
+const provider = new Provider(ISSUER, {
+  ...configuration,
+  adapter: (model) => new MemoryAdapter(model, memoryStore),
+});
 
 // Dev relaxation: hybrid (implicit-type) web clients may use http:// and
 // localhost redirect URIs, but only when every such URI is on a local host.

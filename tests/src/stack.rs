@@ -60,6 +60,10 @@ impl Drop for Process {
     }
 }
 
+/// How many entries the dev OP's in-memory store keeps in tests (`OP_MEMORY_ENTRIES`): about ten per login, so
+/// the load test's thousand sessions and their refreshes fit many times over.
+pub const OP_MEMORY_ENTRIES: usize = 100_000;
+
 /// What a test wants from its stack.
 #[derive(Clone)]
 pub struct StackOptions {
@@ -78,6 +82,9 @@ pub struct StackOptions {
     /// first API call). Off: the session's access token is the demo API's JWT (`[oidc] resource`), which the
     /// OP's userinfo endpoint refuses.
     pub main_token_for_op: bool,
+    /// How long the dev OP's access tokens live (`OP_ACCESS_TOKEN_TTL`), when not its 3600 s: short, so that
+    /// sessions refresh within a test.
+    pub op_access_token_ttl: Option<u64>,
 }
 
 /// An OP behind a proxy: its process listens on `op_port`, but its issuer, and so every URL it hands out and
@@ -97,6 +104,7 @@ impl Default for StackOptions {
             bff_toml: String::new(),
             op_behind: None,
             main_token_for_op: false,
+            op_access_token_ttl: None,
         }
     }
 }
@@ -130,21 +138,26 @@ impl Stack {
             .redirect_uri
             .clone()
             .unwrap_or_else(|| format!("{origin}/callback"));
+        let mut op_env = vec![
+            ("OP_PORT", op_port.to_string()),
+            ("OP_ISSUER", issuer.clone()),
+            ("OP_AUTO_LOGIN", "1".into()),
+            ("OP_REDIRECT_URIS", redirect_uri.clone()),
+            ("OP_POST_LOGOUT_URIS", format!("{origin}/")),
+            (
+                "OP_BACKCHANNEL_URI",
+                format!("http://127.0.0.1:{bff_port}/bff/backchannel"),
+            ),
+            ("OP_MEMORY_ENTRIES", OP_MEMORY_ENTRIES.to_string()),
+        ];
+        if let Some(ttl) = options.op_access_token_ttl {
+            op_env.push(("OP_ACCESS_TOKEN_TTL", ttl.to_string()));
+        }
         let op = Process::spawn(
             &format!("op-{op_port}"),
             "node",
             &["dev/op/server.mjs"],
-            &[
-                ("OP_PORT", op_port.to_string()),
-                ("OP_ISSUER", issuer.clone()),
-                ("OP_AUTO_LOGIN", "1".into()),
-                ("OP_REDIRECT_URIS", redirect_uri.clone()),
-                ("OP_POST_LOGOUT_URIS", format!("{origin}/")),
-                (
-                    "OP_BACKCHANNEL_URI",
-                    format!("http://127.0.0.1:{bff_port}/bff/backchannel"),
-                ),
-            ],
+            &op_env,
         );
         let api = Process::spawn(
             &format!("demo-api-{api_port}"),

@@ -2,8 +2,9 @@
 //! ([`OnceKeys`]) it answers `remember_once` from. The model is in [`super::model`], the interface in
 //! [`super::storage`].
 
-use super::model::Session;
+use super::model::{expires_at, Session};
 use super::now;
+use super::packed::{Corrupt, Packed};
 use super::storage::{SessionStore, StoreError};
 use async_trait::async_trait;
 use indexmap::IndexMap;
@@ -21,7 +22,9 @@ pub const SWEEP_PER_WRITE: usize = 4;
 /// The default store: a map in this process. Sessions end when the process does.
 ///
 /// Not encrypted: the map lives in this process's memory, next to the keys that would seal it, so sealing
-/// would protect against nothing that could read it.
+/// would protect against nothing that could read it. Its keys are SHA-256 digests of the session ids, so a
+/// memory dump holds no usable cookie (the hash is one-way; a keyed fast hash would not be, with its key in the
+/// same dump).
 pub struct MemoryStore {
     sessions: Mutex<Sessions>,
     idle_secs: i64,
@@ -32,11 +35,11 @@ pub struct MemoryStore {
 /// The memory store's map and where its incremental sweep goes on.
 #[derive(Default)]
 struct Sessions {
-    /// Keyed by the SHA-256 of the session id and boxed: an entry is 48 bytes (hash, key, pointer) instead of
-    /// a `String` key's heap block plus the whole `Session` inline, which the table doubles on growth and leaves
-    /// behind. An index map, so the sweep can resume at a position: a hash map has no cursor that survives
-    /// the writes in between.
-    map: IndexMap<[u8; 32], Box<Session>>,
+    /// Keyed by the SHA-256 of the session id, each session packed into one allocation ([`Packed`]): an entry
+    /// is 56 bytes (hash, key, pointer and length) instead of a `String` key's heap block plus the whole
+    /// `Session` inline, which the table doubles on growth and leaves behind. An index map, so the sweep can
+    /// resume at a position: a hash map has no cursor that survives the writes in between.
+    map: IndexMap<[u8; 32], Packed>,
     /// The position the next write's sweep starts at.
     cursor: usize,
 }
@@ -52,7 +55,9 @@ impl Sessions {
             if self.cursor >= self.map.len() {
                 self.cursor = 0;
             }
-            let live = self.map[self.cursor].is_live(idle_secs, absolute_secs, t);
+            // An entry that does not unpack could never be read either: it goes like an expired one.
+            let live =
+                is_live(&self.map[self.cursor], idle_secs, absolute_secs, t).unwrap_or(false);
             if live {
                 self.cursor += 1;
             } else {
@@ -89,6 +94,22 @@ impl MemoryStore {
     fn is_live(&self, session: &Session, t: i64) -> bool {
         session.is_live(self.idle_secs, self.absolute_secs, t)
     }
+
+    fn is_packed_live(&self, packed: &Packed, t: i64) -> Result<bool, Corrupt> {
+        is_live(packed, self.idle_secs, self.absolute_secs, t)
+    }
+}
+
+/// [`Session::is_live`] of a packed session, from its two times.
+fn is_live(packed: &Packed, idle_secs: i64, absolute_secs: i64, t: i64) -> Result<bool, Corrupt> {
+    let (created_at, last_seen) = packed.times()?;
+    Ok(t < expires_at(created_at, last_seen, idle_secs, absolute_secs))
+}
+
+impl From<Corrupt> for StoreError {
+    fn from(e: Corrupt) -> StoreError {
+        StoreError::new(e)
+    }
 }
 
 /// The memory store's key for a session id.
@@ -100,30 +121,35 @@ fn memory_key(id: &str) -> [u8; 32] {
 impl SessionStore for MemoryStore {
     async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
         let t = now();
-        Ok(self
-            .sessions()
-            .map
-            .get(&memory_key(id))
-            .filter(|s| self.is_live(s, t))
-            .map(|s| Session::clone(s)))
+        let key = memory_key(id);
+        let sessions = self.sessions();
+        let Some(packed) = sessions.map.get(&key) else {
+            return Ok(None);
+        };
+        if !self.is_packed_live(packed, t)? {
+            return Ok(None);
+        }
+        Ok(Some(packed.unpack()?))
     }
 
     async fn insert(&self, id: &str, session: Session) -> Result<(), StoreError> {
+        // Packed before the lock is taken: the lock covers only the map's own work.
+        let (key, packed) = (memory_key(id), Packed::new(&session));
         let mut sessions = self.swept(now());
-        sessions.map.insert(memory_key(id), Box::new(session));
+        sessions.map.insert(key, packed);
         Ok(())
     }
 
     async fn update(&self, id: &str, session: Session) -> Result<bool, StoreError> {
         let t = now();
         let key = memory_key(id);
+        let packed = Packed::new(&session);
         let mut sessions = self.swept(t);
         let Some(stored) = sessions.map.get_mut(&key) else {
             return Ok(false);
         };
-        if self.is_live(stored, t) && self.is_live(&session, t) {
-            // Into the existing box: no allocation on the hot path of last-use writes.
-            **stored = session;
+        if self.is_packed_live(stored, t)? && self.is_live(&session, t) {
+            *stored = packed;
             return Ok(true);
         }
         sessions.map.swap_remove(&key);
@@ -131,7 +157,8 @@ impl SessionStore for MemoryStore {
     }
 
     async fn remove(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        Ok(self.sessions().map.swap_remove(&memory_key(id)).map(|s| *s))
+        let removed = self.sessions().map.swap_remove(&memory_key(id));
+        Ok(removed.map(|packed| packed.unpack()).transpose()?)
     }
 
     /// A scan of every session, not a secondary index: back-channel logouts are rare (one per OP logout) and
@@ -146,9 +173,10 @@ impl SessionStore for MemoryStore {
     ) -> Result<usize, StoreError> {
         let mut sessions = self.sessions();
         let before = sessions.map.len();
+        // One that does not unpack goes too: it names no session that could still be used.
         sessions
             .map
-            .retain(|_, s| !s.matches_logout(issuer, sid, sub));
+            .retain(|_, s| !s.matches_logout(issuer, sid, sub).unwrap_or(true));
         Ok(before - sessions.map.len())
     }
 
@@ -158,7 +186,7 @@ impl SessionStore for MemoryStore {
             .sessions()
             .map
             .values()
-            .filter(|s| self.is_live(s, t))
+            .filter(|s| self.is_packed_live(s, t).unwrap_or(false))
             .count())
     }
 
@@ -248,7 +276,7 @@ mod tests {
             let mut sessions = store.sessions();
             for i in 0..100u8 {
                 let old = if i % 10 == 0 { t } else { t - 7200 };
-                sessions.map.insert([i; 32], Box::new(session(old)));
+                sessions.map.insert([i; 32], Packed::new(&session(old)));
             }
         }
         store.insert("new-0", session(t)).await.unwrap();
@@ -264,7 +292,10 @@ mod tests {
         }
         let sessions = store.sessions();
         assert_eq!(sessions.map.len(), 10 + 60, "every expired session is gone");
-        assert!(sessions.map.values().all(|s| s.is_live(60, 3600, t)));
+        assert!(sessions
+            .map
+            .values()
+            .all(|s| is_live(s, 60, 3600, t).unwrap()));
     }
 
     #[tokio::test]

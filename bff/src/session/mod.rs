@@ -5,6 +5,7 @@
 pub mod cookie;
 pub mod memory;
 pub mod model;
+pub mod packed;
 pub mod redis_cache;
 pub mod redis_conn;
 pub mod redis_store;

@@ -80,21 +80,46 @@ impl Session {
 
     /// When the session ends unless it is used again: the earlier of the idle and absolute timeouts.
     pub fn expires_at(&self, idle_secs: i64, absolute_secs: i64) -> i64 {
-        (self.last_seen + idle_secs).min(self.created_at + absolute_secs)
+        expires_at(self.created_at, self.last_seen, idle_secs, absolute_secs)
     }
+}
+
+/// [`Session::expires_at`] from the two times alone, for a store that keeps them apart from the session.
+pub fn expires_at(created_at: i64, last_seen: i64, idle_secs: i64, absolute_secs: i64) -> i64 {
+    (last_seen + idle_secs).min(created_at + absolute_secs)
 }
 
 impl Session {
     /// Whether a logout token with this `iss`, `sid` and `sub` names this session (see
     /// [`SessionStore::remove_matching`]). A session without a recorded sid is never matched by a sid.
     pub fn matches_logout(&self, issuer: &str, sid: Option<&str>, sub: Option<&str>) -> bool {
-        if self.issuer != issuer || (sid.is_none() && sub.is_none()) {
-            return false;
-        }
-        let sid_ok = sid.is_none_or(|sid| self.sid.as_deref() == Some(sid));
-        let sub_ok = sub.is_none_or(|sub| self.user.sub == sub);
-        sid_ok && sub_ok
+        logout_matches(
+            (
+                self.issuer.as_str(),
+                self.sid.as_deref(),
+                self.user.sub.as_str(),
+            ),
+            issuer,
+            sid,
+            sub,
+        )
     }
+}
+
+/// [`Session::matches_logout`] from the session's `(issuer, sid, sub)` alone, for a store that reads them
+/// without opening the whole session.
+pub fn logout_matches(
+    (own_issuer, own_sid, own_sub): (&str, Option<&str>, &str),
+    issuer: &str,
+    sid: Option<&str>,
+    sub: Option<&str>,
+) -> bool {
+    if own_issuer != issuer || (sid.is_none() && sub.is_none()) {
+        return false;
+    }
+    let sid_ok = sid.is_none_or(|sid| own_sid == Some(sid));
+    let sub_ok = sub.is_none_or(|sub| own_sub == sub);
+    sid_ok && sub_ok
 }
 
 #[cfg(test)]
