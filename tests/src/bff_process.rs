@@ -2,9 +2,10 @@
 //! what only a process can show: being killed with SIGKILL (no graceful shutdown, no destructors) and started
 //! again on the same configuration.
 //!
-//! The binary is not built by `cargo test` for this crate (Cargo only builds the binaries of the package under
-//! test): `cargo build -p hybrid-bff` first (scripts/test does). A binary older than a source it was built
-//! from is refused, so a test never passes against stale code.
+//! The binary is not built by `cargo test -p hybrid-e2e` (Cargo only builds the binaries of the packages under
+//! test): `cargo test --workspace` builds it for the BFF's own integration tests (scripts/test), or
+//! `cargo build -p hybrid-bff` first. A binary older than a source it was built from is refused, so a test never
+//! passes against stale code.
 
 use crate::repo_root;
 use crate::stack::Process;
@@ -87,7 +88,7 @@ fn binary() -> PathBuf {
         .and_then(Path::parent)
         .expect("the test binary is in target/<profile>/deps");
     let binary = profile_dir.join("hybrid-bff");
-    let fix = "run `cargo build -p hybrid-bff` first (scripts/test does)";
+    let fix = "run `cargo build -p hybrid-bff` first (`cargo test --workspace` builds it too)";
     let built = std::fs::metadata(&binary)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| panic!("{} is missing: {fix}", binary.display()));
