@@ -134,12 +134,12 @@ mod tests {
         let e = Config::from_toml("listen = \"127.0.0.1:3000\"\npublic_origin =", env(&[]))
             .unwrap_err();
         assert_eq!(e.field, "(file)");
-        assert_eq!(e.message, "line 2, column 16: invalid TOML");
-        let e = Config::from_toml("[oidc\nclient_secret = \"s3cr3t\"", env(&[])).unwrap_err();
         assert_eq!(
             e.message,
-            "line 1, column 6: invalid table header; expected `.`, `]`"
+            "line 2, column 16: string values must be quoted, expected literal string"
         );
+        let e = Config::from_toml("[oidc\nclient_secret = \"s3cr3t\"", env(&[])).unwrap_err();
+        assert_eq!(e.message, "line 1, column 6: unclosed table, expected `]`");
         let e = Config::from_toml("[oidc]\nclient_secret = \"s3cr3t", env(&[])).unwrap_err();
         assert!(e.message.starts_with("line 2, column 24: "), "{e}");
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
