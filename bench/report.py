@@ -244,10 +244,9 @@ if num("proxy.direct.c1.rps") is not None:
             x, y = num(f"before.proxy.{a}.c{c}.rps"), num(f"before.proxy.{b}.c{c}.rps")
             return "–" if not x or not y else f"{x / y:.2f}×"
         md.append(
-            f"Before and after issue 12's changes (the proxy on hyper-util's client instead of reqwest, the Redis "
-            f"store's session cache): the binary of commit {r.get('before.commit', '?')} run by the same driver just "
-            f"before this run (load average {r.get('before.proxy.loadavg', '?')} at its start; this run's: "
-            f"{r.get('proxy.loadavg', '?')}). Each ratio is within one run.\n")
+            f"Before and after: the binary of commit {r.get('before.commit', '?')} (`BENCH_BEFORE_BIN`), run by "
+            f"the same driver in the same session as this run (load average {r.get('before.proxy.loadavg', '?')} at "
+            f"its start; this run's: {r.get('proxy.loadavg', '?')}). Each ratio is within one run.\n")
         md.append("| ratio | before, 1 conn | 16 | 64 | after, 1 conn | 16 | 64 |")
         md.append("|---|---:|---:|---:|---:|---:|---:|")
         md.append("| BFF (memory) / nginx req/s | " + " | ".join(before_ratio("bff_memory", "nginx", c) for c in (1, 16, 64))
