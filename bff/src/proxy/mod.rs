@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod client;
 mod path;
 pub mod refresh;
+mod retry;
 
 use crate::current_session::CurrentSession;
 use crate::error::AppError;
@@ -43,6 +44,8 @@ pub async fn forward(
         return Err(AppError::PayloadTooLarge);
     }
     let target = path::join(&api.url, &api.path_prefix, &rest, request.uri().query())?;
+    let target = axum::http::Uri::try_from(target)
+        .map_err(|_| AppError::BadRequest("the API path is not allowed".into()))?;
     let access_token = if api.token {
         // Not an extractor: a public API needs no session, and the allowlist's answers come first.
         let CurrentSession { id, session } =
@@ -60,34 +63,36 @@ pub async fn forward(
 
     let (parts, body) = request.into_parts();
     let (body, body_too_large) = upstream_body(body, api.max_body_bytes);
-    let mut outgoing = axum::http::Request::builder()
-        .method(parts.method)
-        .uri(target)
-        .body(body)
-        .map_err(|_| AppError::BadRequest("the API path is not allowed".into()))?;
-    let headers = outgoing.headers_mut();
-    for (name, value) in forwardable(&parts.headers, &api.forward_headers) {
-        headers.append(name.clone(), value.clone());
-    }
-    // What reqwest added when the browser sent no `Accept`; upstreams have had it since the first release.
-    headers
-        .entry(header::ACCEPT)
-        .or_insert(HeaderValue::from_static("*/*"));
-    if let Some(token) = access_token {
-        let mut value = HeaderValue::try_from(format!("Bearer {token}"))
-            .map_err(|_| AppError::UpstreamUnavailable)?;
-        value.set_sensitive(true);
-        headers.insert(header::AUTHORIZATION, value);
-    }
+    // Only an idempotent call without a body can be sent again (RFC 9110 9.2.2): nothing is replayed that the
+    // browser streamed, and nothing is done twice that the upstream may already have done once.
+    let replayable = body_too_large.is_none() && parts.method.is_idempotent();
+    let outgoing = |body: Body| {
+        upstream_request(
+            &parts,
+            target.clone(),
+            body,
+            &api.forward_headers,
+            access_token.as_deref(),
+        )
+    };
 
     // One timer per call: the response head and then the whole body must arrive within the API's timeout.
     let mut deadline = Box::pin(tokio::time::sleep(Duration::from_secs(api.timeout_secs)));
     let started = std::time::Instant::now();
-    let sent = tokio::select! {
+    let first = outgoing(body)?;
+    let mut sent = tokio::select! {
         biased;
-        sent = state.api_http.request(outgoing) => Some(sent),
+        sent = state.api_http.request(first) => Some(sent),
         () = deadline.as_mut() => None,
     };
+    if replayable && matches!(&sent, Some(Err(e)) if retry::on_a_new_connection(e)) {
+        let again = outgoing(Body::empty())?;
+        sent = tokio::select! {
+            biased;
+            sent = state.api_http.request(again) => Some(sent),
+            () = deadline.as_mut() => None,
+        };
+    }
     let class = match &sent {
         Some(Ok(r)) if r.status().is_success() => "2xx",
         Some(Ok(r)) if r.status().is_redirection() => "3xx",
@@ -102,7 +107,10 @@ pub async fn forward(
             return Err(AppError::PayloadTooLarge)
         }
         None => return Err(AppError::UpstreamTimeout),
-        Some(Err(_)) => return Err(AppError::UpstreamUnavailable),
+        Some(Err(e)) => {
+            tracing::debug!(api = %printable(&name), error = %retry::Chain(&e), "upstream call failed");
+            return Err(AppError::UpstreamUnavailable);
+        }
     };
 
     // The upstream's head, minus what is for one hop only, its cookies (the browser's cookies are the BFF's)
@@ -126,6 +134,35 @@ pub async fn forward(
             sleep: deadline,
         }),
     ))
+}
+
+/// The request for the upstream: the browser's method and allowed headers, the access token as a bearer
+/// credential (marked sensitive, so no debug print shows it).
+fn upstream_request(
+    parts: &axum::http::request::Parts,
+    target: axum::http::Uri,
+    body: Body,
+    forward_headers: &[String],
+    access_token: Option<&str>,
+) -> Result<axum::http::Request<Body>, AppError> {
+    let mut outgoing = axum::http::Request::new(body);
+    *outgoing.method_mut() = parts.method.clone();
+    *outgoing.uri_mut() = target;
+    let headers = outgoing.headers_mut();
+    for (name, value) in forwardable(&parts.headers, forward_headers) {
+        headers.append(name.clone(), value.clone());
+    }
+    // What reqwest added when the browser sent no `Accept`; upstreams have had it since the first release.
+    headers
+        .entry(header::ACCEPT)
+        .or_insert(HeaderValue::from_static("*/*"));
+    if let Some(token) = access_token {
+        let mut value = HeaderValue::try_from(format!("Bearer {token}"))
+            .map_err(|_| AppError::UpstreamUnavailable)?;
+        value.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, value);
+    }
+    Ok(outgoing)
 }
 
 /// The request body for the upstream, and the flag that says it went over `max` on the way. Bodies stream

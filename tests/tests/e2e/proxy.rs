@@ -2,7 +2,7 @@
 
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
 use hybrid_e2e::stack::{Stack, StackOptions};
-use hybrid_e2e::upstream::{EchoUpstream, SlowUpstream};
+use hybrid_e2e::upstream::{ClosingUpstream, EchoUpstream, SlowUpstream};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -162,4 +162,56 @@ async fn only_allowlisted_headers_reach_the_upstream() {
     assert!(headers.get("x-hop").is_none(), "{headers:?}");
     assert!(headers.get("keep-alive").is_none(), "{headers:?}");
     assert_eq!(headers["x-end-to-end"], "for the browser");
+}
+
+/// A keep-alive connection that the upstream closes just as the BFF sends the next call on it (an idle timeout
+/// firing at that moment) does not fail an idempotent call without a body: it goes again, once, on a new
+/// connection. A call with a body, or one that is not idempotent, is never sent twice: it fails as
+/// `upstream_unavailable`.
+#[tokio::test]
+async fn a_keep_alive_connection_closed_under_a_call_is_retried_only_when_safe() {
+    let closing = ClosingUpstream::start().await;
+    let stack = Stack::start(StackOptions {
+        bff_toml: format!(
+            "[apis.closing]\nurl = \"{}\"\ntoken = false\nmethods = [\"GET\", \"POST\", \"DELETE\"]\n",
+            closing.url()
+        ),
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let call = |method: &str, body: &'static str| {
+        http.request(
+            method.parse().unwrap(),
+            format!("{}/api/closing/x", stack.origin),
+        )
+        .header("x-csrf", "1")
+        .body(body)
+        .send()
+    };
+    let first = call("GET", "").await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.json::<Value>().await.unwrap()["connection"], 1);
+    // Sent on connection 1, which closes under it: answered on connection 2.
+    let second = call("GET", "").await.unwrap();
+    assert_eq!(second.status(), 200);
+    assert_eq!(second.json::<Value>().await.unwrap()["connection"], 2);
+    assert_eq!(closing.received(), ["GET", "GET", "GET"]);
+    // A POST with a body on connection 2, which closes under it: not sent again.
+    let post = call("POST", "{}").await.unwrap();
+    assert_eq!(post.status(), 502);
+    assert_eq!(
+        post.json::<Value>().await.unwrap()["error"],
+        "upstream_unavailable"
+    );
+    assert_eq!(closing.received(), ["GET", "GET", "GET", "POST"]);
+    // DELETE is idempotent: on connection 3, closed under the next one, it goes again on connection 4.
+    assert_eq!(call("DELETE", "").await.unwrap().status(), 200);
+    let delete = call("DELETE", "").await.unwrap();
+    assert_eq!(delete.status(), 200);
+    assert_eq!(delete.json::<Value>().await.unwrap()["connection"], 4);
+    assert_eq!(
+        closing.received(),
+        ["GET", "GET", "GET", "POST", "DELETE", "DELETE", "DELETE"]
+    );
 }
