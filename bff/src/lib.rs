@@ -68,6 +68,7 @@ pub fn start_with_store(
         .timeout(timeout)
         .connect_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(proxy::client::POOL_IDLE)
         .build()
         .expect("reqwest client builds with static settings");
     let api_http = Arc::new(proxy::client::upstream_client());

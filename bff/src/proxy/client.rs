@@ -18,12 +18,16 @@ use std::time::Duration;
 /// The connect timeout for upstreams (each API's `timeout_secs` bounds the whole call).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long an idle pooled upstream connection is kept (reqwest's default, which the BFF used before).
-const POOL_IDLE: Duration = Duration::from_secs(90);
+/// How long an idle connection (to an upstream or to the OP) is kept for reuse: under the shortest keep-alive
+/// timeout common among servers (Node's 5 s; node-oidc-provider and the demo API are Node). A server closes an
+/// idle connection at its timeout, and a call sent on it at that moment fails though the server is well; a
+/// POST (a refresh-token grant, an API's write) cannot be sent twice, so the BFF does not pick a connection
+/// that old. A new connection costs a handshake only after a quiet spell.
+pub const POOL_IDLE: Duration = Duration::from_secs(4);
 
 /// Pooled client for every upstream: HTTP/1.1 over plain TCP (loopback upstreams) or TLS verified against the
 /// Mozilla roots (webpki-roots, as reqwest's `rustls-tls` did), `TCP_NODELAY`, idle connections kept per host
-/// without a cap (reqwest's default), never a redirect followed.
+/// without a cap, never a redirect followed.
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
 
 /// Builds the [`UpstreamClient`].
