@@ -1,6 +1,7 @@
 //! `/api/<name>/<path>`: forwards to the configured upstream with the session's access token. The browser
 //! never sees the token; the upstream never sees the browser's cookies.
 
+mod auth;
 pub mod catalog;
 pub mod client;
 mod path;
@@ -43,7 +44,7 @@ pub async fn forward(
         return Err(AppError::PayloadTooLarge);
     }
     let target = path::join(&api.url, &api.path_prefix, &rest, request.uri().query())?;
-    let access_token = if api.token {
+    let credentials = if api.token {
         // Not an extractor: a public API needs no session, and the allowlist's answers come first.
         let CurrentSession { id, session } =
             CurrentSession::load(&state, request.headers()).await?;
@@ -53,7 +54,8 @@ pub async fn forward(
         } else {
             Which::Main
         };
-        Some(token_for(&state, &id, session, which).await?)
+        let (token, dpop_key) = token_for(&state, &id, session, which).await?;
+        Some(auth::Credentials::new(api, token, dpop_key))
     } else {
         None
     };
@@ -73,12 +75,22 @@ pub async fn forward(
     headers
         .entry(header::ACCEPT)
         .or_insert(HeaderValue::from_static("*/*"));
-    if let Some(token) = access_token {
-        let mut value = HeaderValue::try_from(format!("Bearer {token}"))
-            .map_err(|_| AppError::UpstreamUnavailable)?;
-        value.set_sensitive(true);
-        headers.insert(header::AUTHORIZATION, value);
+    if let Some(credentials) = &credentials {
+        let (method, uri) = (outgoing.method().clone(), outgoing.uri().clone());
+        credentials.apply(&state, &method, &uri, outgoing.headers_mut())?;
     }
+    // A DPoP API that demands a nonce is asked once more with it, when the request has no body to resend.
+    let replay = credentials
+        .as_ref()
+        .filter(|c| c.is_dpop() && body_too_large.is_none())
+        .map(|c| {
+            (
+                c,
+                outgoing.method().clone(),
+                outgoing.uri().clone(),
+                outgoing.headers().clone(),
+            )
+        });
 
     // One timer per call: the response head and then the whole body must arrive within the API's timeout.
     let mut deadline = Box::pin(tokio::time::sleep(Duration::from_secs(api.timeout_secs)));
@@ -87,6 +99,23 @@ pub async fn forward(
         biased;
         sent = state.api_http.request(outgoing) => Some(sent),
         () = deadline.as_mut() => None,
+    };
+    let sent = match (sent, replay) {
+        (Some(Ok(answer)), Some((credentials, method, uri, mut headers)))
+            if credentials.nonce_retry(&state, &uri, &answer) =>
+        {
+            credentials.apply(&state, &method, &uri, &mut headers)?;
+            let mut again = axum::http::Request::new(Body::empty());
+            *again.method_mut() = method;
+            *again.uri_mut() = uri;
+            *again.headers_mut() = headers;
+            tokio::select! {
+                biased;
+                sent = state.api_http.request(again) => Some(sent),
+                () = deadline.as_mut() => None,
+            }
+        }
+        (sent, _) => sent,
     };
     let class = match &sent {
         Some(Ok(r)) if r.status().is_success() => "2xx",
