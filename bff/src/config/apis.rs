@@ -45,8 +45,8 @@ pub struct ApiConfig {
     #[serde(default)]
     pub allow_cleartext: bool,
     /// Send this upstream the session's DPoP-bound token as `Authorization: DPoP` with a fresh proof per call
-    /// (RFC 9449 7), for a resource server that checks proofs. Needs `oidc.dpop` on; sessions without a key
-    /// (`auto` against an OP that answered Bearer) still send Bearer.
+    /// (RFC 9449 7), for a resource server that checks proofs. Needs `oidc.dpop` on (refused at start otherwise);
+    /// sessions without a key (`auto` against an OP that answered Bearer) still send Bearer.
     #[serde(default)]
     pub dpop: bool,
 }

@@ -81,6 +81,7 @@ impl Config {
         for (name, api) in &self.apis {
             api.validate(name)?;
         }
+        oidc::check_dpop_apis(self.oidc.dpop, &self.apis)?;
         self.check_login_resource()
     }
 

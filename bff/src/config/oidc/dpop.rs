@@ -1,6 +1,9 @@
 //! `oidc.dpop`: whether tokens are sender-constrained with DPoP (RFC 9449).
 
+use super::super::error::{bad, ConfigError};
+use super::super::ApiConfig;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 /// `oidc.dpop`: whether the session's tokens are bound to a key of the session's own, so a copied access or
 /// refresh token is useless without that key (which never leaves the BFF).
@@ -29,6 +32,24 @@ impl DpopMode {
     }
 }
 
+/// An API marked `dpop = true` needs sessions with a key: with `oidc.dpop = "off"` it would silently get Bearer
+/// tokens, which is not what its operator asked for.
+pub fn check_dpop_apis(
+    mode: DpopMode,
+    apis: &BTreeMap<String, ApiConfig>,
+) -> Result<(), ConfigError> {
+    let misfit = apis
+        .iter()
+        .find(|(_, api)| api.dpop && (mode == DpopMode::Off || !api.token));
+    match misfit {
+        Some((name, _)) => Err(bad(
+            &format!("apis.{name}.dpop"),
+            "needs oidc.dpop = \"auto\" or \"required\" and token = true",
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::DpopMode;
@@ -49,5 +70,13 @@ mod tests {
         assert!(!DpopMode::Auto.applies(None));
         assert!(DpopMode::Required.applies(None));
         assert!(!DpopMode::Off.applies(Some(&es256)));
+    }
+
+    #[test]
+    fn an_api_marked_for_dpop_needs_dpop_on() {
+        let marked = ("BFF_APIS__DEMO__DPOP", "true");
+        let e = with(API, &[marked]).unwrap_err();
+        assert_eq!(e.field, "apis.demo.dpop", "{e}");
+        assert!(with(API, &[marked, ("BFF_OIDC__DPOP", "auto")]).is_ok());
     }
 }

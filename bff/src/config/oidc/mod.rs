@@ -12,7 +12,7 @@ mod userinfo;
 
 pub use authorize::RESERVED_AUTHORIZE_PARAMS;
 pub use client_auth::AuthMethod;
-pub use dpop::DpopMode;
+pub use dpop::{check_dpop_apis, DpopMode};
 pub use userinfo::UserinfoMode;
 
 use super::error::{bad, ConfigError};
