@@ -5,7 +5,7 @@ use crate::config::ApiConfig;
 use crate::error::AppError;
 use crate::oidc::dpop::{Dpop, DpopKey};
 use crate::state::AppState;
-use axum::http::{header, HeaderMap, HeaderValue, Method, Response, Uri};
+use axum::http::{header, HeaderValue, Request, Response, Uri};
 
 /// The session's token for one call, and the key it is bound to when the call must prove possession of it.
 pub struct Credentials {
@@ -28,30 +28,25 @@ impl Credentials {
         self.dpop_key.is_some()
     }
 
-    /// Sets the request's `Authorization` (and, with DPoP, its `DPoP` proof for `method` on `uri`).
-    pub fn apply(
-        &self,
-        state: &AppState,
-        method: &Method,
-        uri: &Uri,
-        headers: &mut HeaderMap,
-    ) -> Result<(), AppError> {
+    /// Sets the request's `Authorization` (and, with DPoP, its `DPoP` proof for the request's method and URI),
+    /// replacing any set before.
+    pub fn apply<B>(&self, state: &AppState, request: &mut Request<B>) -> Result<(), AppError> {
         match &self.dpop_key {
             None => {
                 let mut value = HeaderValue::try_from(format!("Bearer {}", self.token))
                     .map_err(|_| AppError::UpstreamUnavailable)?;
                 value.set_sensitive(true);
-                headers.insert(header::AUTHORIZATION, value);
+                request.headers_mut().insert(header::AUTHORIZATION, value);
             }
             Some(key) => {
                 let dpop = Dpop {
                     key,
                     nonces: &state.dpop_nonces,
                 };
-                for (name, value) in
-                    dpop.token_headers(method.as_str(), &uri.to_string(), &self.token)?
-                {
-                    headers.insert(name, value);
+                let url = request.uri().to_string();
+                let headers = dpop.token_headers(request.method().as_str(), &url, &self.token)?;
+                for (name, value) in headers {
+                    request.headers_mut().insert(name, value);
                 }
             }
         }

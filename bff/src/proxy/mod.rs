@@ -76,8 +76,7 @@ pub async fn forward(
         .entry(header::ACCEPT)
         .or_insert(HeaderValue::from_static("*/*"));
     if let Some(credentials) = &credentials {
-        let (method, uri) = (outgoing.method().clone(), outgoing.uri().clone());
-        credentials.apply(&state, &method, &uri, outgoing.headers_mut())?;
+        credentials.apply(&state, &mut outgoing)?;
     }
     // A DPoP API that demands a nonce is asked once more with it, when the request has no body to resend.
     let replay = credentials
@@ -101,14 +100,14 @@ pub async fn forward(
         () = deadline.as_mut() => None,
     };
     let sent = match (sent, replay) {
-        (Some(Ok(answer)), Some((credentials, method, uri, mut headers)))
+        (Some(Ok(answer)), Some((credentials, method, uri, headers)))
             if credentials.nonce_retry(&state, &uri, &answer) =>
         {
-            credentials.apply(&state, &method, &uri, &mut headers)?;
             let mut again = axum::http::Request::new(Body::empty());
             *again.method_mut() = method;
             *again.uri_mut() = uri;
             *again.headers_mut() = headers;
+            credentials.apply(&state, &mut again)?;
             tokio::select! {
                 biased;
                 sent = state.api_http.request(again) => Some(sent),
