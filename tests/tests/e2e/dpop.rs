@@ -268,3 +268,36 @@ async fn a_bearer_answer_under_dpop_required_refuses_the_login() {
     let (status, _) = get_json(&bff, "/bff/user").await;
     assert_eq!(status, 401, "no session");
 }
+
+#[tokio::test]
+async fn every_refresh_of_the_sessions_token_is_bound_to_the_same_key() {
+    // A margin longer than the OP's access tokens live: every call finds the token due and refreshes it first.
+    let (_proxy, stack) = dpop_stack(
+        "required",
+        StackOptions {
+            bff_toml: "[session]\nrefresh_margin_secs = 7200\n".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let bff = BffClient::new(&stack.origin);
+    let jkt = log_in(&bff, &stack).await;
+    for round in 1..=2u64 {
+        let before = stack.token_requests().await;
+        let (status, me) = get_json(&bff, "/api/op/me").await;
+        assert_eq!(status, 200, "round {round}: refreshed token as DPoP: {me}");
+        assert_eq!(
+            stack.token_requests().await,
+            before + 1,
+            "round {round}: one refresh-token grant, with a proof"
+        );
+        let (status, body) = get_json(&bff, "/api/demo/hello").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["jkt"], jkt, "{body}");
+    }
+    let (status, refused) = get_json(&bff, "/api/op_bearer/me").await;
+    assert_eq!(
+        status, 401,
+        "a refreshed token is bound too (refused as Bearer): {refused}"
+    );
+}
