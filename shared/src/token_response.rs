@@ -21,6 +21,7 @@ pub struct TokenResponse {
 /// The token endpoint's `token_type` (compared case-insensitively: glewlwyd says `bearer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenType {
+    /// Usable by whoever holds it (RFC 6750).
     Bearer,
     /// Bound to the key of the DPoP proof that went with the request (RFC 9449 5).
     DPoP,

@@ -218,7 +218,9 @@ fn origin_of(url: &str) -> Option<&str> {
 /// A session's key and the BFF's nonces: everything a request that carries a proof needs.
 #[derive(Clone, Copy)]
 pub struct Dpop<'a> {
+    /// The session's (or the pending login's) key, which signs.
     pub key: &'a DpopKey,
+    /// The BFF's nonces, read for each proof and updated from each answer.
     pub nonces: &'a DpopNonces,
 }
 

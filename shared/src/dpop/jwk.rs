@@ -7,8 +7,11 @@ use sha2::{Digest, Sha256};
 /// A P-256 public key as JWK (RFC 7518 6.2.1): the only key type this product signs proofs with (ES256).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EcPublicJwk {
+    /// `EC`: checked before a thumbprint is taken, since the thumbprint's members depend on it.
     pub kty: String,
+    /// `P-256`, the curve of ES256.
     pub crv: String,
+    /// The point's coordinates, 32 bytes each, unpadded base64url (RFC 7518 6.2.1.2-3).
     pub x: String,
     pub y: String,
 }

@@ -9,9 +9,11 @@ pub const USE_DPOP_NONCE: &str = "use_dpop_nonce";
 /// One challenge of a `WWW-Authenticate` header: its scheme and either its parameters or a token68.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenge {
+    /// The authentication scheme as written (compare case-insensitively).
     pub scheme: String,
     /// Parameter names lower-cased (they are case-insensitive), values unquoted.
     pub params: Vec<(String, String)>,
+    /// The challenge's token68, for schemes that carry one instead of parameters (`Basic` does).
     pub token68: Option<String>,
 }
 

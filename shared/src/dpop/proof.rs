@@ -13,8 +13,11 @@ pub const PROOF_TYP: &str = "dpop+jwt";
 /// is bound to; never a private member).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProofHeader {
+    /// [`PROOF_TYP`].
     pub typ: String,
+    /// The signature algorithm; this product signs ES256.
     pub alg: String,
+    /// The public key the server checks the signature with and binds the token to (its thumbprint).
     pub jwk: EcPublicJwk,
 }
 
@@ -33,12 +36,18 @@ impl ProofHeader {
 /// when a token goes with it) and, when the server asked for one, with its `nonce`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProofClaims {
+    /// Unique per proof, so a server can refuse a replay.
     pub jti: String,
+    /// The request's method.
     pub htm: String,
+    /// The request's URL, see [`htu`].
     pub htu: String,
+    /// When the proof was made (seconds since the epoch); servers accept a short window around their clock.
     pub iat: i64,
+    /// [`access_token_hash`] of the token sent with the proof (absent at the token endpoint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ath: Option<String>,
+    /// The server's latest `DPoP-Nonce`, when it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
 }
