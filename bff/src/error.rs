@@ -85,6 +85,13 @@ pub enum AppError {
     /// dependency that kept it waiting).
     #[error("The request took too long to complete. Please try again.")]
     RequestTimeout,
+    /// `oidc.dpop = "required"`, and the token endpoint answered a Bearer token: the OP ignored the proof, and
+    /// a session with unbound tokens is what the operator ruled out.
+    #[error("The identity provider issued a bearer token where this service requires a DPoP-bound one (oidc.dpop = \"required\"). Please contact the administrator.")]
+    DpopNotBound,
+    /// A DPoP proof could not be made (a URL that cannot be a proof's `htu`, or a damaged key).
+    #[error("The request could not be signed for the identity provider or the API.")]
+    DpopProof(#[from] crate::oidc::dpop::DpopError),
 }
 
 impl AppError {
@@ -131,6 +138,8 @@ impl AppError {
             // 504, not 408: browsers may silently resend a request answered 408, and a sign-in must not be
             // replayed behind the user's back.
             AppError::RequestTimeout => (StatusCode::GATEWAY_TIMEOUT, "request_timeout"),
+            AppError::DpopNotBound => (StatusCode::BAD_GATEWAY, "dpop_not_bound"),
+            AppError::DpopProof(_) => (StatusCode::INTERNAL_SERVER_ERROR, "dpop_proof_failed"),
         }
     }
 

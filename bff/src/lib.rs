@@ -93,6 +93,7 @@ pub fn start_with_store(
         sessions,
         refresh_locks: Arc::default(),
         metrics,
+        dpop_nonces: Default::default(),
     });
     let (slot, http, config) = (
         state.provider.clone(),

@@ -48,4 +48,6 @@ pub struct Shared {
     pub logins: Arc<LoginSealer>,
     pub refresh_locks: Arc<RefreshLocks>,
     pub metrics: Arc<Metrics>,
+    /// The DPoP nonces the OP and the APIs handed out, by server (RFC 9449 8, 9).
+    pub dpop_nonces: crate::oidc::dpop::DpopNonces,
 }

@@ -51,6 +51,7 @@ fn login(state: String, expires_at: i64) -> Transaction {
             iss_parameter_supported: false,
         },
         code_verifier: "v".into(),
+        dpop_key: None,
     }
 }
 

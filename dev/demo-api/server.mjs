@@ -1,11 +1,16 @@
 // Demo resource server for the hybrid-flow demo. NOT FOR PRODUCTION.
 // Accepts `Authorization: Bearer <JWT access token>` issued by the dev OP for
 // audience DEMO_API_AUDIENCE, on any path and method. Never logs tokens.
+// A DPoP-bound token (one with `cnf.jkt`) is accepted only as `Authorization: DPoP` with a valid proof
+// (RFC 9449 7): signature by the key in its header, `htm`, `htu`, `ath`, a recent `iat`, a `jti` not seen
+// before, and the key's thumbprint equal to `cnf.jkt`. With DEMO_API_DPOP_NONCE=1 each proof must also carry
+// the nonce this API hands out (401 `use_dpop_nonce` with a `DPoP-Nonce` header otherwise).
 
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 
 import {
-  createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify,
+  EmbeddedJWK, calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify,
 } from 'jose';
 
 const env = (name, fallback) => {
@@ -18,6 +23,13 @@ const HOST = env('DEMO_API_HOST', '127.0.0.1');
 const ISSUER = env('OP_ISSUER', 'http://127.0.0.1:9090');
 const AUDIENCE = env('DEMO_API_AUDIENCE', 'urn:demo-api');
 const ALGORITHMS = ['RS256', 'PS256', 'ES256'];
+const DPOP_ALGORITHMS = ['ES256', 'PS256', 'RS256', 'EdDSA'];
+const DPOP_REQUIRE_NONCE = env('DEMO_API_DPOP_NONCE', '0') === '1';
+// How far a proof's `iat` may be from now (seconds), and so how long its `jti` must be remembered.
+const DPOP_IAT_WINDOW = 60;
+const DPOP_NONCE = randomBytes(16).toString('base64url');
+// Proof ids seen within the window: jti -> expiry (ms). Pruned as it is read.
+const seenJtis = new Map();
 
 // ---------------------------------------------------------------------------
 // OP discovery (retried until the OP is up) -> remote JWKS
@@ -74,6 +86,44 @@ function unauthorized(res, message) {
   });
 }
 
+function dpopRefused(res, error, message, headers = {}) {
+  sendJson(res, 401, { error, message }, {
+    'www-authenticate': `DPoP error="${error}", algs="${DPOP_ALGORITHMS.join(' ')}"`,
+    ...headers,
+  });
+}
+
+// RFC 9449 4.3 and 7.1: the checks of a resource server. Answers a refusal message, or undefined when the
+// proof is good (its jti is then remembered).
+async function checkDpopProof(req, path, token, jkt) {
+  const proofs = req.headers.dpop;
+  if (typeof proofs !== 'string' || !proofs || proofs.includes(',')) return 'exactly one DPoP proof is required';
+  let protectedHeader;
+  let payload;
+  try {
+    ({ payload, protectedHeader } = await jwtVerify(proofs, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: DPOP_ALGORITHMS }));
+  } catch {
+    return 'the DPoP proof is not a valid signed proof';
+  }
+  if (payload.htm !== req.method) return 'the DPoP proof is for another method (htm)';
+  const expected = `http://${req.headers.host}${path}`;
+  const htu = URL.parse(String(payload.htu));
+  if (!htu) return 'the DPoP proof has no valid htu';
+  htu.search = '';
+  htu.hash = '';
+  if (htu.href !== new URL(expected).href) return 'the DPoP proof is for another URL (htu)';
+  if (payload.ath !== createHash('sha256').update(token).digest('base64url')) return 'the DPoP proof is for another token (ath)';
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof payload.iat !== 'number' || Math.abs(now - payload.iat) > DPOP_IAT_WINDOW) return 'the DPoP proof is not recent (iat)';
+  if (typeof payload.jti !== 'string' || !payload.jti) return 'the DPoP proof has no jti';
+  for (const [jti, until] of seenJtis) if (until < Date.now()) seenJtis.delete(jti);
+  if (seenJtis.has(payload.jti)) return 'the DPoP proof was used before (jti replayed)';
+  if (await calculateJwkThumbprint(protectedHeader.jwk) !== jkt) return 'the DPoP proof is signed by another key than the token is bound to (cnf.jkt)';
+  if (DPOP_REQUIRE_NONCE && payload.nonce !== DPOP_NONCE) return 'use_dpop_nonce';
+  seenJtis.set(payload.jti, Date.now() + 2 * DPOP_IAT_WINDOW * 1000);
+  return undefined;
+}
+
 function describe(err) {
   if (err instanceof errors.JWTExpired) return 'the access token has expired';
   if (err instanceof errors.JWTClaimValidationFailed) {
@@ -98,11 +148,13 @@ const server = http.createServer(async (req, res) => {
 
   try {
     const auth = req.headers.authorization || '';
-    const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(auth);
+    const m = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(auth);
     if (!m) {
-      unauthorized(res, auth ? 'the Authorization header is not a Bearer token' : 'a Bearer access token is required');
+      unauthorized(res, auth ? 'the Authorization header is not a Bearer or DPoP token' : 'a Bearer access token is required');
       return;
     }
+    const scheme = m[1].toLowerCase();
+    m[1] = m[2];
 
     try {
       decodeProtectedHeader(m[1]); // reject non-JWTs without needing the OP
@@ -138,10 +190,34 @@ const server = http.createServer(async (req, res) => {
       return;
     }
 
+    const jkt = payload.cnf?.jkt;
+    if (jkt !== undefined || scheme === 'dpop') {
+      if (typeof jkt !== 'string') {
+        dpopRefused(res, 'invalid_token', 'the access token is not DPoP-bound');
+        return;
+      }
+      if (scheme !== 'dpop') {
+        dpopRefused(res, 'invalid_token', 'a DPoP-bound access token must be presented with the DPoP scheme, not as Bearer');
+        return;
+      }
+      const refusal = await checkDpopProof(req, path, m[1], jkt);
+      if (refusal === 'use_dpop_nonce') {
+        dpopRefused(res, 'use_dpop_nonce', 'this API requires a nonce in the DPoP proof', { 'dpop-nonce': DPOP_NONCE });
+        return;
+      }
+      if (refusal) {
+        dpopRefused(res, 'invalid_dpop_proof', refusal);
+        return;
+      }
+    }
+
     sendJson(res, 200, {
       sub: payload.sub,
       scope: payload.scope ?? '',
       client_id: payload.client_id ?? null,
+      // How the token was presented, and to which key it is bound (a thumbprint, public).
+      scheme: scheme === 'dpop' ? 'DPoP' : 'Bearer',
+      jkt: jkt ?? null,
       // Which token this was (its id and lifetime, never the token): a test can tell when a client refreshed.
       token: { jti: payload.jti ?? null, iat: payload.iat ?? null, exp: payload.exp },
       method: req.method,

@@ -41,6 +41,13 @@ const ACCESS_TOKEN_TTL = positiveInt('OP_ACCESS_TOKEN_TTL', 60 * 60);
 // ten): the library's default of 1,000 forgets the grants of all but the last ~100 logins, so a load test's
 // sessions could not refresh. The test harness raises it; the dev default stays the library's.
 const MEMORY_ENTRIES = positiveInt('OP_MEMORY_ENTRIES', 1000);
+// DPoP (RFC 9449): proofs are always accepted (and tokens bound to their key); with OP_DPOP_NONCE=1 every
+// proof must carry a nonce the OP handed out (`use_dpop_nonce` + `DPoP-Nonce` otherwise), as at an OP that
+// wants to bound how far in advance a proof can be made. The nonces are stateless (HMAC of the time window).
+const DPOP_REQUIRE_NONCE = env('OP_DPOP_NONCE', '0') === '1';
+// Test mode: an OP that advertises DPoP but ignores it (`dpop_jkt` at /auth, the proof at /token), so it answers
+// Bearer tokens: for a client's `dpop = "required"` refusal.
+const DPOP_IGNORED = env('OP_DPOP_IGNORED', '0') === '1';
 
 const API_RESOURCE = 'urn:demo-api';
 // A second resource with its own audience, for per-upstream tokens (RFC 8707).
@@ -301,6 +308,11 @@ const configuration = {
   features: {
     devInteractions: { enabled: false },
     revocation: { enabled: true },
+    dPoP: {
+      enabled: true,
+      nonceSecret: randomBytes(32),
+      requireNonce: () => DPOP_REQUIRE_NONCE,
+    },
     backchannelLogout: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
@@ -409,6 +421,12 @@ const requestLog = [];
 
 provider.use(async (ctx, next) => {
   if (ctx.method === 'POST' && ctx.path === '/token') tokenRequests += 1;
+  if (AUTO_LOGIN && DPOP_IGNORED && ctx.path === '/token') delete ctx.req.headers.dpop;
+  if (AUTO_LOGIN && DPOP_IGNORED && ctx.path === '/auth') {
+    const query = new URLSearchParams(ctx.querystring);
+    query.delete('dpop_jkt');
+    ctx.querystring = query.toString();
+  }
 
   if (AUTO_LOGIN && ctx.path === '/__test/stats') {
     if (ctx.method !== 'GET') ctx.throw(405);

@@ -14,6 +14,30 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     pub expires_in: Option<i64>,
     pub scope: Option<String>,
+    /// How the access token is presented: as a bearer token, or bound to the client's DPoP key (RFC 9449 5).
+    pub token_type: TokenType,
+}
+
+/// The token endpoint's `token_type` (compared case-insensitively: glewlwyd says `bearer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// Usable by whoever holds it (RFC 6750).
+    Bearer,
+    /// Bound to the key of the DPoP proof that went with the request (RFC 9449 5).
+    DPoP,
+}
+
+impl TokenType {
+    /// The type named `name`, if it is one this product can use.
+    pub fn from_name(name: &str) -> Option<TokenType> {
+        if name.eq_ignore_ascii_case("bearer") {
+            Some(TokenType::Bearer)
+        } else if name.eq_ignore_ascii_case(crate::dpop::SCHEME) {
+            Some(TokenType::DPoP)
+        } else {
+            None
+        }
+    }
 }
 
 /// What went wrong at the token endpoint, in the terms a user and an operator need.
@@ -85,8 +109,8 @@ impl TokenResponse {
         }
         let ok: Success =
             serde_json::from_value(value).map_err(|_| malformed("it is not the expected JSON"))?;
-        check_token_type(Some(&ok.token_type))
-            .map_err(|_| malformed("token_type is not Bearer"))?;
+        let token_type = TokenType::from_name(&ok.token_type)
+            .ok_or_else(|| malformed("token_type is neither Bearer nor DPoP"))?;
         if ok.access_token.is_empty() {
             return Err(malformed("the access token is empty").into());
         }
@@ -99,6 +123,7 @@ impl TokenResponse {
                 .filter(|e| e.is_finite() && *e >= 0.0)
                 .map(|e| e as i64),
             scope: ok.scope,
+            token_type,
         })
     }
 }
@@ -123,6 +148,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.expires_in, Some(60));
+        assert_eq!(ok.token_type, TokenType::Bearer);
+        let dpop = TokenResponse::parse(true, br#"{"access_token":"a","token_type":"DPoP"}"#);
+        assert_eq!(dpop.unwrap().token_type, TokenType::DPoP);
         let e = TokenResponse::parse(
             false,
             br#"{"error":"invalid_grant","error_description":"used"}"#,

@@ -868,12 +868,13 @@ proptest! {
                     matches!(body.get(*n), None | Some(Value::Null | Value::String(_)))
                 })
                 && matches!(body.get("expires_in"), None | Some(Value::Null | Value::Number(_)));
-            let bearer = body
+            // Bearer, or DPoP (RFC 9449 5: bound to the proof's key), in any case.
+            let usable_type = body
                 .get("token_type")
                 .and_then(Value::as_str)
-                .is_some_and(|t| t.eq_ignore_ascii_case("bearer"));
+                .is_some_and(|t| t.eq_ignore_ascii_case("bearer") || t.eq_ignore_ascii_case("dpop"));
             let nonempty = body.get("access_token").and_then(Value::as_str).is_some_and(|a| !a.is_empty());
-            prop_assert_eq!(result.is_ok(), well_typed && bearer && nonempty, "{:?}", result);
+            prop_assert_eq!(result.is_ok(), well_typed && usable_type && nonempty, "{:?}", result);
             if let Ok(ok) = result {
                 prop_assert_eq!(Some(ok.access_token.as_str()), body["access_token"].as_str());
             }

@@ -608,6 +608,7 @@ async fn memory(n: usize, (id_len, at_len): (usize, usize)) {
             created_at: now,
             last_seen: now,
             upstream_tokens: Default::default(),
+            dpop_key: None,
         };
         let t = Instant::now();
         store

@@ -85,6 +85,10 @@ pub struct StackOptions {
     /// How long the dev OP's access tokens live (`OP_ACCESS_TOKEN_TTL`), when not its 3600 s: short, so that
     /// sessions refresh within a test.
     pub op_access_token_ttl: Option<u64>,
+    /// More environment for the dev OP (its test switches, e.g. `OP_DPOP_NONCE`).
+    pub op_env: Vec<(&'static str, String)>,
+    /// More environment for the demo API (e.g. `DEMO_API_DPOP_NONCE`).
+    pub api_env: Vec<(&'static str, String)>,
 }
 
 /// An OP behind a proxy: its process listens on `op_port`, but its issuer, and so every URL it hands out and
@@ -105,6 +109,8 @@ impl Default for StackOptions {
             op_behind: None,
             main_token_for_op: false,
             op_access_token_ttl: None,
+            op_env: Vec::new(),
+            api_env: Vec::new(),
         }
     }
 }
@@ -153,6 +159,7 @@ impl Stack {
         if let Some(ttl) = options.op_access_token_ttl {
             op_env.push(("OP_ACCESS_TOKEN_TTL", ttl.to_string()));
         }
+        op_env.extend(options.op_env.iter().cloned());
         let op = Process::spawn(
             &format!("op-{op_port}"),
             "node",
@@ -164,9 +171,13 @@ impl Stack {
             "node",
             &["dev/demo-api/server.mjs"],
             &[
-                ("DEMO_API_PORT", api_port.to_string()),
-                ("OP_ISSUER", issuer.clone()),
-            ],
+                vec![
+                    ("DEMO_API_PORT", api_port.to_string()),
+                    ("OP_ISSUER", issuer.clone()),
+                ],
+                options.api_env.clone(),
+            ]
+            .concat(),
         );
         let static_dir = if options.serve_spa {
             serve_spa_toml()

@@ -44,6 +44,11 @@ pub struct ApiConfig {
     /// unless set: only for an upstream on a network the operator trusts (e.g. a sidecar reached by name).
     #[serde(default)]
     pub allow_cleartext: bool,
+    /// Send this upstream the session's DPoP-bound token as `Authorization: DPoP` with a fresh proof per call
+    /// (RFC 9449 7), for a resource server that checks proofs. Needs `oidc.dpop` on (refused at start otherwise);
+    /// sessions without a key (`auto` against an OP that answered Bearer) still send Bearer.
+    #[serde(default)]
+    pub dpop: bool,
 }
 
 impl ApiConfig {

@@ -23,7 +23,7 @@ pub use apis::ApiConfig;
 pub use dev::DEV_CONFIG_PATH;
 pub use error::ConfigError;
 pub use log_format::LogFormat;
-pub use oidc::{AuthMethod, OidcConfig, UserinfoMode, RESERVED_AUTHORIZE_PARAMS};
+pub use oidc::{AuthMethod, DpopMode, OidcConfig, UserinfoMode, RESERVED_AUTHORIZE_PARAMS};
 pub use secret::Secret;
 pub use server::{ServerConfig, OP_CALLS_PER_BFF_REQUEST};
 pub use session::{SessionConfig, StoreKind};
@@ -81,6 +81,7 @@ impl Config {
         for (name, api) in &self.apis {
             api.validate(name)?;
         }
+        oidc::check_dpop_apis(self.oidc.dpop, &self.apis)?;
         self.check_login_resource()
     }
 

@@ -2,6 +2,7 @@
 //! front-channel response again with the same rules the SPA ran, and only then spends the code.
 
 use crate::error::AppError;
+use crate::oidc::dpop::{bound_key, Dpop};
 use crate::oidc::{token, userinfo, verifier};
 use crate::session::cookie::Kind;
 use crate::session::model::Session;
@@ -103,8 +104,13 @@ async fn exchange(
         &state.config,
         &front.code,
         &tx.code_verifier,
+        tx.dpop_key.as_ref().map(|key| Dpop {
+            key,
+            nonces: &state.dpop_nonces,
+        }),
     )
     .await?;
+    let dpop_key = bound_key(state.config.oidc.dpop, tx.dpop_key, tokens.token_type)?;
 
     // 3. The token-endpoint ID token; no token is used before it passes (RFC 9700 4.5.3.2).
     let raw_id_token =
@@ -127,8 +133,15 @@ async fn exchange(
     // 4. Userinfo (Core 5.3), with the new access token: its `sub` must be the ID token's, or there is no
     //    session; whether an unreadable answer refuses the sign-in is the configuration's call.
     let sub = verified.claims.sub.as_deref().unwrap_or_default();
-    let merged =
-        userinfo::read_and_merge(state, provider, &tokens.access_token, sub, raw_id_token).await?;
+    let merged = userinfo::read_and_merge(
+        state,
+        provider,
+        &tokens.access_token,
+        sub,
+        raw_id_token,
+        dpop_key.as_ref(),
+    )
+    .await?;
 
     let t = now();
     let user = user_of(&merged.claims);
@@ -145,6 +158,7 @@ async fn exchange(
         created_at: t,
         last_seen: t,
         upstream_tokens: Default::default(),
+        dpop_key,
     };
     // A new id at every login (session fixation defence); any older session of this browser is ended.
     if let Some(old) = state.cookies.read(request_headers, Kind::Session) {

@@ -2,6 +2,7 @@
 //! ask for.
 
 use crate::error::AppError;
+use crate::oidc::dpop::DpopKey;
 use crate::oidc::token::{authorization_url, AuthorizationRequest};
 use crate::session::cookie::Kind;
 use crate::session::transaction::Transaction;
@@ -28,6 +29,17 @@ pub async fn start(
     let provider = state.provider.get()?;
     let (state_value, nonce, code_verifier) = (random_token(), random_token(), random_token());
     let lifetime = config.session.login_timeout_secs;
+    let dpop_key = config
+        .oidc
+        .dpop
+        .applies(
+            provider
+                .metadata
+                .dpop_signing_alg_values_supported
+                .as_deref(),
+        )
+        .then(DpopKey::generate);
+    let dpop_jkt = dpop_key.as_ref().map(DpopKey::thumbprint);
     let pending = PendingLogin {
         state: state_value,
         response_type,
@@ -53,11 +65,13 @@ pub async fn start(
             state: &pending.state,
             nonce: &pending.rules.nonce,
             code_challenge: &s256_challenge(&code_verifier),
+            dpop_jkt: dpop_jkt.as_deref(),
         },
     );
     let sealed = state.logins.seal(&Transaction {
         pending: pending.clone(),
         code_verifier,
+        dpop_key,
     });
     let mut headers = HeaderMap::new();
     state

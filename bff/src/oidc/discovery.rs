@@ -1,6 +1,6 @@
 //! OpenID Connect Discovery: the OP's metadata, fetched at start and checked before anything trusts it.
 
-use crate::config::{is_loopback, Config, UserinfoMode};
+use crate::config::{is_loopback, Config, DpopMode, UserinfoMode};
 use serde::Deserialize;
 use shared::jose::alg::AlgPolicy;
 use std::time::Duration;
@@ -27,6 +27,9 @@ pub struct Metadata {
     /// RFC 9207: the OP puts `iss` in every authorization response, so a response without it is refused.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9449 5.1: the OP takes DPoP proofs with these algorithms (`oidc.dpop = "auto"` looks for ES256).
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// Why discovery failed: worth retrying (the OP is not up yet) or not (the OP is misconfigured or hostile).
@@ -97,6 +100,13 @@ pub async fn discover(http: &reqwest::Client, config: &Config) -> Result<Metadat
                 tracing::warn!(%response_type, "the OP does not list this configured response type");
             }
         }
+    }
+    if config.oidc.dpop == DpopMode::Required
+        && !DpopMode::Auto.applies(metadata.dpop_signing_alg_values_supported.as_deref())
+    {
+        return Err(DiscoveryError::Invalid(
+            "oidc.dpop = \"required\", but its dpop_signing_alg_values_supported does not list ES256".into(),
+        ));
     }
     if metadata.userinfo_endpoint.is_none() && config.oidc.userinfo == UserinfoMode::Required {
         // Not a refusal: the OP may add one; until then every sign-in is refused with `userinfo_unavailable`.

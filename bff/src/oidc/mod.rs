@@ -2,6 +2,7 @@
 //! jsonwebtoken, and the token endpoint. Validation *rules* are not here: they are in `shared`.
 
 pub mod discovery;
+pub mod dpop;
 pub mod jwks;
 pub mod token;
 pub mod userinfo;

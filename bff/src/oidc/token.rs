@@ -2,11 +2,13 @@
 //! Client authentication lives here only, so the client secret is sent from exactly one place.
 
 use super::discovery::Metadata;
+use super::dpop::Dpop;
 use crate::config::{ApiConfig, AuthMethod, Config};
 use crate::error::AppError;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use shared::token_response::{TokenResponse, MAX_TOKEN_RESPONSE_BYTES};
+use shared::dpop::nonce_demanded;
+use shared::token_response::{TokenEndpointError, TokenResponse, MAX_TOKEN_RESPONSE_BYTES};
 use shared::{ResponseType, ValidationError};
 use url::Url;
 
@@ -16,6 +18,8 @@ pub struct AuthorizationRequest<'a> {
     pub state: &'a str,
     pub nonce: &'a str,
     pub code_challenge: &'a str,
+    /// The thumbprint of the login's DPoP key (RFC 9449 10), binding the code to it.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// The URL the browser is sent to. `response_mode=fragment` is explicit because some OPs (glewlwyd) default
@@ -41,6 +45,9 @@ pub fn authorization_url(
         if let Some(resource) = &oidc.resource {
             q.append_pair("resource", resource);
         }
+        if let Some(jkt) = request.dpop_jkt {
+            q.append_pair("dpop_jkt", jkt);
+        }
         // Upstreams with a resource of their own (RFC 8707 2): the refresh-token grant for their tokens may only
         // name resources granted here.
         for resource in config.upstream_resources() {
@@ -63,6 +70,7 @@ pub async fn exchange_code(
     config: &Config,
     code: &str,
     code_verifier: &str,
+    dpop: Option<Dpop<'_>>,
 ) -> Result<TokenResponse, AppError> {
     let form = vec![
         ("grant_type", "authorization_code"),
@@ -76,6 +84,7 @@ pub async fn exchange_code(
         config,
         form,
         config.oidc.resource.as_deref(),
+        dpop,
     )
     .await
 }
@@ -88,6 +97,7 @@ pub async fn refresh(
     config: &Config,
     refresh_token: &str,
     upstream: Option<&ApiConfig>,
+    dpop: Option<Dpop<'_>>,
 ) -> Result<TokenResponse, AppError> {
     let scope = upstream
         .and_then(|api| api.scopes.as_ref())
@@ -102,24 +112,46 @@ pub async fn refresh(
     let resource = upstream
         .and_then(|api| api.resource.as_deref())
         .or(config.oidc.resource.as_deref());
-    token_request(http, metadata, config, form, resource).await
+    token_request(http, metadata, config, form, resource, dpop).await
 }
 
-/// A token-endpoint request for `resource` (RFC 8707), its answer read capped and strictly.
+/// A token-endpoint request for `resource` (RFC 8707), its answer read capped and strictly. With `dpop`, each
+/// attempt carries a fresh proof, and an OP that demands a nonce (RFC 9449 8) is asked once more with it: the
+/// whole request is rebuilt, since an OP may refuse a proof's (or a client assertion's) `jti` seen before.
 async fn token_request(
     http: &reqwest::Client,
     metadata: &Metadata,
     config: &Config,
     mut form: Vec<(&str, &str)>,
     resource: Option<&str>,
+    dpop: Option<Dpop<'_>>,
 ) -> Result<TokenResponse, AppError> {
     if let Some(resource) = resource {
         form.push(("resource", resource));
     }
-    let response = authenticated_post(http, &metadata.token_endpoint, config, form).await?;
-    let ok = response.status().is_success();
-    let body = read_capped(response).await?;
-    Ok(TokenResponse::parse(ok, &body)?)
+    let endpoint = &metadata.token_endpoint;
+    let mut retried = false;
+    loop {
+        let proof = dpop
+            .map(|d| d.proof("POST", endpoint.as_str(), None))
+            .transpose()?;
+        let response =
+            authenticated_post(http, endpoint, config, form.clone(), proof.as_deref()).await?;
+        if let Some(d) = dpop {
+            d.nonces.learn(endpoint.as_str(), response.headers());
+        }
+        let ok = response.status().is_success();
+        let body = read_capped(response).await?;
+        match TokenResponse::parse(ok, &body) {
+            Err(TokenEndpointError::OAuth { error, .. })
+                if dpop.is_some() && !retried && nonce_demanded(None, Some(&error)) =>
+            {
+                tracing::info!("the OP asked for a DPoP nonce; asking again with it");
+                retried = true;
+            }
+            answer => return Ok(answer?),
+        }
+    }
 }
 
 /// Revokes a refresh token (RFC 7009) so a stolen copy dies with the session. Best effort: a logout must not
@@ -137,7 +169,7 @@ pub async fn revoke(
         ("token", refresh_token),
         ("token_type_hint", "refresh_token"),
     ];
-    match authenticated_post(http, endpoint, config, form).await {
+    match authenticated_post(http, endpoint, config, form, None).await {
         Ok(r) if r.status().is_success() => tracing::info!("refresh token revoked"),
         Ok(r) => tracing::warn!(
             status = r.status().as_u16(),
@@ -152,9 +184,13 @@ async fn authenticated_post(
     endpoint: &Url,
     config: &Config,
     mut form: Vec<(&str, &str)>,
+    dpop_proof: Option<&str>,
 ) -> Result<reqwest::Response, AppError> {
     let oidc = &config.oidc;
     let mut request = http.post(endpoint.clone());
+    if let Some(proof) = dpop_proof {
+        request = request.header(shared::dpop::PROOF_HEADER, proof);
+    }
     match oidc.auth_method {
         AuthMethod::ClientSecretBasic => {
             // RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
@@ -239,12 +275,14 @@ mod tests {
             response_types_supported: Vec::new(),
             id_token_signing_alg_values_supported: Vec::new(),
             authorization_response_iss_parameter_supported: false,
+            dpop_signing_alg_values_supported: None,
         };
         let request = AuthorizationRequest {
             response_type: ResponseType::CodeIdToken,
             state: "st",
             nonce: "n",
             code_challenge: "c",
+            dpop_jkt: None,
         };
         let url = authorization_url(&metadata, &config, &request);
         let resources: Vec<String> = url

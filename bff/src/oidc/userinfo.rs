@@ -6,6 +6,7 @@
 //!
 //! The answer's body is never logged, only why it was not used.
 
+use super::dpop::{Dpop, DpopKey};
 use super::{verifier, Provider};
 use crate::config::UserinfoMode;
 use crate::error::AppError;
@@ -43,6 +44,7 @@ pub async fn read_and_merge(
     access_token: &str,
     sub: &str,
     raw_id_token: &str,
+    dpop_key: Option<&DpopKey>,
 ) -> Result<Merged, AppError> {
     let id_token = verified_id_token_claims(raw_id_token)?;
     let alone = |status: UserinfoStatus, reason: Option<&str>, elapsed_ms: Option<u64>| Merged {
@@ -70,7 +72,7 @@ pub async fn read_and_merge(
     let started = Instant::now();
     let result = tokio::time::timeout(
         state.config.userinfo_timeout(),
-        fetch_and_check(state, provider, endpoint, access_token, sub),
+        fetch_and_check(state, provider, endpoint, access_token, sub, dpop_key),
     )
     .await
     .unwrap_or(Err(UserinfoError::Unavailable("it did not answer in time")));
@@ -115,8 +117,13 @@ async fn fetch_and_check(
     endpoint: &Url,
     access_token: &str,
     sub: &str,
+    dpop_key: Option<&DpopKey>,
 ) -> Result<(Map<String, Value>, bool), UserinfoError> {
-    let (content_type, body) = fetch(&state.op_http, endpoint, access_token).await?;
+    let dpop = dpop_key.map(|key| Dpop {
+        key,
+        nonces: &state.dpop_nonces,
+    });
+    let (content_type, body) = fetch(&state.op_http, endpoint, access_token, dpop).await?;
     let (claims, signed) = match read_body(content_type.as_deref(), &body)? {
         UserinfoBody::Json(claims) => (claims, false),
         UserinfoBody::Jwt(jws) => {
@@ -145,12 +152,14 @@ async fn fetch_and_check(
     Ok((claims, signed))
 }
 
-/// `GET` with the bearer token (Core 5.3.1; never in the query), the answer read up to the cap: its content
-/// type and body.
+/// `GET` with the access token (Core 5.3.1; never in the query), the answer read up to the cap: its content
+/// type and body. A DPoP-bound token goes as `DPoP` with a proof (a bound token is refused as Bearer), asked
+/// once more with a fresh proof if the OP demands a nonce.
 async fn fetch(
     http: &reqwest::Client,
     endpoint: &Url,
     access_token: &str,
+    dpop: Option<Dpop<'_>>,
 ) -> Result<(Option<String>, Vec<u8>), UserinfoError> {
     let failed = |e: reqwest::Error| {
         UserinfoError::Unavailable(if e.is_timeout() {
@@ -159,13 +168,28 @@ async fn fetch(
             "it could not be reached"
         })
     };
-    let mut response = http
-        .get(endpoint.clone())
-        .bearer_auth(access_token)
-        .header(ACCEPT, "application/json, application/jwt")
-        .send()
-        .await
-        .map_err(failed)?;
+    let send = || async {
+        let request = http
+            .get(endpoint.clone())
+            .header(ACCEPT, "application/json, application/jwt");
+        let request = match dpop {
+            None => request.bearer_auth(access_token),
+            Some(dpop) => {
+                let headers = dpop
+                    .token_headers("GET", endpoint.as_str(), access_token)
+                    .map_err(|_| UserinfoError::Unavailable("the request could not be signed"))?;
+                headers
+                    .into_iter()
+                    .fold(request, |r, (name, value)| r.header(name, value))
+            }
+        };
+        request.send().await.map_err(failed)
+    };
+    let mut response = send().await?;
+    if dpop.is_some_and(|d| d.nonce_retry(endpoint.as_str(), response.status(), response.headers()))
+    {
+        response = send().await?;
+    }
     let status = response.status();
     if status.is_server_error() {
         return Err(UserinfoError::Unavailable(

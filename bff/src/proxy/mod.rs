@@ -1,6 +1,7 @@
 //! `/api/<name>/<path>`: forwards to the configured upstream with the session's access token. The browser
 //! never sees the token; the upstream never sees the browser's cookies.
 
+mod auth;
 pub mod catalog;
 pub mod client;
 mod path;
@@ -46,7 +47,7 @@ pub async fn forward(
     let target = path::join(&api.url, &api.path_prefix, &rest, request.uri().query())?;
     let target = axum::http::Uri::try_from(target)
         .map_err(|_| AppError::BadRequest("the API path is not allowed".into()))?;
-    let access_token = if api.token {
+    let credentials = if api.token {
         // Not an extractor: a public API needs no session, and the allowlist's answers come first.
         let CurrentSession { id, session } =
             CurrentSession::load(&state, request.headers()).await?;
@@ -56,7 +57,8 @@ pub async fn forward(
         } else {
             Which::Main
         };
-        Some(token_for(&state, &id, session, which).await?)
+        let (token, dpop_key) = token_for(&state, &id, session, which).await?;
+        Some(auth::Credentials::new(api, token, dpop_key))
     } else {
         None
     };
@@ -65,14 +67,17 @@ pub async fn forward(
     let (body, body_too_large) = upstream_body(body, api.max_body_bytes);
     // Only an idempotent call without a body can be sent again (RFC 9110 9.2.2): nothing is replayed that the
     // browser streamed, and nothing is done twice that the upstream may already have done once.
-    let replayable = body_too_large.is_none() && parts.method.is_idempotent();
+    let bodyless = body_too_large.is_none();
+    let replayable = bodyless && parts.method.is_idempotent();
+    // Each attempt is built afresh: a DPoP proof is good for one request only.
     let outgoing = |body: Body| {
         upstream_request(
+            &state,
             &parts,
             target.clone(),
             body,
             &api.forward_headers,
-            access_token.as_deref(),
+            credentials.as_ref(),
         )
     };
 
@@ -86,6 +91,21 @@ pub async fn forward(
         () = deadline.as_mut() => None,
     };
     if replayable && matches!(&sent, Some(Err(e)) if retry::on_a_new_connection(e)) {
+        let again = outgoing(Body::empty())?;
+        sent = tokio::select! {
+            biased;
+            sent = state.api_http.request(again) => Some(sent),
+            () = deadline.as_mut() => None,
+        };
+    }
+    // A DPoP API that demands a nonce has not acted on the call: it is asked once more with the nonce, when
+    // there is no body to resend.
+    let nonce_demanded = |answer: &hyper::Response<hyper::body::Incoming>| {
+        credentials
+            .as_ref()
+            .is_some_and(|c| c.nonce_retry(&state, &target, answer))
+    };
+    if bodyless && matches!(&sent, Some(Ok(answer)) if nonce_demanded(answer)) {
         let again = outgoing(Body::empty())?;
         sent = tokio::select! {
             biased;
@@ -136,14 +156,15 @@ pub async fn forward(
     ))
 }
 
-/// The request for the upstream: the browser's method and allowed headers, the access token as a bearer
-/// credential (marked sensitive, so no debug print shows it).
+/// One attempt's request for the upstream: the browser's method and allowed headers, and the session's
+/// credentials (Bearer, or DPoP with a proof of this very request; see [`auth::Credentials`]).
 fn upstream_request(
+    state: &AppState,
     parts: &axum::http::request::Parts,
     target: axum::http::Uri,
     body: Body,
     forward_headers: &[String],
-    access_token: Option<&str>,
+    credentials: Option<&auth::Credentials>,
 ) -> Result<axum::http::Request<Body>, AppError> {
     let mut outgoing = axum::http::Request::new(body);
     *outgoing.method_mut() = parts.method.clone();
@@ -156,11 +177,8 @@ fn upstream_request(
     headers
         .entry(header::ACCEPT)
         .or_insert(HeaderValue::from_static("*/*"));
-    if let Some(token) = access_token {
-        let mut value = HeaderValue::try_from(format!("Bearer {token}"))
-            .map_err(|_| AppError::UpstreamUnavailable)?;
-        value.set_sensitive(true);
-        headers.insert(header::AUTHORIZATION, value);
+    if let Some(credentials) = credentials {
+        credentials.apply(state, &mut outgoing)?;
     }
     Ok(outgoing)
 }

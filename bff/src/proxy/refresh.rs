@@ -5,6 +5,7 @@
 
 use crate::config::ApiConfig;
 use crate::error::AppError;
+use crate::oidc::dpop::{bound_key, Dpop, DpopKey};
 use crate::oidc::{token, userinfo, verifier};
 use crate::session::model::{Session, UpstreamToken};
 use crate::session::{now, random_token};
@@ -48,19 +49,20 @@ fn is_due(session: &Session, which: Which<'_>, margin: i64, at: i64) -> bool {
 }
 
 /// The access token `which` of the session, good for at least the refresh margin, refreshing (or, for an
-/// upstream, obtaining) it first if needed. A refusal by the OP ends the session (401 `session_expired`); an
-/// unreachable OP is a 503/504 and keeps it.
+/// upstream, obtaining) it first if needed, with the DPoP key it is bound to, if any. A refusal by the OP ends
+/// the session (401 `session_expired`); an unreachable OP is a 503/504 and keeps it.
 pub async fn token_for(
     state: &AppState,
     id: &str,
     session: Session,
     which: Which<'_>,
-) -> Result<String, AppError> {
+) -> Result<(String, Option<DpopKey>), AppError> {
     let session = ensure_fresh(state, id, session, which).await?;
-    which
+    let token = which
         .token(&session)
         .map(|(token, _)| token.to_owned())
-        .ok_or(AppError::SessionExpired)
+        .ok_or(AppError::SessionExpired)?;
+    Ok((token, session.dpop_key))
 }
 
 /// The session with access token `which` good for at least the refresh margin, refreshing it if needed.
@@ -158,6 +160,10 @@ async fn refresh_locked(
         &state.config,
         &refresh_token,
         upstream,
+        session.dpop_key.as_ref().map(|key| Dpop {
+            key,
+            nonces: &state.dpop_nonces,
+        }),
     )
     .await
     {
@@ -197,6 +203,13 @@ async fn refresh_locked(
     }
     let t = now();
     let expires_at = tokens.expires_in.map(|e| t + e);
+    if matches!(which, Which::Main) {
+        renewed.dpop_key = bound_key(
+            state.config.oidc.dpop,
+            session.dpop_key.clone(),
+            tokens.token_type,
+        )?;
+    }
     match which {
         Which::Main => {
             renewed.access_token = tokens.access_token;
@@ -256,6 +269,7 @@ async fn reread_userinfo(
         &renewed.access_token,
         &renewed.user.sub,
         &renewed.id_token,
+        renewed.dpop_key.as_ref(),
     )
     .await
     {

@@ -6,6 +6,7 @@
 //! The persistent stores keep each session sealed ([`crate::seal`]) under a hash of its id, so neither a copy
 //! of the database nor of Redis yields a token or a usable session cookie.
 
+use crate::oidc::dpop::DpopKey;
 use serde::{Deserialize, Serialize};
 use shared::api::{Claim, User, UserinfoReport};
 use std::collections::BTreeMap;
@@ -36,6 +37,10 @@ pub struct Session {
     /// What became of the userinfo request at the sign-in or the last refresh that read it.
     #[serde(default)]
     pub userinfo: UserinfoReport,
+    /// The key the session's tokens are bound to (DPoP, RFC 9449), when they are: every request with them
+    /// carries a proof signed with it. Defaulted, so sessions sealed before DPoP still open (as Bearer ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key: Option<DpopKey>,
 }
 
 /// An access token obtained for one upstream (see [`crate::config::ApiConfig::own_token`]).
@@ -146,6 +151,7 @@ impl Session {
             upstream_tokens: BTreeMap::new(),
             claims: Vec::new(),
             userinfo: Default::default(),
+            dpop_key: None,
         }
     }
 }

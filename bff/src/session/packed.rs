@@ -7,7 +7,8 @@
 //! the layout can change freely. In order: `created_at` and `last_seen` (fixed 8 bytes each, read by the expiry
 //! sweep without unpacking), then issuer, sid and sub (read by back-channel logout without unpacking), the
 //! tokens, the rest of the user (or one byte saying it is the one derived from the claims, as every sign-in
-//! and refresh makes it), the upstream tokens, the claims and the userinfo report.
+//! and refresh makes it), the upstream tokens, the claims, the userinfo report and the DPoP key (as the JSON the
+//! sealed stores keep).
 
 use super::model::{logout_matches, Session, UpstreamToken};
 use shared::api::{Claim, ClaimSource, User, UserinfoReport, UserinfoStatus};
@@ -81,6 +82,11 @@ impl Packed {
             }
         }
         w.u8(u8::from(report.signed));
+        let key = session
+            .dpop_key
+            .as_ref()
+            .map(|k| serde_json::to_string(k).expect("a DPoP key serialises"));
+        w.opt_str(key.as_deref());
         // Copied into a block of the exact size rather than shrunk in place: glibc's realloc leaves the cut-off
         // tail as a hole between long-lived blocks, which cost 900 bytes per session at 100k (measured).
         Packed(Box::from(w.0.as_slice()))
@@ -151,6 +157,10 @@ impl Packed {
             1 => true,
             _ => return Err(Corrupt),
         };
+        let dpop_key = match r.opt_str()? {
+            None => None,
+            Some(json) => Some(serde_json::from_str(json).map_err(|_| Corrupt)?),
+        };
         if !r.0.is_empty() {
             return Err(Corrupt);
         }
@@ -173,6 +183,7 @@ impl Packed {
                 elapsed_ms,
                 signed,
             },
+            dpop_key,
         })
     }
 
@@ -399,6 +410,7 @@ mod tests {
             elapsed_ms: Some(300),
             signed: true,
         };
+        s.dpop_key = Some(crate::oidc::dpop::DpopKey::generate());
         s
     }
 
@@ -425,7 +437,9 @@ mod tests {
     #[test]
     fn the_strings_are_held_once_with_a_few_bytes_around_them() {
         let session = signed_in("alice");
+        let key = serde_json::to_string(session.dpop_key.as_ref().unwrap()).unwrap();
         let strings = [
+            &key,
             &session.issuer,
             session.sid.as_ref().unwrap(),
             &session.user.sub,

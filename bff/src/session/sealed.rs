@@ -26,3 +26,26 @@ pub(crate) fn seal_session(keys: &Keyring, id: &str, session: &Session) -> Vec<u
     let plain = serde_json::to_vec(session).expect("a session serialises");
     keys.seal(id, &plain)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::dpop::DpopKey;
+
+    #[test]
+    fn the_dpop_key_is_sealed_with_the_session_and_older_sessions_still_open() {
+        let keys = Keyring::random();
+        let key = DpopKey::generate();
+        let mut session = Session::for_tests(7);
+        session.dpop_key = Some(key.clone());
+        let sealed = seal_session(&keys, "id-1", &session);
+        let opened = open_session(&keys, "id-1", &sealed).expect("opens");
+        assert!(opened.dpop_key == Some(key));
+        // A session sealed before DPoP existed has no such field: it opens, without a key (Bearer).
+        let mut older = serde_json::to_value(Session::for_tests(7)).unwrap();
+        older.as_object_mut().unwrap().remove("dpop_key");
+        let sealed = keys.seal("id-2", older.to_string().as_bytes());
+        let opened = open_session(&keys, "id-2", &sealed).expect("an older session opens");
+        assert!(opened.dpop_key.is_none());
+    }
+}

@@ -20,6 +20,10 @@ use std::sync::Arc;
 pub struct Transaction {
     pub pending: PendingLogin,
     pub code_verifier: String,
+    /// The DPoP key made for this login (its thumbprint went out as `dpop_jkt`), handed to the session.
+    /// Defaulted, so a login started before an upgrade still finishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key: Option<crate::oidc::dpop::DpopKey>,
 }
 
 /// The associated data of every login cookie, so a login cookie opens as nothing else and nothing else (a
@@ -117,6 +121,7 @@ mod tests {
                 iss_parameter_supported: false,
             },
             code_verifier: "VERIFIER".into(),
+            dpop_key: None,
         }
     }
 

@@ -13,6 +13,7 @@ mod conformance_browser;
 mod consent;
 mod deploy_nginx;
 mod discovery;
+mod dpop;
 mod faults;
 mod interop_glewlwyd;
 mod jwks_cache;

@@ -55,6 +55,7 @@ fn session(sub: &str, sid: Option<&str>, issuer: &str) -> Session {
         claims: Vec::new(),
         userinfo: Default::default(),
         upstream_tokens: Default::default(),
+        dpop_key: None,
     }
 }
 

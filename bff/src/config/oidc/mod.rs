@@ -7,10 +7,12 @@
 
 mod authorize;
 mod client_auth;
+mod dpop;
 mod userinfo;
 
 pub use authorize::RESERVED_AUTHORIZE_PARAMS;
 pub use client_auth::AuthMethod;
+pub use dpop::{check_dpop_apis, DpopMode};
 pub use userinfo::UserinfoMode;
 
 use super::error::{bad, ConfigError};
@@ -80,6 +82,9 @@ pub struct OidcConfig {
     /// shows up without a new sign-in (one more OP request per refresh). Off by default.
     #[serde(default)]
     pub userinfo_refresh: bool,
+    /// DPoP-bound tokens (RFC 9449): `off` (default), `auto` or `required`; see [`DpopMode`].
+    #[serde(default)]
+    pub dpop: DpopMode,
 }
 
 impl OidcConfig {

@@ -1,0 +1,365 @@
+//! DPoP (RFC 9449) on the BFF's side: the session's proof key, the proofs it signs, and the nonces servers hand
+//! out. What a proof contains is decided in [`shared::dpop`]; this module adds the randomness, the clock and the
+//! signature.
+//!
+//! One key per session, made when the login starts (its thumbprint goes into the authorization request as
+//! `dpop_jkt`), carried sealed in the login cookie and then in the session, so every replica sharing the store
+//! signs with it. The private half never leaves the BFF: it is neither logged nor sent to the browser.
+
+use crate::config::DpopMode;
+use crate::error::AppError;
+use crate::session::{now, random_token};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use shared::dpop::{
+    access_token_hash, htu, nonce_demanded, EcPublicJwk, HtuError, ProofClaims, ProofHeader,
+};
+use shared::token_response::TokenType;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// A session's ES256 proof key: the PKCS#8 private key (what signs) and its public JWK (what each proof's
+/// header carries, kept so a session read from the store needs no point multiplication per request).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DpopKey {
+    pkcs8: Vec<u8>,
+    jwk: EcPublicJwk,
+}
+
+/// Why a proof could not be made. Never carries key material.
+#[derive(Debug, thiserror::Error)]
+pub enum DpopError {
+    /// The request's URL cannot be a proof's `htu`.
+    #[error(transparent)]
+    Url(#[from] HtuError),
+    /// The signature failed (a key that does not parse: a bug or a damaged store).
+    #[error("the DPoP proof could not be signed")]
+    Signing,
+}
+
+impl DpopKey {
+    /// A fresh P-256 key from the operating system's randomness.
+    pub fn generate() -> DpopKey {
+        let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+        let pkcs8 = secret
+            .to_pkcs8_der()
+            .expect("a P-256 key encodes as PKCS#8")
+            .as_bytes()
+            .to_vec();
+        DpopKey {
+            jwk: public_jwk(&secret),
+            pkcs8,
+        }
+    }
+
+    /// The public key's RFC 7638 thumbprint: `dpop_jkt` in the authorization request, `cnf.jkt` in the tokens.
+    pub fn thumbprint(&self) -> String {
+        self.jwk
+            .thumbprint()
+            .expect("a generated P-256 key has a thumbprint")
+    }
+
+    /// A signed proof for one request: `method` on `url` (query and fragment dropped), with `access_token`'s
+    /// hash when one goes with it and `nonce` when the server asked for one. A fresh `jti` and `iat` each call.
+    pub fn proof(
+        &self,
+        method: &str,
+        url: &str,
+        access_token: Option<&str>,
+        nonce: Option<String>,
+    ) -> Result<String, DpopError> {
+        let header = ProofHeader::es256(self.jwk.clone());
+        let claims = ProofClaims {
+            jti: random_token(),
+            htm: method.to_owned(),
+            htu: htu(url)?,
+            iat: now(),
+            ath: access_token.map(access_token_hash),
+            nonce,
+        };
+        let input = format!("{}.{}", b64_json(&header), b64_json(&claims));
+        let signature = jsonwebtoken::crypto::sign(
+            input.as_bytes(),
+            &EncodingKey::from_ec_der(&self.pkcs8),
+            Algorithm::ES256,
+        )
+        .map_err(|_| DpopError::Signing)?;
+        Ok(format!("{input}.{signature}"))
+    }
+}
+
+/// A JWS part: base64url of the JSON.
+fn b64_json<T: Serialize>(value: &T) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("proof parts serialise"))
+}
+
+fn public_jwk(secret: &p256::SecretKey) -> EcPublicJwk {
+    let point = secret.public_key().to_encoded_point(false);
+    let coordinate =
+        |c: Option<&p256::FieldBytes>| -> [u8; 32] { c.map(|b| (*b).into()).unwrap_or([0; 32]) };
+    EcPublicJwk::p256(&coordinate(point.x()), &coordinate(point.y()))
+}
+
+// The private key must never reach a log through `{:?}`.
+impl std::fmt::Debug for DpopKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DpopKey")
+            .field("jwk", &self.jwk)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a key is kept in a sealed session or login cookie.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    pkcs8: String,
+    jwk: EcPublicJwk,
+}
+
+impl Serialize for DpopKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Stored {
+            pkcs8: URL_SAFE_NO_PAD.encode(&self.pkcs8),
+            jwk: self.jwk.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for DpopKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DpopKey, D::Error> {
+        use serde::de::Error;
+        let stored = Stored::deserialize(d)?;
+        let pkcs8 = URL_SAFE_NO_PAD
+            .decode(&stored.pkcs8)
+            .map_err(|_| D::Error::custom("a DPoP key that is not base64url"))?;
+        // Checked once here, so a damaged key is a store error rather than a failed signature later.
+        p256::SecretKey::from_pkcs8_der(&pkcs8)
+            .map_err(|_| D::Error::custom("a DPoP key that is not a P-256 PKCS#8 key"))?;
+        Ok(DpopKey {
+            pkcs8,
+            jwk: stored.jwk,
+        })
+    }
+}
+
+/// The latest nonce each server handed out (RFC 9449 8, 9), by origin: the OP and every DPoP API keep their own.
+/// A server's nonce is good for all its clients' proofs, so one per server, shared by every session, is enough;
+/// the map holds at most one entry per configured server (an origin appears only after a request to it).
+#[derive(Default)]
+pub struct DpopNonces {
+    by_origin: Mutex<HashMap<String, String>>,
+}
+
+/// The longest nonce kept: servers use short opaque strings; a longer one is not a nonce this BFF will echo.
+const MAX_NONCE_LEN: usize = 512;
+
+impl DpopNonces {
+    /// The nonce to put into a proof for `url`, if its server gave one.
+    pub fn for_url(&self, url: &str) -> Option<String> {
+        let origin = origin_of(url)?;
+        self.lock().get(origin).cloned()
+    }
+
+    /// Remembers the `DPoP-Nonce` a server at `url` answered with, if any.
+    pub fn learn(&self, url: &str, headers: &HeaderMap) {
+        let Some(origin) = origin_of(url) else { return };
+        let nonce = headers
+            .get(shared::dpop::NONCE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= MAX_NONCE_LEN);
+        if let Some(nonce) = nonce {
+            self.lock().insert(origin.to_owned(), nonce.to_owned());
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.by_origin
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The key a session keeps after a token-endpoint answer of `token_type` to a request made with `key`: the
+/// key when the token is bound to it; none when the OP answered Bearer (`auto`: the OP ignored the proof, so
+/// calls go out as Bearer), or a refusal under `required` (RFC 9449 5: the client must not use a token it
+/// asked to be bound when it was not, if it relies on the binding).
+pub fn bound_key(
+    mode: DpopMode,
+    key: Option<DpopKey>,
+    token_type: TokenType,
+) -> Result<Option<DpopKey>, AppError> {
+    match (key, token_type) {
+        (Some(key), TokenType::DPoP) => Ok(Some(key)),
+        (_, TokenType::Bearer) if mode == DpopMode::Required => Err(AppError::DpopNotBound),
+        (Some(_), TokenType::Bearer) => {
+            tracing::warn!("the OP answered a Bearer token to a DPoP request; this session is not sender-bound");
+            Ok(None)
+        }
+        (None, _) => Ok(None),
+    }
+}
+
+/// `scheme://authority` of an absolute URL.
+fn origin_of(url: &str) -> Option<&str> {
+    let start = url.find("://")? + 3;
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    Some(&url[..end])
+}
+
+/// A session's key and the BFF's nonces: everything a request that carries a proof needs.
+#[derive(Clone, Copy)]
+pub struct Dpop<'a> {
+    /// The session's (or the pending login's) key, which signs.
+    pub key: &'a DpopKey,
+    /// The BFF's nonces, read for each proof and updated from each answer.
+    pub nonces: &'a DpopNonces,
+}
+
+impl Dpop<'_> {
+    /// The two headers of a request that presents `access_token` (RFC 9449 7.1): `Authorization: DPoP <token>`
+    /// and a fresh proof for `method` on `url` that names the token (`ath`). Both sensitive, so no debug output
+    /// of the request shows them.
+    pub fn token_headers(
+        &self,
+        method: &str,
+        url: &str,
+        access_token: &str,
+    ) -> Result<[(HeaderName, HeaderValue); 2], DpopError> {
+        let proof = self.proof(method, url, Some(access_token))?;
+        let sensitive = |v: String| {
+            HeaderValue::try_from(v)
+                .map(|mut v| {
+                    v.set_sensitive(true);
+                    v
+                })
+                .map_err(|_| DpopError::Signing)
+        };
+        Ok([
+            (
+                AUTHORIZATION,
+                sensitive(format!("{} {access_token}", shared::dpop::SCHEME))?,
+            ),
+            (HeaderName::from_static("dpop"), sensitive(proof)?),
+        ])
+    }
+
+    /// Learns the nonce a resource server (or userinfo) answered with, and says whether it refused the request
+    /// for want of one (RFC 9449 9: 401 with a `DPoP error="use_dpop_nonce"` challenge), so the request is
+    /// worth sending once more with a fresh proof.
+    pub fn nonce_retry(&self, url: &str, status: StatusCode, headers: &HeaderMap) -> bool {
+        self.nonces.learn(url, headers);
+        status == StatusCode::UNAUTHORIZED
+            && nonce_demanded(
+                headers.get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()),
+                None,
+            )
+    }
+
+    /// A proof for `method` on `url`, with the server's latest nonce.
+    pub fn proof(
+        &self,
+        method: &str,
+        url: &str,
+        access_token: Option<&str>,
+    ) -> Result<String, DpopError> {
+        self.key
+            .proof(method, url, access_token, self.nonces.for_url(url))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{DecodingKey, Validation};
+    use shared::jose::b64url_decode;
+
+    #[test]
+    fn a_proof_verifies_with_the_key_in_its_header_and_says_what_the_request_is() {
+        let key = DpopKey::generate();
+        let nonces = DpopNonces::default();
+        let mut headers = HeaderMap::new();
+        headers.insert("dpop-nonce", "n-1".parse().unwrap());
+        nonces.learn("http://127.0.0.1:4001/other?x", &headers);
+        let dpop = Dpop {
+            key: &key,
+            nonces: &nonces,
+        };
+        let proof = dpop
+            .proof("GET", "http://127.0.0.1:4001/api/x?q=1#f", Some("tok"))
+            .unwrap();
+        let parts: Vec<&str> = proof.split('.').collect();
+        let header: ProofHeader =
+            serde_json::from_slice(&b64url_decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header.typ, "dpop+jwt");
+        assert_eq!(header.jwk.thumbprint().unwrap(), key.thumbprint());
+        let x = b64url_decode(&header.jwk.x).unwrap();
+        let y = b64url_decode(&header.jwk.y).unwrap();
+        let decoding = DecodingKey::from_ec_components(&header.jwk.x, &header.jwk.y).unwrap();
+        assert_eq!((x.len(), y.len()), (32, 32));
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        let claims = jsonwebtoken::decode::<ProofClaims>(&proof, &decoding, &validation)
+            .unwrap()
+            .claims;
+        assert_eq!(claims.htm, "GET");
+        assert_eq!(claims.htu, "http://127.0.0.1:4001/api/x");
+        assert_eq!(
+            claims.ath.as_deref(),
+            Some(access_token_hash("tok").as_str())
+        );
+        assert_eq!(claims.nonce.as_deref(), Some("n-1"));
+        let again = dpop
+            .proof("GET", "http://127.0.0.1:4001/api/x", None)
+            .unwrap();
+        assert_ne!(again, proof, "a fresh jti every time");
+        let other_server = dpop
+            .proof("POST", "http://127.0.0.1:9090/token", None)
+            .unwrap();
+        let claims = jsonwebtoken::decode::<ProofClaims>(&other_server, &decoding, &validation)
+            .unwrap()
+            .claims;
+        assert_eq!(claims.nonce, None);
+    }
+
+    #[test]
+    fn a_bearer_answer_unbinds_the_session_or_is_refused_under_required() {
+        let key = DpopKey::generate();
+        let bound = bound_key(DpopMode::Auto, Some(key.clone()), TokenType::DPoP).unwrap();
+        assert!(bound == Some(key.clone()));
+        assert!(
+            bound_key(DpopMode::Auto, Some(key.clone()), TokenType::Bearer)
+                .unwrap()
+                .is_none()
+        );
+        assert!(matches!(
+            bound_key(DpopMode::Required, Some(key), TokenType::Bearer),
+            Err(AppError::DpopNotBound)
+        ));
+        assert!(bound_key(DpopMode::Off, None, TokenType::Bearer)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn a_key_survives_the_store_and_its_debug_form_hides_the_private_half() {
+        let key = DpopKey::generate();
+        let json = serde_json::to_string(&key).unwrap();
+        let back: DpopKey = serde_json::from_str(&json).unwrap();
+        assert!(back == key);
+        assert!(!format!("{key:?}").contains(&URL_SAFE_NO_PAD.encode(&key.pkcs8)));
+        assert!(serde_json::from_str::<DpopKey>(
+            r#"{"pkcs8":"AAAA","jwk":{"kty":"EC","crv":"P-256","x":"","y":""}}"#
+        )
+        .is_err());
+    }
+}
