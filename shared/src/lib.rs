@@ -18,6 +18,7 @@
 //! 5. [`api`]: the SPA⇄BFF wire types, including the [`api::User`] made from verified claims.
 
 pub mod api;
+pub mod client_assertion;
 pub mod error;
 pub mod fragment;
 pub mod jose;

@@ -1,6 +1,8 @@
 //! Everything the BFF learns from and asks of the OP: discovery, the key set, signature checking with
 //! jsonwebtoken, and the token endpoint. Validation *rules* are not here: they are in `shared`.
 
+pub mod client_auth;
+pub mod compatibility;
 pub mod discovery;
 pub mod jwks;
 pub mod token;

@@ -1,11 +1,9 @@
 //! Requests to the OP on the user's behalf: the authorization URL, the code exchange, and token revocation.
-//! Client authentication lives here only, so the client secret is sent from exactly one place.
+//! Client authentication is [`super::client_auth`]'s, applied per attempt by [`authenticated_post`].
 
 use super::discovery::Metadata;
-use crate::config::{ApiConfig, AuthMethod, Config};
+use crate::config::{ApiConfig, Config};
 use crate::error::AppError;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use shared::token_response::{TokenResponse, MAX_TOKEN_RESPONSE_BYTES};
 use shared::{ResponseType, ValidationError};
 use url::Url;
@@ -116,7 +114,8 @@ async fn token_request(
     if let Some(resource) = resource {
         form.push(("resource", resource));
     }
-    let response = authenticated_post(http, &metadata.token_endpoint, config, form).await?;
+    let response =
+        authenticated_post(http, &metadata.token_endpoint, config, metadata, form).await?;
     let ok = response.status().is_success();
     let body = read_capped(response).await?;
     Ok(TokenResponse::parse(ok, &body)?)
@@ -137,7 +136,7 @@ pub async fn revoke(
         ("token", refresh_token),
         ("token_type_hint", "refresh_token"),
     ];
-    match authenticated_post(http, endpoint, config, form).await {
+    match authenticated_post(http, endpoint, config, metadata, form).await {
         Ok(r) if r.status().is_success() => tracing::info!("refresh token revoked"),
         Ok(r) => tracing::warn!(
             status = r.status().as_u16(),
@@ -147,29 +146,20 @@ pub async fn revoke(
     }
 }
 
-async fn authenticated_post(
+/// A form POST to an OP endpoint, with the client's authentication made for this attempt.
+pub(crate) async fn authenticated_post(
     http: &reqwest::Client,
     endpoint: &Url,
     config: &Config,
+    metadata: &Metadata,
     mut form: Vec<(&str, &str)>,
 ) -> Result<reqwest::Response, AppError> {
-    let oidc = &config.oidc;
     let mut request = http.post(endpoint.clone());
-    match oidc.auth_method {
-        AuthMethod::ClientSecretBasic => {
-            // RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
-            let user = form_urlencode(&oidc.client_id);
-            let pass = form_urlencode(oidc.client_secret.expose());
-            request = request.header(
-                "authorization",
-                format!("Basic {}", STANDARD.encode(format!("{user}:{pass}"))),
-            );
-        }
-        AuthMethod::ClientSecretPost => {
-            form.push(("client_id", &oidc.client_id));
-            form.push(("client_secret", oidc.client_secret.expose()));
-        }
+    let auth = super::client_auth::for_attempt(config, metadata)?;
+    if let Some(authorization) = &auth.authorization {
+        request = request.header("authorization", authorization);
     }
+    form.extend(auth.params.iter().map(|(k, v)| (*k, v.as_str())));
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
@@ -180,10 +170,6 @@ async fn authenticated_post(
         .send()
         .await
         .map_err(|e| AppError::from_op_request(&e))
-}
-
-fn form_urlencode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, AppError> {
@@ -239,6 +225,9 @@ mod tests {
             response_types_supported: Vec::new(),
             id_token_signing_alg_values_supported: Vec::new(),
             authorization_response_iss_parameter_supported: false,
+            token_endpoint_auth_signing_alg_values_supported: Vec::new(),
+            pushed_authorization_request_endpoint: None,
+            require_pushed_authorization_requests: false,
         };
         let request = AuthorizationRequest {
             response_type: ResponseType::CodeIdToken,
