@@ -5,6 +5,7 @@ pub mod client_auth;
 pub mod compatibility;
 pub mod discovery;
 pub mod jwks;
+pub mod par;
 pub mod token;
 pub mod userinfo;
 pub mod verifier;

@@ -16,42 +16,52 @@ pub struct AuthorizationRequest<'a> {
     pub code_challenge: &'a str,
 }
 
-/// The URL the browser is sent to. `response_mode=fragment` is explicit because some OPs (glewlwyd) default
-/// hybrid responses to the query, which would send the tokens to the server in the request line.
+/// The URL the browser is sent to, carrying the whole request (without PAR; see [`super::par`]).
 pub fn authorization_url(
     metadata: &Metadata,
     config: &Config,
     request: &AuthorizationRequest<'_>,
 ) -> Url {
-    let oidc = &config.oidc;
     let mut url = metadata.authorization_endpoint.clone();
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", request.response_type.as_str())
-            .append_pair("response_mode", "fragment")
-            .append_pair("client_id", &oidc.client_id)
-            .append_pair("redirect_uri", oidc.redirect_uri.as_str())
-            .append_pair("scope", &oidc.scopes.join(" "))
-            .append_pair("state", request.state)
-            .append_pair("nonce", request.nonce)
-            .append_pair("code_challenge", request.code_challenge)
-            .append_pair("code_challenge_method", "S256");
-        if let Some(resource) = &oidc.resource {
-            q.append_pair("resource", resource);
-        }
-        // Upstreams with a resource of their own (RFC 8707 2): the refresh-token grant for their tokens may only
-        // name resources granted here.
-        for resource in config.upstream_resources() {
-            if oidc.resource.as_deref() != Some(resource) {
-                q.append_pair("resource", resource);
-            }
-        }
-        // Validated at load: none of these replaces a parameter set above.
-        for (key, value) in &oidc.extra_authorize_params {
-            q.append_pair(key, value);
+    url.query_pairs_mut()
+        .extend_pairs(authorization_params(config, request));
+    url
+}
+
+/// The authorization request's parameters, for the URL or for a push. `response_mode=fragment` is explicit
+/// because some OPs (glewlwyd) default hybrid responses to the query, which would send the tokens to the server
+/// in the request line.
+pub fn authorization_params<'a>(
+    config: &'a Config,
+    request: &'a AuthorizationRequest<'_>,
+) -> Vec<(&'a str, String)> {
+    let oidc = &config.oidc;
+    let mut params = vec![
+        ("response_type", request.response_type.as_str().to_owned()),
+        ("response_mode", "fragment".to_owned()),
+        ("client_id", oidc.client_id.clone()),
+        ("redirect_uri", oidc.redirect_uri.to_string()),
+        ("scope", oidc.scopes.join(" ")),
+        ("state", request.state.to_owned()),
+        ("nonce", request.nonce.to_owned()),
+        ("code_challenge", request.code_challenge.to_owned()),
+        ("code_challenge_method", "S256".to_owned()),
+    ];
+    if let Some(resource) = &oidc.resource {
+        params.push(("resource", resource.clone()));
+    }
+    // Upstreams with a resource of their own (RFC 8707 2): the refresh-token grant for their tokens may only
+    // name resources granted here.
+    for resource in config.upstream_resources() {
+        if oidc.resource.as_deref() != Some(resource) {
+            params.push(("resource", resource.to_owned()));
         }
     }
-    url
+    // Validated at load: none of these replaces a parameter set above.
+    for (key, value) in &oidc.extra_authorize_params {
+        params.push((key, value.clone()));
+    }
+    params
 }
 
 /// Exchanges the code at the token endpoint with the client secret and the PKCE verifier.
@@ -159,7 +169,12 @@ pub(crate) async fn authenticated_post(
     if let Some(authorization) = &auth.authorization {
         request = request.header("authorization", authorization);
     }
-    form.extend(auth.params.iter().map(|(k, v)| (*k, v.as_str())));
+    // A pushed authorization request already names `client_id`; sent twice, some OPs refuse the request.
+    for (key, value) in &auth.params {
+        if !form.contains(&(*key, value.as_str())) {
+            form.push((key, value));
+        }
+    }
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
@@ -172,7 +187,8 @@ pub(crate) async fn authenticated_post(
         .map_err(|e| AppError::from_op_request(&e))
 }
 
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, AppError> {
+/// The answer's body, refused past `MAX_TOKEN_RESPONSE_BYTES` (an OP endpoint answers a few tokens at most).
+pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, AppError> {
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
