@@ -192,7 +192,7 @@ fn from_jwk(text: &str) -> Result<SigningKey, KeyError> {
         "RSA" => {
             let d = member(&jwk.d).ok_or(KeyError::PublicOnly)?;
             let malformed = || KeyError::Malformed("an RSA JWK (n, e, d, p, q)");
-            let [n, e, p, q] = [&jwk.n, &jwk.e, &jwk.p, &jwk.q].map(|m| member(m));
+            let [n, e, p, q] = [&jwk.n, &jwk.e, &jwk.p, &jwk.q].map(member);
             let (Some(n), Some(e), Some(p), Some(q)) = (n, e, p, q) else {
                 return Err(malformed());
             };
