@@ -176,3 +176,59 @@ async fn par_off_at_an_op_that_requires_it_stops_the_start() {
         "{stderr}"
     );
 }
+
+/// PAR and `private_key_jwt` together on two replicas sharing Redis: the login is pushed by replica A and
+/// finished by replica B, the API call on A refreshes, the logout on B revokes; every step that authenticates
+/// the client signs its own assertion (four distinct `jti`s), whichever replica makes it.
+#[tokio::test]
+async fn par_and_private_key_jwt_work_across_two_replicas_on_redis() {
+    let redis = hybrid_e2e::redis_server::RedisServer::start().await;
+    let key = "CAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg=";
+    let stack = Stack::start(StackOptions {
+        bff_toml: format!(
+            "{}par = \"required\"\n[session]\nstore = \"redis\"\nredis_url = \"{}\"\nkeys = [\"{key}\"]\n",
+            private_key_jwt_toml(&[p256_pem()]),
+            redis.url
+        ),
+        main_token_for_op: true,
+        ..Default::default()
+    })
+    .await;
+    let (a, b) = (stack.start_replica().await, stack.start_replica().await);
+    let browser = BffClient::new(&a.origin);
+    let at_b = BffClient {
+        http: browser.http.clone(),
+        origin: b.origin.clone(),
+    };
+    let started = browser.start_login().await;
+    assert!(started.authorization_url.contains("request_uri="));
+    let fragment =
+        hybrid_e2e::authorize::authorize_at_op(&started.authorization_url, &stack.redirect_uri)
+            .await;
+    at_b.create_session(&fragment).await;
+    assert_eq!(browser.get("/api/demo/hello").await.status(), 200);
+    assert_eq!(at_b.post("/bff/logout", None).await.status(), 200);
+
+    let stats = hybrid_e2e::wait_for(
+        "the revocation",
+        std::time::Duration::from_secs(10),
+        || async {
+            let stats = stack.op_stats().await;
+            let all = stats["client_assertions"].as_array().unwrap();
+            all.iter()
+                .any(|a| a["path"] == "/token/revocation")
+                .then_some(stats)
+        },
+    )
+    .await;
+    let all = stats["client_assertions"].as_array().unwrap();
+    let paths: Vec<&str> = all.iter().map(|a| a["path"].as_str().unwrap()).collect();
+    assert_eq!(
+        paths,
+        ["/request", "/token", "/token", "/token/revocation"],
+        "{stats}"
+    );
+    let jtis: std::collections::HashSet<&str> =
+        all.iter().map(|a| a["jti"].as_str().unwrap()).collect();
+    assert_eq!(jtis.len(), 4, "{stats}");
+}
