@@ -63,6 +63,16 @@ async fn pushed_sign_in(response_type: ResponseType, private_key_jwt: bool) {
     browser.click("login").await;
     browser.wait_session_state("active").await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
+    let flow = browser
+        .wait_for_css("[data-testid='flow-view']")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        flow.contains("pushed by the BFF (PAR): only client_id and request_uri in the URL, valid"),
+        "the flow view shows the push: {flow}"
+    );
     browser.click("call-api").await;
     browser.wait_for_css("[data-testid='api-result']").await;
 
