@@ -97,3 +97,52 @@ fn assertion(config: &Config, metadata: &Metadata, key: &SigningKey) -> Result<S
 fn form_urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+
+    fn claims(auth: &ClientAuth) -> serde_json::Value {
+        let (_, assertion) = auth
+            .params
+            .iter()
+            .find(|(k, _)| *k == "client_assertion")
+            .expect("an assertion");
+        let payload = assertion.split('.').nth(1).unwrap();
+        serde_json::from_slice(&shared::jose::b64url_decode(payload).unwrap()).unwrap()
+    }
+
+    /// Each attempt signs anew (a retry must not reuse a `jti` the OP has seen), for the OP's issuer only.
+    #[test]
+    fn every_attempt_signs_a_new_assertion_for_the_issuer() {
+        let key = p256::SecretKey::random(&mut rand::thread_rng())
+            .to_pkcs8_pem(LineEnding::LF)
+            .unwrap();
+        let config = crate::config::fixture::with(
+            "auth_method = \"private_key_jwt\"",
+            &[("BFF_OIDC__CLIENT_KEYS", key.as_str())],
+        )
+        .unwrap();
+        let metadata: Metadata = serde_json::from_value(serde_json::json!({
+            "issuer": "http://127.0.0.1:9",
+            "authorization_endpoint": "http://127.0.0.1:9/auth",
+            "token_endpoint": "http://127.0.0.1:9/token",
+            "jwks_uri": "http://127.0.0.1:9/jwks",
+            "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        }))
+        .unwrap();
+        let first = for_attempt(&config, &metadata).unwrap();
+        let second = for_attempt(&config, &metadata).unwrap();
+        assert!(first.authorization.is_none());
+        let (a, b) = (claims(&first), claims(&second));
+        assert_ne!(a["jti"], b["jti"]);
+        assert_eq!(a["aud"], "http://127.0.0.1:9", "the issuer, one string");
+        assert_eq!(a["iss"], "app");
+        assert_eq!(a["sub"], "app");
+        assert_eq!(a["exp"].as_i64().unwrap() - a["iat"].as_i64().unwrap(), 60);
+        assert!(first
+            .params
+            .contains(&("client_assertion_type", ASSERTION_TYPE.to_owned())));
+    }
+}
