@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bff/logout", post(flow::logout::logout))
         .route("/bff/logout/return", post(flow::logout::returned))
         .route("/bff/apis", get(proxy::catalog::list))
+        .route("/bff/jwks.json", get(flow::jwks::client_jwks))
         .route_layer(state_changes.clone());
     let api = Router::new()
         .route("/api/{name}/{*path}", any(proxy::forward))

@@ -81,6 +81,12 @@ pub enum AppError {
     /// A path this listener does not serve (e.g. `/metrics` on the public port when it has its own).
     #[error("There is nothing at this address.")]
     NotFound,
+    /// `private_key_jwt` cannot sign an assertion the OP accepts (checked at start, so only if the OP changed).
+    #[error("This service cannot authenticate to the identity provider right now. Please try again later.")]
+    ClientAuthUnavailable,
+    /// The OP's PAR endpoint refused the pushed request (RFC 9126 2.3) or answered nonsense.
+    #[error(transparent)]
+    Par(#[from] shared::par::ParError),
     /// A `/bff` request was not answered within `server.request_timeout_secs` (a body sent too slowly, or a
     /// dependency that kept it waiting).
     #[error("The request took too long to complete. Please try again.")]
@@ -135,6 +141,15 @@ impl AppError {
                 (StatusCode::BAD_REQUEST, "response_type_not_allowed")
             }
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::ClientAuthUnavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "client_auth_unavailable")
+            }
+            AppError::Par(shared::par::ParError::Refused { .. }) => {
+                (StatusCode::BAD_GATEWAY, "par_refused")
+            }
+            AppError::Par(shared::par::ParError::Malformed(_)) => {
+                (StatusCode::BAD_GATEWAY, "par_answer_invalid")
+            }
             // 504, not 408: browsers may silently resend a request answered 408, and a sign-in must not be
             // replayed behind the user's back.
             AppError::RequestTimeout => (StatusCode::GATEWAY_TIMEOUT, "request_timeout"),

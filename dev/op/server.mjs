@@ -34,6 +34,10 @@ const REDIRECT_URIS = list(env('OP_REDIRECT_URIS', 'http://localhost:8080/callba
 const POST_LOGOUT_URIS = list(env('OP_POST_LOGOUT_URIS', 'http://localhost:8080/,http://localhost:3000/'));
 const BACKCHANNEL_URI = env('OP_BACKCHANNEL_URI', 'http://127.0.0.1:3000/bff/backchannel');
 const AUTO_LOGIN = env('OP_AUTO_LOGIN', '0') === '1';
+// Where the private_key_jwt client's public keys are (the BFF's /bff/jwks.json), and whether every
+// authorization request must be pushed (RFC 9126 `require_pushed_authorization_requests`).
+const CLIENT_JWKS_URI = env('OP_CLIENT_JWKS_URI', 'http://127.0.0.1:3000/bff/jwks.json');
+const REQUIRE_PAR = env('OP_REQUIRE_PAR', '0') === '1';
 const AUTO_LOGIN_USER = env('OP_AUTO_LOGIN_USER', 'alice');
 // How long access tokens live (both the OP's own and the demo API's JWTs): short in a test that wants refreshes.
 const ACCESS_TOKEN_TTL = positiveInt('OP_ACCESS_TOKEN_TTL', 60 * 60);
@@ -126,6 +130,15 @@ const clientBase = {
 const clients = [
   { ...clientBase, client_id: 'hybrid-spa', client_name: 'Hybrid SPA (basic)', token_endpoint_auth_method: 'client_secret_basic' },
   { ...clientBase, client_id: 'hybrid-spa-post', client_name: 'Hybrid SPA (post)', token_endpoint_auth_method: 'client_secret_post' },
+  // No secret: it signs client assertions with keys the OP reads from the BFF (RFC 7523, Core 9).
+  {
+    ...clientBase,
+    client_secret: undefined,
+    client_id: 'hybrid-spa-jwt',
+    client_name: 'Hybrid SPA (private_key_jwt)',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks_uri: CLIENT_JWKS_URI,
+  },
 ];
 
 // ---------------------------------------------------------------------------
@@ -307,6 +320,8 @@ const configuration = {
   },
   features: {
     devInteractions: { enabled: false },
+    // RFC 9126 (on by default in 9.x; explicit here, with the switch a test turns on).
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: REQUIRE_PAR },
     revocation: { enabled: true },
     dPoP: {
       enabled: true,
@@ -415,9 +430,28 @@ Object.defineProperty(provider.request, 'secure', {
 // ---------------------------------------------------------------------------
 let tokenRequests = 0;
 let backchannelLogouts = 0;
+// Test mode: the claims and header of each client assertion received (never the assertion itself), so a test
+// can check what private_key_jwt sent at each endpoint.
+const clientAssertions = [];
+const assertionSummary = (path, assertion) => {
+  try {
+    const [h, p] = assertion.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url')));
+    return { path, alg: h.alg, kid: h.kid, iss: p.iss, sub: p.sub, aud: p.aud, jti: p.jti, lifetime: p.exp - p.iat };
+  } catch {
+    return { path, unreadable: true };
+  }
+};
 // Test mode: what each request looked like, token-free (parameter names, and whether any query value looks like
 // a JWT), so a test can prove that no ID token ever travelled in a URL.
 const requestLog = [];
+
+provider.use(async (ctx, next) => {
+  await next();
+  const assertion = AUTO_LOGIN && (ctx.oidc?.body?.client_assertion ?? ctx.oidc?.params?.client_assertion);
+  if (typeof assertion === 'string' && clientAssertions.length < 1000) {
+    clientAssertions.push(assertionSummary(ctx.path, assertion));
+  }
+});
 
 provider.use(async (ctx, next) => {
   if (ctx.method === 'POST' && ctx.path === '/token') tokenRequests += 1;
@@ -431,7 +465,12 @@ provider.use(async (ctx, next) => {
   if (AUTO_LOGIN && ctx.path === '/__test/stats') {
     if (ctx.method !== 'GET') ctx.throw(405);
     ctx.set('cache-control', 'no-store');
-    ctx.body = { token_requests: tokenRequests, backchannel_logouts: backchannelLogouts, requests: requestLog };
+    ctx.body = {
+      token_requests: tokenRequests,
+      backchannel_logouts: backchannelLogouts,
+      requests: requestLog,
+      client_assertions: clientAssertions,
+    };
     return;
   }
   if (AUTO_LOGIN && requestLog.length < 1000) {

@@ -55,15 +55,17 @@ pub async fn verify(fragment: &str, log: &dyn Fn(Step)) -> Result<Verified, Prob
         if let Some(path) = pending::safe_return_path(&s.return_to) {
             crate::browser::replace_path(&path);
         }
-        let mut step = Step::new(
-            "Authorization request",
+        let rt = s.pending.response_type.as_str();
+        // A pushed request (PAR) leaves only `client_id` and `request_uri` in the URL, so no scope to show.
+        let detail = if s.scope.is_empty() {
             format!(
-                "response_type={}, scope={}",
-                s.pending.response_type.as_str(),
-                s.scope
-            ),
-            Outcome::Info,
-        );
+                "response_type={rt}, pushed by the BFF (PAR): only client_id and request_uri in the URL, valid {} s",
+                s.pending.expires_at - (s.started_ms / 1000.0) as i64
+            )
+        } else {
+            format!("response_type={rt}, scope={}", s.scope)
+        };
+        let mut step = Step::new("Authorization request", detail, Outcome::Info);
         step.at_ms = s.started_ms;
         log(step);
     }

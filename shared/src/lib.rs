@@ -13,15 +13,18 @@
 //!
 //! 1. [`error`]: the one typed error every rule answers ([`ValidationError`]).
 //! 2. [`jose`]: base64url, JWS, JWKS and algorithms.
-//! 3. [`fragment`], [`token_response`], [`response_type`], [`pkce`]: the protocol messages and parameters.
+//! 3. [`fragment`], [`token_response`], [`par`], [`response_type`], [`pkce`], [`client_assertion`]: the protocol
+//!    messages and parameters.
 //! 4. [`verify`]: the signature and claim rules, composed per response type and endpoint.
 //! 5. [`api`]: the SPA⇄BFF wire types, including the [`api::User`] made from verified claims.
 
 pub mod api;
+pub mod client_assertion;
 pub mod dpop;
 pub mod error;
 pub mod fragment;
 pub mod jose;
+pub mod par;
 pub mod pkce;
 pub mod response_type;
 pub mod token_response;

@@ -79,6 +79,37 @@ impl BffProcess {
     }
 }
 
+/// Runs the binary with `config_toml` until it exits by itself (a configuration it refuses at start), within
+/// 30 s; answers its exit code and what it wrote to stderr.
+pub async fn run_until_refused(name: &str, config_toml: &str) -> (i32, String) {
+    let dir = repo_root().join("target/e2e-logs");
+    std::fs::create_dir_all(&dir).expect("log dir");
+    let config = dir.join(format!("bff-refused-{name}.toml"));
+    std::fs::write(&config, config_toml).expect("BFF config file");
+    let mut child = std::process::Command::new(binary())
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the BFF binary starts");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the BFF process") {
+            break status;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the BFF did not refuse the configuration {name} within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    (status.code().unwrap_or(-1), stderr)
+}
+
 /// `target/<profile>/hybrid-bff`, next to this test binary's `deps/` directory; panics with the fix when it is
 /// missing or older than a source it was built from (as listed by Cargo in `hybrid-bff.d`).
 fn binary() -> PathBuf {

@@ -10,6 +10,7 @@
 pub mod authorize;
 pub mod bff_process;
 pub mod browser;
+pub mod client_keys;
 pub mod fault_proxy;
 pub mod glewlwyd;
 pub mod nginx;

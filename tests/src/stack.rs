@@ -89,6 +89,8 @@ pub struct StackOptions {
     pub op_env: Vec<(&'static str, String)>,
     /// More environment for the demo API (e.g. `DEMO_API_DPOP_NONCE`).
     pub api_env: Vec<(&'static str, String)>,
+    /// The dev OP requires pushed authorization requests (`OP_REQUIRE_PAR`).
+    pub op_requires_par: bool,
 }
 
 /// An OP behind a proxy: its process listens on `op_port`, but its issuer, and so every URL it hands out and
@@ -111,6 +113,7 @@ impl Default for StackOptions {
             op_access_token_ttl: None,
             op_env: Vec::new(),
             api_env: Vec::new(),
+            op_requires_par: false,
         }
     }
 }
@@ -155,7 +158,14 @@ impl Stack {
                 format!("http://127.0.0.1:{bff_port}/bff/backchannel"),
             ),
             ("OP_MEMORY_ENTRIES", OP_MEMORY_ENTRIES.to_string()),
+            (
+                "OP_CLIENT_JWKS_URI",
+                format!("http://127.0.0.1:{bff_port}/bff/jwks.json"),
+            ),
         ];
+        if options.op_requires_par {
+            op_env.push(("OP_REQUIRE_PAR", "1".into()));
+        }
         if let Some(ttl) = options.op_access_token_ttl {
             op_env.push(("OP_ACCESS_TOKEN_TTL", ttl.to_string()));
         }
@@ -270,15 +280,23 @@ impl Stack {
 
     /// How many token requests the dev OP has received (its test-mode counter).
     pub async fn token_requests(&self) -> u64 {
-        let stats: serde_json::Value = reqwest::get(format!("{}/__test/stats", self.issuer))
+        let stats = self.op_stats().await;
+        stats["token_requests"]
+            .as_u64()
+            .expect("token_requests is a number")
+    }
+}
+
+impl Stack {
+    /// The dev OP's test-mode record: counters, the requests it saw (parameter names only), and the claims of
+    /// the client assertions it received.
+    pub async fn op_stats(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/__test/stats", self.issuer))
             .await
             .expect("OP stats")
             .json()
             .await
-            .expect("OP stats JSON");
-        stats["token_requests"]
-            .as_u64()
-            .expect("token_requests is a number")
+            .expect("OP stats JSON")
     }
 }
 
@@ -412,6 +430,10 @@ pub fn bff_config_toml(
         post_logout_redirect_uri = "{origin}/"
         scopes = ["openid", "profile", "email", "offline_access", "api:read"]
         response_type = "{rt}"
+        # The suite's existing tests read and extend the authorization URL (login_hint, query checks), which a
+        # pushed request replaces with a request_uri: they keep the front-channel request, and the PAR tests
+        # (par.rs) turn it on.
+        par = "off"
         "#,
         rt = response_type.as_str(),
     );

@@ -23,7 +23,10 @@ pub use apis::ApiConfig;
 pub use dev::DEV_CONFIG_PATH;
 pub use error::ConfigError;
 pub use log_format::LogFormat;
-pub use oidc::{AuthMethod, DpopMode, OidcConfig, UserinfoMode, RESERVED_AUTHORIZE_PARAMS};
+pub use oidc::{
+    AuthMethod, ClientKeys, DpopMode, OidcConfig, ParMode, SigningKey, UserinfoMode,
+    RESERVED_AUTHORIZE_PARAMS,
+};
 pub use secret::Secret;
 pub use server::{ServerConfig, OP_CALLS_PER_BFF_REQUEST};
 pub use session::{SessionConfig, StoreKind};

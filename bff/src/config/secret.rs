@@ -4,7 +4,7 @@ use serde::Deserialize;
 use std::fmt;
 
 /// A secret that never shows in `Debug` output or logs.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 

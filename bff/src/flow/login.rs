@@ -2,7 +2,9 @@
 //! ask for.
 
 use crate::error::AppError;
+use crate::oidc::compatibility::uses_par;
 use crate::oidc::dpop::DpopKey;
+use crate::oidc::par;
 use crate::oidc::token::{authorization_url, AuthorizationRequest};
 use crate::session::cookie::Kind;
 use crate::session::transaction::Transaction;
@@ -19,7 +21,8 @@ use shared::ResponseType;
 
 /// Creates state, nonce and a PKCE verifier, seals them into a fresh HttpOnly cookie (nothing is stored: a
 /// flood of unauthenticated starts uses up nothing shared), and answers what the SPA needs to go to the OP and
-/// to check the response when it comes back.
+/// to check the response when it comes back. With PAR (`oidc.par`), the request is pushed first and the URL
+/// carries only its `request_uri`, whose lifetime bounds the login's.
 pub async fn start(
     State(state): State<AppState>,
     body: Bytes,
@@ -28,7 +31,6 @@ pub async fn start(
     let response_type = chosen_response_type(&config.oidc, &body)?;
     let provider = state.provider.get()?;
     let (state_value, nonce, code_verifier) = (random_token(), random_token(), random_token());
-    let lifetime = config.session.login_timeout_secs;
     let dpop_key = config
         .oidc
         .dpop
@@ -40,14 +42,31 @@ pub async fn start(
         )
         .then(DpopKey::generate);
     let dpop_jkt = dpop_key.as_ref().map(DpopKey::thumbprint);
+    let code_challenge = s256_challenge(&code_verifier);
+    let request = AuthorizationRequest {
+        response_type,
+        state: &state_value,
+        nonce: &nonce,
+        code_challenge: &code_challenge,
+        dpop_jkt: dpop_jkt.as_deref(),
+    };
+    let mut lifetime = config.session.login_timeout_secs;
+    let url = if uses_par(&provider.metadata, config).unwrap_or(false) {
+        let pushed = par::push(&state.op_http, &provider.metadata, config, &request).await?;
+        // The OP forgets the request_uri then: a login kept longer could only fail at the OP.
+        lifetime = lifetime.min(pushed.expires_in);
+        par::authorization_url(&provider.metadata, config, &pushed)
+    } else {
+        authorization_url(&provider.metadata, config, &request)
+    };
     let pending = PendingLogin {
-        state: state_value,
+        state: state_value.clone(),
         response_type,
         rules: IdTokenRules {
             issuer: config.oidc.issuer.clone(),
             client_id: config.oidc.client_id.clone(),
             trusted_audiences: Vec::new(),
-            nonce,
+            nonce: nonce.clone(),
             leeway_secs: config.oidc.leeway_secs,
         },
         jwks_uri: provider.metadata.jwks_uri.to_string(),
@@ -57,17 +76,6 @@ pub async fn start(
             .metadata
             .authorization_response_iss_parameter_supported,
     };
-    let url = authorization_url(
-        &provider.metadata,
-        config,
-        &AuthorizationRequest {
-            response_type,
-            state: &pending.state,
-            nonce: &pending.rules.nonce,
-            code_challenge: &s256_challenge(&code_verifier),
-            dpop_jkt: dpop_jkt.as_deref(),
-        },
-    );
     let sealed = state.logins.seal(&Transaction {
         pending: pending.clone(),
         code_verifier,

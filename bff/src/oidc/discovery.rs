@@ -24,6 +24,14 @@ pub struct Metadata {
     pub response_types_supported: Vec<String>,
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
+    /// RFC 8414: the algorithms the OP verifies `private_key_jwt` assertions with.
+    #[serde(default)]
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// RFC 9126 5: where authorization requests are pushed, and whether the OP takes only pushed ones.
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<Url>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// RFC 9207: the OP puts `iss` in every authorization response, so a response without it is refused.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
@@ -85,6 +93,7 @@ pub async fn discover(http: &reqwest::Client, config: &Config) -> Result<Metadat
         metadata.end_session_endpoint.as_ref(),
         metadata.revocation_endpoint.as_ref(),
         metadata.userinfo_endpoint.as_ref(),
+        metadata.pushed_authorization_request_endpoint.as_ref(),
     ];
     for endpoint in endpoints.into_iter().flatten() {
         if endpoint.scheme() != "https" && !(endpoint.scheme() == "http" && is_loopback(endpoint)) {
@@ -114,6 +123,7 @@ pub async fn discover(http: &reqwest::Client, config: &Config) -> Result<Metadat
             "oidc.userinfo = \"required\", but the OP's discovery lists no userinfo_endpoint"
         );
     }
+    super::compatibility::check(&metadata, config).map_err(DiscoveryError::Invalid)?;
     Ok(metadata)
 }
 

@@ -1,12 +1,10 @@
 //! Requests to the OP on the user's behalf: the authorization URL, the code exchange, and token revocation.
-//! Client authentication lives here only, so the client secret is sent from exactly one place.
+//! Client authentication is [`super::client_auth`]'s, applied per attempt by [`authenticated_post`].
 
 use super::discovery::Metadata;
 use super::dpop::Dpop;
-use crate::config::{ApiConfig, AuthMethod, Config};
+use crate::config::{ApiConfig, Config};
 use crate::error::AppError;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use shared::dpop::nonce_demanded;
 use shared::token_response::{TokenEndpointError, TokenResponse, MAX_TOKEN_RESPONSE_BYTES};
 use shared::{ResponseType, ValidationError};
@@ -22,45 +20,55 @@ pub struct AuthorizationRequest<'a> {
     pub dpop_jkt: Option<&'a str>,
 }
 
-/// The URL the browser is sent to. `response_mode=fragment` is explicit because some OPs (glewlwyd) default
-/// hybrid responses to the query, which would send the tokens to the server in the request line.
+/// The URL the browser is sent to, carrying the whole request (without PAR; see [`super::par`]).
 pub fn authorization_url(
     metadata: &Metadata,
     config: &Config,
     request: &AuthorizationRequest<'_>,
 ) -> Url {
-    let oidc = &config.oidc;
     let mut url = metadata.authorization_endpoint.clone();
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", request.response_type.as_str())
-            .append_pair("response_mode", "fragment")
-            .append_pair("client_id", &oidc.client_id)
-            .append_pair("redirect_uri", oidc.redirect_uri.as_str())
-            .append_pair("scope", &oidc.scopes.join(" "))
-            .append_pair("state", request.state)
-            .append_pair("nonce", request.nonce)
-            .append_pair("code_challenge", request.code_challenge)
-            .append_pair("code_challenge_method", "S256");
-        if let Some(resource) = &oidc.resource {
-            q.append_pair("resource", resource);
-        }
-        if let Some(jkt) = request.dpop_jkt {
-            q.append_pair("dpop_jkt", jkt);
-        }
-        // Upstreams with a resource of their own (RFC 8707 2): the refresh-token grant for their tokens may only
-        // name resources granted here.
-        for resource in config.upstream_resources() {
-            if oidc.resource.as_deref() != Some(resource) {
-                q.append_pair("resource", resource);
-            }
-        }
-        // Validated at load: none of these replaces a parameter set above.
-        for (key, value) in &oidc.extra_authorize_params {
-            q.append_pair(key, value);
+    url.query_pairs_mut()
+        .extend_pairs(authorization_params(config, request));
+    url
+}
+
+/// The authorization request's parameters, for the URL or for a push. `response_mode=fragment` is explicit
+/// because some OPs (glewlwyd) default hybrid responses to the query, which would send the tokens to the server
+/// in the request line.
+pub fn authorization_params<'a>(
+    config: &'a Config,
+    request: &'a AuthorizationRequest<'_>,
+) -> Vec<(&'a str, String)> {
+    let oidc = &config.oidc;
+    let mut params = vec![
+        ("response_type", request.response_type.as_str().to_owned()),
+        ("response_mode", "fragment".to_owned()),
+        ("client_id", oidc.client_id.clone()),
+        ("redirect_uri", oidc.redirect_uri.to_string()),
+        ("scope", oidc.scopes.join(" ")),
+        ("state", request.state.to_owned()),
+        ("nonce", request.nonce.to_owned()),
+        ("code_challenge", request.code_challenge.to_owned()),
+        ("code_challenge_method", "S256".to_owned()),
+    ];
+    if let Some(resource) = &oidc.resource {
+        params.push(("resource", resource.clone()));
+    }
+    if let Some(jkt) = request.dpop_jkt {
+        params.push(("dpop_jkt", jkt.to_owned()));
+    }
+    // Upstreams with a resource of their own (RFC 8707 2): the refresh-token grant for their tokens may only
+    // name resources granted here.
+    for resource in config.upstream_resources() {
+        if oidc.resource.as_deref() != Some(resource) {
+            params.push(("resource", resource.to_owned()));
         }
     }
-    url
+    // Validated at load: none of these replaces a parameter set above.
+    for (key, value) in &oidc.extra_authorize_params {
+        params.push((key, value.clone()));
+    }
+    params
 }
 
 /// Exchanges the code at the token endpoint with the client secret and the PKCE verifier.
@@ -135,8 +143,15 @@ async fn token_request(
         let proof = dpop
             .map(|d| d.proof("POST", endpoint.as_str(), None))
             .transpose()?;
-        let response =
-            authenticated_post(http, endpoint, config, form.clone(), proof.as_deref()).await?;
+        let response = authenticated_post(
+            http,
+            endpoint,
+            config,
+            metadata,
+            form.clone(),
+            proof.as_deref(),
+        )
+        .await?;
         if let Some(d) = dpop {
             d.nonces.learn(endpoint.as_str(), response.headers());
         }
@@ -169,7 +184,7 @@ pub async fn revoke(
         ("token", refresh_token),
         ("token_type_hint", "refresh_token"),
     ];
-    match authenticated_post(http, endpoint, config, form, None).await {
+    match authenticated_post(http, endpoint, config, metadata, form, None).await {
         Ok(r) if r.status().is_success() => tracing::info!("refresh token revoked"),
         Ok(r) => tracing::warn!(
             status = r.status().as_u16(),
@@ -179,31 +194,27 @@ pub async fn revoke(
     }
 }
 
-async fn authenticated_post(
+/// A form POST to an OP endpoint, with the client's authentication made for this attempt.
+pub(crate) async fn authenticated_post(
     http: &reqwest::Client,
     endpoint: &Url,
     config: &Config,
+    metadata: &Metadata,
     mut form: Vec<(&str, &str)>,
     dpop_proof: Option<&str>,
 ) -> Result<reqwest::Response, AppError> {
-    let oidc = &config.oidc;
     let mut request = http.post(endpoint.clone());
     if let Some(proof) = dpop_proof {
         request = request.header(shared::dpop::PROOF_HEADER, proof);
     }
-    match oidc.auth_method {
-        AuthMethod::ClientSecretBasic => {
-            // RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
-            let user = form_urlencode(&oidc.client_id);
-            let pass = form_urlencode(oidc.client_secret.expose());
-            request = request.header(
-                "authorization",
-                format!("Basic {}", STANDARD.encode(format!("{user}:{pass}"))),
-            );
-        }
-        AuthMethod::ClientSecretPost => {
-            form.push(("client_id", &oidc.client_id));
-            form.push(("client_secret", oidc.client_secret.expose()));
+    let auth = super::client_auth::for_attempt(config, metadata)?;
+    if let Some(authorization) = &auth.authorization {
+        request = request.header("authorization", authorization);
+    }
+    // A pushed authorization request already names `client_id`; sent twice, some OPs refuse the request.
+    for (key, value) in &auth.params {
+        if !form.contains(&(*key, value.as_str())) {
+            form.push((key, value));
         }
     }
     let body = url::form_urlencoded::Serializer::new(String::new())
@@ -218,11 +229,8 @@ async fn authenticated_post(
         .map_err(|e| AppError::from_op_request(&e))
 }
 
-fn form_urlencode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, AppError> {
+/// The answer's body, refused past `MAX_TOKEN_RESPONSE_BYTES` (an OP endpoint answers a few tokens at most).
+pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, AppError> {
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -276,6 +284,9 @@ mod tests {
             id_token_signing_alg_values_supported: Vec::new(),
             authorization_response_iss_parameter_supported: false,
             dpop_signing_alg_values_supported: None,
+            token_endpoint_auth_signing_alg_values_supported: Vec::new(),
+            pushed_authorization_request_endpoint: None,
+            require_pushed_authorization_requests: false,
         };
         let request = AuthorizationRequest {
             response_type: ResponseType::CodeIdToken,

@@ -35,7 +35,8 @@ fn decoding_key(alg: Alg, key: &Jwk) -> Option<DecodingKey> {
     }
 }
 
-fn algorithm(alg: Alg) -> Algorithm {
+/// jsonwebtoken's name for `alg`, for verifying here and for signing client assertions.
+pub(crate) fn algorithm(alg: Alg) -> Algorithm {
     match alg {
         Alg::RS256 => Algorithm::RS256,
         Alg::RS384 => Algorithm::RS384,

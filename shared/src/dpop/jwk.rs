@@ -1,8 +1,8 @@
 //! The proof key's public half as a JWK, and its JWK thumbprint (RFC 7638).
 
 use crate::jose::b64url_encode;
+use crate::jose::public_jwk::PublicJwk;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// A P-256 public key as JWK (RFC 7518 6.2.1): the only key type this product signs proofs with (ES256).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,12 +46,12 @@ impl EcPublicJwk {
         }
         check_coordinate("x", &self.x)?;
         check_coordinate("y", &self.y)?;
-        // The members are base64url (checked above), so they need no JSON escaping.
-        let canonical = format!(
-            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-            self.x, self.y
-        );
-        Ok(b64url_encode(&Sha256::digest(canonical.as_bytes())))
+        let public = PublicJwk::Ec {
+            crv: self.crv.clone(),
+            x: self.x.clone(),
+            y: self.y.clone(),
+        };
+        Ok(public.thumbprint())
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod alg;
 pub mod jwks;
 pub mod jws;
+pub mod public_jwk;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

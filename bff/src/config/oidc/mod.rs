@@ -7,12 +7,18 @@
 
 mod authorize;
 mod client_auth;
+mod client_keys;
 mod dpop;
+mod par;
+mod signing_key;
 mod userinfo;
 
 pub use authorize::RESERVED_AUTHORIZE_PARAMS;
 pub use client_auth::AuthMethod;
+pub use client_keys::ClientKeys;
 pub use dpop::{check_dpop_apis, DpopMode};
+pub use par::ParMode;
+pub use signing_key::SigningKey;
 pub use userinfo::UserinfoMode;
 
 use super::error::{bad, ConfigError};
@@ -33,6 +39,8 @@ pub struct OidcConfig {
     /// would gain a trailing `/`).
     pub issuer: String,
     pub client_id: String,
+    /// Needed by the two secret methods only (`private_key_jwt` signs with `client_keys` instead).
+    #[serde(default)]
     pub client_secret: Secret,
     pub redirect_uri: Url,
     #[serde(default)]
@@ -48,6 +56,12 @@ pub struct OidcConfig {
     pub response_types_allowed: Vec<ResponseType>,
     #[serde(default)]
     pub auth_method: AuthMethod,
+    /// Private keys (PEM or JWK text) for `auth_method = "private_key_jwt"`; see [`client_keys`].
+    #[serde(default)]
+    pub client_keys: ClientKeys,
+    /// Pushed authorization requests (RFC 9126); see [`par`].
+    #[serde(default)]
+    pub par: ParMode,
     /// RFC 8707 resource indicator sent with the authorization and token requests, so the access token is
     /// issued for the API it will be sent to.
     #[serde(default)]
@@ -102,7 +116,12 @@ impl OidcConfig {
     /// The section's own rules, in the order an operator meets the fields.
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         self.check_issuer()?;
-        client_auth::check(&self.client_id, &self.client_secret)?;
+        client_auth::check(
+            &self.client_id,
+            self.auth_method,
+            &self.client_secret,
+            &self.client_keys,
+        )?;
         require_https_or_loopback("oidc.redirect_uri", &self.redirect_uri)?;
         if self.redirect_uri.fragment().is_some() {
             return Err(bad("oidc.redirect_uri", "must not have a fragment"));
