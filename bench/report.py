@@ -58,7 +58,7 @@ md.append(
 md.append("## 1. Bundle size\n")
 bundle_start = len(md)
 md.append(
-    "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`; the SPA with `--converge` and its own profile `wasm-release`) in the same run; gzip is `gzip -9`, brotli the build's `.br` copies (quality 11). "
+    "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`; the SPA with `--converge --low-memory-unused` and its own profile `wasm-release`) in the same run; gzip is `gzip -9`, brotli the build's `.br` copies (quality 11). "
     "The hello world is `bench/hello/` (Leptos 0.8 CSR, one paragraph).\n"
 )
 md.append("| file | SPA raw | SPA gzip | SPA brotli | hello world raw | hello world gzip | hello world brotli |")
@@ -97,7 +97,7 @@ twig = sorted((k, v) for k, v in r.items() if k.startswith("twiggy."))
 if twig:
     import re
     md.append(
-        "Where the wasm's bytes go: `twiggy top` on a names-keeping build of the same wasm (`wasm-opt -Oz --converge "
+        "Where the wasm's bytes go: `twiggy top` on a names-keeping build of the same wasm (`wasm-opt -Oz --converge --low-memory-unused "
         "-g`; the names section itself left out), the 15 largest items, shallow size (the function's own code).\n")
     md.append("| # | bytes | item |")
     md.append("|---:|---:|---|")

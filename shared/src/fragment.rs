@@ -5,7 +5,6 @@
 
 use crate::error::ValidationError;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Upper bound for a whole fragment. Honest hybrid responses are a few KiB (two JWTs and a code).
 pub const MAX_FRAGMENT_BYTES: usize = 32 * 1024;
@@ -48,24 +47,26 @@ pub fn parse_fragment(fragment: &str) -> Result<AuthorizationResponse, Validatio
             reason: "the response is empty".into(),
         });
     }
-    let mut params: BTreeMap<String, String> = BTreeMap::new();
+    // A list, not a map: at most MAX_PARAMS entries, and no map code for this one use in the SPA's wasm.
+    let mut params: Vec<(String, String)> = Vec::new();
     for (count, (key, value)) in form_urlencoded::parse(fragment.as_bytes()).enumerate() {
         if count >= MAX_PARAMS {
             return Err(ValidationError::TooLarge);
         }
-        if params.insert(key.to_string(), value.into_owned()).is_some() {
+        if params.iter().any(|(seen, _)| *seen == key) {
             return Err(ValidationError::DuplicateParameter {
                 param: printable_name(&key),
             });
         }
+        params.push((key.into_owned(), value.into_owned()));
     }
-    if let Some(error) = params.remove("error") {
+    if let Some(error) = remove(&mut params, "error") {
         return Err(ValidationError::OpError {
             error: clip(&error),
-            description: params.remove("error_description").map(|d| clip(&d)),
+            description: remove(&mut params, "error_description").map(|d| clip(&d)),
         });
     }
-    let mut take = |name: &str| params.remove(name).filter(|v| !v.is_empty());
+    let mut take = |name: &str| remove(&mut params, name).filter(|v| !v.is_empty());
     let response = AuthorizationResponse {
         code: take("code"),
         id_token: take("id_token"),
@@ -93,6 +94,12 @@ pub fn looks_like_authorization_response(fragment: &str) -> bool {
                 "code" | "id_token" | "access_token" | "error" | "state"
             )
         })
+}
+
+/// The value of the parameter `name`, taken out of the list.
+fn remove(params: &mut Vec<(String, String)>, name: &str) -> Option<String> {
+    let at = params.iter().position(|(key, _)| key == name)?;
+    Some(params.swap_remove(at).1)
 }
 
 fn clip(text: &str) -> String {

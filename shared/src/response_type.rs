@@ -65,18 +65,23 @@ impl FromStr for ResponseType {
     type Err = UnsupportedResponseType;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut words: Vec<&str> = s.split_whitespace().collect();
-        words.sort_unstable();
-        let before = words.len();
-        words.dedup();
-        if words.len() != before {
-            return Err(UnsupportedResponseType(s.to_owned()));
+        // Counted rather than sorted: order-free comparison as a set, without a sort routine in the SPA's wasm.
+        let unsupported = || UnsupportedResponseType(s.to_owned());
+        let (mut code, mut id_token, mut token) = (0u8, 0u8, 0u8);
+        for word in s.split_whitespace() {
+            let seen = match word {
+                "code" => &mut code,
+                "id_token" => &mut id_token,
+                "token" => &mut token,
+                _ => return Err(unsupported()),
+            };
+            *seen = seen.saturating_add(1);
         }
-        match words.as_slice() {
-            ["code", "id_token"] => Ok(Self::CodeIdToken),
-            ["code", "token"] => Ok(Self::CodeToken),
-            ["code", "id_token", "token"] => Ok(Self::CodeIdTokenToken),
-            _ => Err(UnsupportedResponseType(s.to_owned())),
+        match (code, id_token, token) {
+            (1, 1, 0) => Ok(Self::CodeIdToken),
+            (1, 0, 1) => Ok(Self::CodeToken),
+            (1, 1, 1) => Ok(Self::CodeIdTokenToken),
+            _ => Err(unsupported()),
         }
     }
 }
@@ -115,6 +120,7 @@ mod tests {
             "token",
             "",
             "code code id_token",
+            "code token token",
             "code id_token none",
         ] {
             assert!(bad.parse::<ResponseType>().is_err(), "{bad}");

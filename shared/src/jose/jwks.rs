@@ -9,7 +9,7 @@ use super::alg::Alg;
 use super::jws::JwsHeader;
 use crate::error::ValidationError;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Upper bound for a key set document. Real ones are 1-10 KiB.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
@@ -64,6 +64,38 @@ impl Jwk {
         for_signing && alg_matches && shape
     }
 
+    /// A key from one member of the set's `keys`, read as its derived `Deserialize` would (absent or `null`
+    /// members are `None`, unknown ones ignored, a member of the wrong type makes the key unreadable), but from
+    /// the already parsed object: no second, `Value`-driven deserialiser in the SPA's wasm.
+    fn from_object(object: &Map<String, Value>) -> Option<Jwk> {
+        let text = |name: &str| match object.get(name) {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => Some(Some(s.clone())),
+            Some(_) => None,
+        };
+        let key_ops = match object.get("key_ops") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(ops)) => Some(
+                ops.iter()
+                    .map(|op| op.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<String>>>()?,
+            ),
+            Some(_) => return None,
+        };
+        Some(Jwk {
+            kty: text("kty")??,
+            kid: text("kid")?,
+            use_: text("use")?,
+            alg: text("alg")?,
+            key_ops,
+            n: text("n")?,
+            e: text("e")?,
+            crv: text("crv")?,
+            x: text("x")?,
+            y: text("y")?,
+        })
+    }
+
     fn is_ec(&self, curve: &str) -> bool {
         self.kty == "EC"
             && self.crv.as_deref() == Some(curve)
@@ -96,8 +128,7 @@ impl JwkSet {
             .iter()
             .take(MAX_KEYS)
             // A key is a JSON object (RFC 7517 4); serde would also read a struct from an array.
-            .filter(|k| k.is_object())
-            .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+            .filter_map(|k| Jwk::from_object(k.as_object()?))
             .collect();
         Ok(JwkSet { keys })
     }
@@ -131,6 +162,31 @@ impl JwkSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_is_read_as_its_derived_deserialize_reads_it() {
+        let cases = [
+            r#"{"kty":"RSA","kid":"k1","use":"sig","alg":"RS256","n":"AQAB","e":"AQAB","extra":[1]}"#,
+            r#"{"kty":"EC","crv":"P-256","x":"eA","y":"eQ","key_ops":["verify","sign"]}"#,
+            r#"{"kty":"OKP","crv":"Ed25519","x":"eA","kid":null,"key_ops":null}"#,
+            r#"{"kid":"no-kty"}"#,
+            r#"{"kty":null}"#,
+            r#"{"kty":"RSA","n":5}"#,
+            r#"{"kty":"RSA","key_ops":"verify"}"#,
+            r#"{"kty":"RSA","key_ops":["verify",1]}"#,
+            r#"{"kty":"RSA","kid":{"a":1}}"#,
+            r#"{"kty":7}"#,
+        ];
+        for case in cases {
+            let value: Value = serde_json::from_str(case).unwrap();
+            let derived = serde_json::from_value::<Jwk>(value.clone()).ok();
+            assert_eq!(
+                Jwk::from_object(value.as_object().unwrap()),
+                derived,
+                "{case}"
+            );
+        }
+    }
 
     fn header(alg: Alg, kid: Option<&str>) -> JwsHeader {
         JwsHeader {

@@ -52,6 +52,67 @@ async fn the_spa_is_served_with_cache_rules_and_its_routes_fall_back_to_index() 
     assert_eq!(get("/bff/user").await.unwrap().status(), 401);
 }
 
+/// The release build's precompressed copies, as raw HTTP sees them: brotli when the browser accepts it, else
+/// gzip, else the plain file; always the original's Content-Type (`application/wasm` keeps
+/// `instantiateStreaming` usable) and `Vary: Accept-Encoding`, so no shared cache hands brotli to a browser
+/// that did not ask for it. The bodies are the built files byte for byte: nothing is compressed per request.
+#[tokio::test]
+async fn the_spa_files_are_sent_precompressed_as_the_browser_accepts() {
+    let stack = Stack::start(StackOptions {
+        serve_spa: true,
+        ..Default::default()
+    })
+    .await;
+    let dist = repo_root().join("dist");
+    let wasm = std::fs::read_dir(&dist)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|name| name.ends_with("_bg.wasm"))
+        .expect("a release build in dist/");
+    let http = reqwest::Client::new();
+    for (path, file, content_type) in [
+        (format!("/{wasm}"), wasm.clone(), "application/wasm"),
+        ("/".to_owned(), "index.html".to_owned(), "text/html"),
+    ] {
+        for (accept, encoding, suffix) in [
+            (Some("gzip, deflate, br, zstd"), Some("br"), ".br"),
+            (Some("gzip"), Some("gzip"), ".gz"),
+            (None, None, ""),
+        ] {
+            let mut request = http.get(format!("{}{path}", stack.origin));
+            if let Some(accept) = accept {
+                request = request.header("accept-encoding", accept);
+            }
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path} {accept:?}");
+            let h = r.headers();
+            assert_eq!(
+                h.get("content-encoding").map(|v| v.to_str().unwrap()),
+                encoding,
+                "{path} {accept:?}"
+            );
+            assert!(
+                h["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with(content_type),
+                "{path} {accept:?}: {:?}",
+                h["content-type"]
+            );
+            assert_eq!(
+                h["vary"].to_str().unwrap().to_ascii_lowercase(),
+                "accept-encoding",
+                "{path} {accept:?}"
+            );
+            let expected = std::fs::read(dist.join(format!("{file}{suffix}"))).unwrap();
+            assert!(
+                r.bytes().await.unwrap() == expected,
+                "{path} {accept:?}: the body is {file}{suffix} as built"
+            );
+        }
+    }
+}
+
 /// The login in Chromium under the BFF's own security headers (the nginx snippet's, filled for this
 /// deployment): the SPA starts, shows the user, and the browser reports no CSP violation; `/metrics` is not on
 /// the port browsers reach.
