@@ -5,6 +5,11 @@ use bff::config::{Config, LogFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: each proxied call allocates and frees a few dozen small blocks on
+/// two threads, where glibc's arenas and consolidation cost measurably more (see BENCHMARKS.md, proxy).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let path = std::env::args()
