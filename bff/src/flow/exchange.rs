@@ -2,7 +2,7 @@
 //! front-channel response again with the same rules the SPA ran, and only then spends the code.
 
 use crate::error::AppError;
-use crate::oidc::dpop::{bound_key, Dpop};
+use crate::oidc::dpop::Dpop;
 use crate::oidc::{token, userinfo, verifier};
 use crate::session::cookie::Kind;
 use crate::session::model::Session;
@@ -98,7 +98,7 @@ async fn exchange(
     }
 
     // 2. The code exchange.
-    let tokens = token::exchange_code(
+    let token::Granted { tokens, dpop_key } = token::exchange_code(
         &state.op_http,
         &provider.metadata,
         &state.config,
@@ -110,7 +110,6 @@ async fn exchange(
         }),
     )
     .await?;
-    let dpop_key = bound_key(state.config.oidc.dpop, tx.dpop_key, tokens.token_type)?;
 
     // 3. The token-endpoint ID token; no token is used before it passes (RFC 9700 4.5.3.2).
     let raw_id_token =

@@ -2,7 +2,7 @@
 //! Client authentication is [`super::client_auth`]'s, applied per attempt by [`authenticated_post`].
 
 use super::discovery::Metadata;
-use super::dpop::Dpop;
+use super::dpop::{bound_key, Dpop, DpopKey};
 use crate::config::{ApiConfig, Config};
 use crate::error::AppError;
 use shared::dpop::nonce_demanded;
@@ -71,6 +71,15 @@ pub fn authorization_params<'a>(
     params
 }
 
+/// A token endpoint's answer and the DPoP key its access token is bound to (none when it is a Bearer token).
+/// Every grant returns one, so the `oidc.dpop` rule on `token_type` ([`bound_key`]) holds for each of them: a
+/// token the BFF asked to be bound and relies on being bound is never used as a Bearer token by a path that
+/// forgot to check.
+pub struct Granted {
+    pub tokens: TokenResponse,
+    pub dpop_key: Option<DpopKey>,
+}
+
 /// Exchanges the code at the token endpoint with the client secret and the PKCE verifier.
 pub async fn exchange_code(
     http: &reqwest::Client,
@@ -79,7 +88,7 @@ pub async fn exchange_code(
     code: &str,
     code_verifier: &str,
     dpop: Option<Dpop<'_>>,
-) -> Result<TokenResponse, AppError> {
+) -> Result<Granted, AppError> {
     let form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -106,7 +115,7 @@ pub async fn refresh(
     refresh_token: &str,
     upstream: Option<&ApiConfig>,
     dpop: Option<Dpop<'_>>,
-) -> Result<TokenResponse, AppError> {
+) -> Result<Granted, AppError> {
     let scope = upstream
         .and_then(|api| api.scopes.as_ref())
         .map(|scopes| scopes.join(" "));
@@ -126,6 +135,7 @@ pub async fn refresh(
 /// A token-endpoint request for `resource` (RFC 8707), its answer read capped and strictly. With `dpop`, each
 /// attempt carries a fresh proof, and an OP that demands a nonce (RFC 9449 8) is asked once more with it: the
 /// whole request is rebuilt, since an OP may refuse a proof's (or a client assertion's) `jti` seen before.
+/// The answer's `token_type` is held to `oidc.dpop` here, once for every grant.
 async fn token_request(
     http: &reqwest::Client,
     metadata: &Metadata,
@@ -133,7 +143,7 @@ async fn token_request(
     mut form: Vec<(&str, &str)>,
     resource: Option<&str>,
     dpop: Option<Dpop<'_>>,
-) -> Result<TokenResponse, AppError> {
+) -> Result<Granted, AppError> {
     if let Some(resource) = resource {
         form.push(("resource", resource));
     }
@@ -164,7 +174,12 @@ async fn token_request(
                 tracing::info!("the OP asked for a DPoP nonce; asking again with it");
                 retried = true;
             }
-            answer => return Ok(answer?),
+            answer => {
+                let tokens = answer?;
+                let key = dpop.map(|d| d.key.clone());
+                let dpop_key = bound_key(config.oidc.dpop, key, tokens.token_type)?;
+                return Ok(Granted { tokens, dpop_key });
+            }
         }
     }
 }
@@ -251,6 +266,99 @@ pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DpopMode;
+    use crate::oidc::dpop::DpopNonces;
+
+    /// An OP at `base` with only the endpoints these tests reach.
+    fn metadata(base: &str) -> Metadata {
+        let url = |path: &str| Url::parse(&format!("{base}{path}")).unwrap();
+        Metadata {
+            issuer: base.into(),
+            authorization_endpoint: url("/auth"),
+            token_endpoint: url("/token"),
+            jwks_uri: url("/jwks"),
+            end_session_endpoint: None,
+            revocation_endpoint: None,
+            userinfo_endpoint: None,
+            response_types_supported: Vec::new(),
+            id_token_signing_alg_values_supported: Vec::new(),
+            authorization_response_iss_parameter_supported: false,
+            dpop_signing_alg_values_supported: None,
+            token_endpoint_auth_signing_alg_values_supported: Vec::new(),
+            pushed_authorization_request_endpoint: None,
+            require_pushed_authorization_requests: false,
+        }
+    }
+
+    /// A token endpoint that ignores DPoP: every grant is answered with a Bearer token.
+    async fn bearer_only_op() -> String {
+        let app = axum::Router::new().route(
+            "/token",
+            axum::routing::post(|| async {
+                axum::Json(serde_json::json!({
+                    "access_token": "AT",
+                    "token_type": "Bearer",
+                    "expires_in": 60,
+                    "refresh_token": "RT2",
+                }))
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        base
+    }
+
+    #[tokio::test]
+    async fn under_dpop_required_every_grant_refuses_a_bearer_answer() {
+        let config = crate::config::fixture::config(
+            r#"
+            dpop = "required"
+            [apis.b]
+            url = "http://127.0.0.1:4002"
+            resource = "urn:b"
+            scopes = ["b:read"]
+            "#,
+        );
+        let metadata = metadata(&bearer_only_op().await);
+        let http = reqwest::Client::new();
+        let (key, nonces) = (DpopKey::generate(), DpopNonces::default());
+        let dpop = || {
+            Some(Dpop {
+                key: &key,
+                nonces: &nonces,
+            })
+        };
+        let upstream = Some(&config.apis["b"]);
+        let refused = |r: Result<Granted, AppError>| matches!(r, Err(AppError::DpopNotBound));
+        let exchange = exchange_code(&http, &metadata, &config, "c", "v", dpop()).await;
+        assert!(refused(exchange), "the code exchange");
+        let main = refresh(&http, &metadata, &config, "RT", None, dpop()).await;
+        assert!(refused(main), "the refresh of the session's token");
+        let own = refresh(&http, &metadata, &config, "RT", upstream, dpop()).await;
+        assert!(refused(own), "the grant of an upstream's own token");
+    }
+
+    #[tokio::test]
+    async fn under_dpop_auto_a_bearer_answer_is_used_unbound() {
+        let config = crate::config::fixture::config("dpop = \"auto\"\n");
+        assert_eq!(config.oidc.dpop, DpopMode::Auto);
+        let metadata = metadata(&bearer_only_op().await);
+        let http = reqwest::Client::new();
+        let (key, nonces) = (DpopKey::generate(), DpopNonces::default());
+        let dpop = Some(Dpop {
+            key: &key,
+            nonces: &nonces,
+        });
+        let granted = refresh(&http, &metadata, &config, "RT", None, dpop)
+            .await
+            .unwrap();
+        assert_eq!(granted.tokens.access_token, "AT");
+        assert!(
+            granted.dpop_key.is_none(),
+            "a Bearer token is sent as Bearer"
+        );
+    }
 
     #[test]
     fn the_authorization_request_names_every_upstream_resource_once() {
@@ -271,23 +379,7 @@ mod tests {
             scopes = ["api:read"]
             "#,
         );
-        let url = |s: &str| Url::parse(s).unwrap();
-        let metadata = Metadata {
-            issuer: "http://127.0.0.1:9090".into(),
-            authorization_endpoint: url("http://127.0.0.1:9090/auth"),
-            token_endpoint: url("http://127.0.0.1:9090/token"),
-            jwks_uri: url("http://127.0.0.1:9090/jwks"),
-            end_session_endpoint: None,
-            revocation_endpoint: None,
-            userinfo_endpoint: None,
-            response_types_supported: Vec::new(),
-            id_token_signing_alg_values_supported: Vec::new(),
-            authorization_response_iss_parameter_supported: false,
-            dpop_signing_alg_values_supported: None,
-            token_endpoint_auth_signing_alg_values_supported: Vec::new(),
-            pushed_authorization_request_endpoint: None,
-            require_pushed_authorization_requests: false,
-        };
+        let metadata = metadata("http://127.0.0.1:9090");
         let request = AuthorizationRequest {
             response_type: ResponseType::CodeIdToken,
             state: "st",

@@ -5,7 +5,7 @@
 
 use crate::config::ApiConfig;
 use crate::error::AppError;
-use crate::oidc::dpop::{bound_key, Dpop, DpopKey};
+use crate::oidc::dpop::{Dpop, DpopKey};
 use crate::oidc::{token, userinfo, verifier};
 use crate::session::model::{Session, UpstreamToken};
 use crate::session::{now, random_token};
@@ -154,7 +154,7 @@ async fn refresh_locked(
         Which::Upstream(_, api) => Some(api),
     };
     let provider = state.provider.get()?;
-    let tokens = match token::refresh(
+    let token::Granted { tokens, dpop_key } = match token::refresh(
         &state.op_http,
         &provider.metadata,
         &state.config,
@@ -204,11 +204,7 @@ async fn refresh_locked(
     let t = now();
     let expires_at = tokens.expires_in.map(|e| t + e);
     if matches!(which, Which::Main) {
-        renewed.dpop_key = bound_key(
-            state.config.oidc.dpop,
-            session.dpop_key.clone(),
-            tokens.token_type,
-        )?;
+        renewed.dpop_key = dpop_key;
     }
     match which {
         Which::Main => {
