@@ -60,6 +60,17 @@ impl Glewlwyd {
         post_logout_uri: &str,
         backchannel_uri: Option<&str>,
     ) -> Glewlwyd {
+        Self::start_with(redirect_uris, post_logout_uri, backchannel_uri, &[]).await
+    }
+
+    /// [`Glewlwyd::start`] with `features`, the `GLEWLWYD_*` switches of `glewlwyd.sh configure` (PAR, DPoP, a
+    /// `private_key_jwt` client), off unless a test asks for them.
+    pub async fn start_with(
+        redirect_uris: &[&str],
+        post_logout_uri: &str,
+        backchannel_uri: Option<&str>,
+        features: &[(&str, String)],
+    ) -> Glewlwyd {
         let port = free_port();
         let dir = repo_root().join(format!("target/glewlwyd/run-{port}"));
         let dir_s = dir.display().to_string();
@@ -85,6 +96,11 @@ impl Glewlwyd {
             post_logout_uri.to_owned(),
             backchannel_uri.unwrap_or("").to_owned(),
         );
+        let mut env: Vec<(String, String)> = features
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        env.push(("GLEWLWYD_DIR".into(), dir_s.clone()));
         tokio::task::spawn_blocking(move || {
             script(
                 &[
@@ -94,7 +110,9 @@ impl Glewlwyd {
                     &post_logout,
                     &backchannel,
                 ],
-                &[("GLEWLWYD_DIR", &dir_s)],
+                &env.iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect::<Vec<_>>(),
             )
         })
         .await

@@ -25,12 +25,25 @@ pub(super) struct Setup {
 
 /// glewlwyd, the demo API trusting it, and the BFF (serving the SPA when `serve_spa`) with `extra_toml`.
 pub(super) async fn setup(response_type: ResponseType, serve_spa: bool, extra_toml: &str) -> Setup {
+    setup_with(response_type, serve_spa, extra_toml, "", |_| Vec::new()).await
+}
+
+/// [`setup`] with `demo_toml` in the demo API's table and glewlwyd's optional features, `features(bff_port)`
+/// (see [`Glewlwyd::start_with`]).
+async fn setup_with(
+    response_type: ResponseType,
+    serve_spa: bool,
+    extra_toml: &str,
+    demo_toml: &str,
+    features: impl FnOnce(u16) -> Vec<(&'static str, String)>,
+) -> Setup {
     let (bff_port, api_port) = (free_port(), free_port());
     let origin = format!("http://localhost:{bff_port}");
-    let op = Glewlwyd::start(
+    let op = Glewlwyd::start_with(
         &[&format!("{origin}/callback")],
         &format!("{origin}/"),
         Some(&format!("http://127.0.0.1:{bff_port}/bff/backchannel")),
+        &features(bff_port),
     )
     .await;
     let api = Process::spawn(
@@ -61,6 +74,7 @@ pub(super) async fn setup(response_type: ResponseType, serve_spa: bool, extra_to
         {extra_toml}
         [apis.demo]
         url = "http://127.0.0.1:{api_port}"
+        {demo_toml}
         "#
     );
     let bff = start_bff_on(bff_port, &op.issuer, response_type, &toml).await;
@@ -328,4 +342,111 @@ async fn glewlwyd_backchannel_logout_ends_the_bff_session() {
         || async { (bff.get("/bff/user").await.status() == 401).then_some(()) },
     )
     .await;
+}
+
+/// Starts a login at the BFF and follows it through glewlwyd without a browser (its session and consent made
+/// through its API), with `more` appended to the authorization URL; answers glewlwyd's redirect back.
+async fn authorize(
+    s: &Setup,
+    bff: &BffClient,
+    more: &str,
+    check_request: impl FnOnce(&url::Url),
+) -> url::Url {
+    let started = bff.start_login().await;
+    let request = url::Url::parse(&started.authorization_url).expect("an authorization URL");
+    check_request(&request);
+    let op = s.op.signed_in_client(SCOPES).await;
+    let r = op
+        .get(format!("{}{more}&g_continue", started.authorization_url))
+        .send()
+        .await
+        .expect("glewlwyd reachable");
+    let location = r.headers()["location"].to_str().expect("a redirect");
+    url::Url::parse(location).expect("a URL")
+}
+
+/// [`authorize`], then the session the BFF makes of the fragment.
+async fn sign_in(s: &Setup, check_request: impl FnOnce(&url::Url)) -> (BffClient, Value) {
+    let bff = BffClient::new(&s.bff.origin);
+    let back = authorize(s, &bff, "", check_request).await;
+    let fragment = back
+        .fragment()
+        .unwrap_or_else(|| panic!("a fragment: {back}"));
+    let session = bff.create_session(fragment).await;
+    (bff, session)
+}
+
+/// PAR (RFC 9126) against glewlwyd 2.7.5 with `oauth-par-allowed`: it accepts the BFF's push (authenticated
+/// with client_secret_basic) and an authorization URL of only `client_id` and `request_uri`, but reads
+/// `response_mode` from that URL alone, not from the pushed request: the hybrid response comes back in the
+/// query, which the BFF never reads (a query leaks tokens to logs and Referer). Repeated in the URL, the same
+/// kind of push is answered in the fragment and the sign-in completes. So glewlwyd runs with PAR off; this
+/// test shows why, and fails once glewlwyd honours the pushed `response_mode`.
+#[tokio::test]
+async fn glewlwyd_par_ignores_the_pushed_response_mode() {
+    let s = setup_with(
+        ResponseType::CodeIdToken,
+        false,
+        r#"par = "required""#,
+        "",
+        |_| vec![("GLEWLWYD_PAR", "true".into())],
+    )
+    .await;
+    let bff = BffClient::new(&s.bff.origin);
+    let only_the_reference = |request: &url::Url| {
+        let names: Vec<String> = request.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        assert_eq!(names, ["client_id", "request_uri"], "{request}");
+    };
+    let back = authorize(&s, &bff, "", only_the_reference).await;
+    assert_eq!(back.fragment(), None, "{back}");
+    let in_query: Vec<String> = back.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert!(
+        in_query.iter().any(|k| k == "code") && in_query.iter().any(|k| k == "id_token"),
+        "the response went to the query: {back}"
+    );
+
+    let back = authorize(&s, &bff, "&response_mode=fragment", only_the_reference).await;
+    let fragment = back
+        .fragment()
+        .unwrap_or_else(|| panic!("a fragment: {back}"));
+    let session = bff.create_session(fragment).await;
+    assert_eq!(session["user"]["name"], "Alice Liddell", "{session}");
+}
+
+/// DPoP (RFC 9449) with glewlwyd's `oauth-dpop-allowed`: the authorization request names the login's key
+/// (`dpop_jkt`), glewlwyd answers `token_type: DPoP` (else `dpop = "required"` would refuse the login), its
+/// userinfo takes the bound token with a proof, and the demo API verifies each proxied call's proof against the
+/// token's `cnf.jkt`.
+#[tokio::test]
+async fn glewlwyd_dpop_bound_tokens() {
+    let s = setup_with(
+        ResponseType::CodeIdToken,
+        false,
+        r#"dpop = "required""#,
+        "dpop = true",
+        |_| vec![("GLEWLWYD_DPOP", "true".into())],
+    )
+    .await;
+    let mut jkt = String::new();
+    let (bff, session) = sign_in(&s, |request| {
+        jkt = request
+            .query_pairs()
+            .find(|(k, _)| k == "dpop_jkt")
+            .map(|(_, v)| v.into_owned())
+            .expect("the authorization request names the login's DPoP key");
+    })
+    .await;
+    assert_eq!(session["userinfo"]["status"], "ok", "{session}");
+    for _ in 0..2 {
+        let api = bff.get("/api/demo/hello?x=1").await;
+        let status = api.status();
+        let body: Value = api.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["scheme"], "DPoP", "{body}");
+        assert_eq!(
+            body["jkt"],
+            jkt.as_str(),
+            "bound to the login's key: {body}"
+        );
+    }
 }
