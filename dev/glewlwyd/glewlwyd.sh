@@ -150,6 +150,19 @@ print(json.dumps(c))
 PY
 )"
   api POST /client/ "$client"
+  # A second client, hybrid-spa-jwt, authenticating with private_key_jwt against the keys at
+  # $GLEWLWYD_JWT_CLIENT_JWKS_URI (the BFF's /bff/jwks.json), when set.
+  [ -n "${GLEWLWYD_JWT_CLIENT_JWKS_URI:-}" ] || return 0
+  client="$(python3 - "$client" "$GLEWLWYD_JWT_CLIENT_JWKS_URI" <<'PY'
+import json, sys
+c = json.loads(sys.argv[1])
+c.update(client_id="hybrid-spa-jwt", name="Hybrid SPA (BFF, private_key_jwt)", confidential=True,
+         token_endpoint_auth_method=["private_key_jwt"], jwks_uri=sys.argv[2])
+c.pop("password", None)
+print(json.dumps(c))
+PY
+)"
+  api POST /client/ "$client"
 }
 
 cmd_run() {

@@ -129,6 +129,11 @@ impl Glewlwyd {
     /// A client holding a glewlwyd user session for `alice` that has granted `scopes` to `hybrid-spa`: what the
     /// login page's JavaScript does, through the same API (POST /api/auth/, PUT /api/auth/grant/<client>).
     pub async fn signed_in_client(&self, scopes: &str) -> Client {
+        self.signed_in_client_of(CLIENT_ID, scopes).await
+    }
+
+    /// [`Glewlwyd::signed_in_client`] with the grant to `client_id`.
+    pub async fn signed_in_client_of(&self, client_id: &str, scopes: &str) -> Client {
         let op = Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -142,7 +147,7 @@ impl Glewlwyd {
             .expect("glewlwyd reachable");
         assert!(r.status().is_success(), "glewlwyd login: {}", r.status());
         let r = op
-            .put(format!("{}/api/auth/grant/{CLIENT_ID}", self.origin))
+            .put(format!("{}/api/auth/grant/{client_id}", self.origin))
             .json(&json!({ "scope": scopes }))
             .send()
             .await

@@ -7,6 +7,7 @@
 
 use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::browser::Browser;
+use hybrid_e2e::client_keys::{p256_pem, private_key_jwt_toml};
 use hybrid_e2e::glewlwyd::Glewlwyd;
 use hybrid_e2e::stack::{serve_spa_toml, start_bff_on, BffHandle, Process};
 use hybrid_e2e::{free_port, wait_for};
@@ -355,7 +356,9 @@ async fn authorize(
     let started = bff.start_login().await;
     let request = url::Url::parse(&started.authorization_url).expect("an authorization URL");
     check_request(&request);
-    let op = s.op.signed_in_client(SCOPES).await;
+    let client_id = request.query_pairs().find(|(k, _)| k == "client_id");
+    let client_id = client_id.expect("a client_id").1;
+    let op = s.op.signed_in_client_of(&client_id, SCOPES).await;
     let r = op
         .get(format!("{}{more}&g_continue", started.authorization_url))
         .send()
@@ -449,4 +452,45 @@ async fn glewlwyd_dpop_bound_tokens() {
             "bound to the login's key: {body}"
         );
     }
+}
+
+/// private_key_jwt (RFC 7523) against glewlwyd 2.7.5: its client `hybrid-spa-jwt` reads the BFF's public keys
+/// from `/bff/jwks.json` (`jwks_uri`) and the assertion's signature passes, but glewlwyd requires `aud` to be its
+/// token endpoint URL (`validate_jwt_assertion_request`, "invalid jwt assertion content" in its log), while the
+/// BFF always names the OP's issuer, one string (draft-ietf-oauth-rfc7523bis, which closes the audience-injection
+/// hole). So the code exchange is refused and glewlwyd runs with client secrets; this test fails once glewlwyd
+/// takes the issuer as audience.
+#[tokio::test]
+async fn glewlwyd_private_key_jwt_refuses_the_issuer_as_audience() {
+    let keys = private_key_jwt_toml(&[p256_pem()]);
+    let oidc = keys.strip_prefix("[oidc]\n").expect("the [oidc] lines");
+    let s = setup_with(ResponseType::CodeIdToken, false, oidc, "", |bff_port| {
+        let jwks = format!("http://127.0.0.1:{bff_port}/bff/jwks.json");
+        vec![("GLEWLWYD_JWT_CLIENT_JWKS_URI", jwks)]
+    })
+    .await;
+    let bff = BffClient::new(&s.bff.origin);
+    let back = authorize(&s, &bff, "", |request| {
+        let client = request.query_pairs().find(|(k, _)| k == "client_id");
+        assert_eq!(
+            client.expect("a client_id").1,
+            "hybrid-spa-jwt",
+            "{request}"
+        );
+    })
+    .await;
+    let fragment = back
+        .fragment()
+        .unwrap_or_else(|| panic!("a fragment: {back}"));
+    let response = shared::fragment::parse_fragment(fragment).expect("the OP's response parses");
+    let r = bff
+        .post(
+            "/bff/session",
+            Some(&serde_json::to_value(&response).unwrap()),
+        )
+        .await;
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or_default();
+    assert_eq!(status, 502, "the code exchange is refused: {body}");
+    assert_eq!(bff.get("/bff/user").await.status(), 401, "no session");
 }
