@@ -50,8 +50,10 @@ const MEMORY_ENTRIES = positiveInt('OP_MEMORY_ENTRIES', 1000);
 // wants to bound how far in advance a proof can be made. The nonces are stateless (HMAC of the time window).
 const DPOP_REQUIRE_NONCE = env('OP_DPOP_NONCE', '0') === '1';
 // Test mode: an OP that advertises DPoP but ignores it (`dpop_jkt` at /auth, the proof at /token), so it answers
-// Bearer tokens: for a client's `dpop = "required"` refusal.
+// Bearer tokens: for a client's `dpop = "required"` refusal. `refresh`: only the proofs of token requests after
+// the first (the first login's code exchange) are ignored, so a session is bound and its later grants are not.
 const DPOP_IGNORED = env('OP_DPOP_IGNORED', '0') === '1';
+const DPOP_IGNORED_AFTER_EXCHANGE = env('OP_DPOP_IGNORED', '0') === 'refresh';
 
 const API_RESOURCE = 'urn:demo-api';
 // A second resource with its own audience, for per-upstream tokens (RFC 8707).
@@ -456,6 +458,9 @@ provider.use(async (ctx, next) => {
 provider.use(async (ctx, next) => {
   if (ctx.method === 'POST' && ctx.path === '/token') tokenRequests += 1;
   if (AUTO_LOGIN && DPOP_IGNORED && ctx.path === '/token') delete ctx.req.headers.dpop;
+  if (AUTO_LOGIN && DPOP_IGNORED_AFTER_EXCHANGE && ctx.path === '/token' && tokenRequests > 1) {
+    delete ctx.req.headers.dpop;
+  }
   if (AUTO_LOGIN && DPOP_IGNORED && ctx.path === '/auth') {
     const query = new URLSearchParams(ctx.querystring);
     query.delete('dpop_jkt');

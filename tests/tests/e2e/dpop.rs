@@ -269,6 +269,26 @@ async fn a_bearer_answer_under_dpop_required_refuses_the_login() {
     assert_eq!(status, 401, "no session");
 }
 
+/// Under `required` the rule holds for every grant, not only the login's: here the OP binds the exchange's
+/// tokens, then answers Bearer to the refresh-token grant for the demo API's own token (`resource`), which the
+/// proxied call refuses rather than send an unbound token.
+#[tokio::test]
+async fn a_bearer_answer_to_an_upstreams_own_grant_under_dpop_required_is_refused() {
+    let (_proxy, stack) = dpop_stack(
+        "required",
+        StackOptions {
+            op_env: vec![("OP_DPOP_IGNORED", "refresh".into())],
+            ..Default::default()
+        },
+    )
+    .await;
+    let bff = BffClient::new(&stack.origin);
+    log_in(&bff, &stack).await;
+    let (status, body) = get_json(&bff, "/api/demo/hello").await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"], "dpop_not_bound", "{body}");
+}
+
 #[tokio::test]
 async fn every_refresh_of_the_sessions_token_is_bound_to_the_same_key() {
     // A margin longer than the OP's access tokens live: every call finds the token due and refreshes it first.
