@@ -38,6 +38,14 @@ impl Which<'_> {
                 .map(|t| (t.access_token.as_str(), t.expires_at)),
         }
     }
+
+    /// The DPoP key its token is bound to: the session's, unless the OP answered this upstream's grant Bearer.
+    fn key(&self, session: &Session) -> Option<DpopKey> {
+        match self {
+            Which::Upstream(name, _) if session.upstream_tokens.get(*name)?.bearer => None,
+            _ => session.dpop_key.clone(),
+        }
+    }
 }
 
 /// Whether the access token should be (re)obtained before use.
@@ -62,7 +70,7 @@ pub async fn token_for(
         .token(&session)
         .map(|(token, _)| token.to_owned())
         .ok_or(AppError::SessionExpired)?;
-    Ok((token, session.dpop_key))
+    Ok((token, which.key(&session)))
 }
 
 /// The session with access token `which` good for at least the refresh margin, refreshing it if needed.
@@ -203,11 +211,9 @@ async fn refresh_locked(
     }
     let t = now();
     let expires_at = tokens.expires_in.map(|e| t + e);
-    if matches!(which, Which::Main) {
-        renewed.dpop_key = dpop_key;
-    }
     match which {
         Which::Main => {
+            renewed.dpop_key = dpop_key;
             renewed.access_token = tokens.access_token;
             renewed.access_token_expires_at = expires_at;
         }
@@ -215,6 +221,7 @@ async fn refresh_locked(
             let token = UpstreamToken {
                 access_token: tokens.access_token,
                 expires_at,
+                bearer: session.dpop_key.is_some() && dpop_key.is_none(),
             };
             renewed.upstream_tokens.insert(name.to_owned(), token);
         }
@@ -357,6 +364,7 @@ mod tests {
             UpstreamToken {
                 access_token: "UPSTREAM-TOKEN".into(),
                 expires_at: Some(2000),
+                bearer: false,
             },
         );
         assert!(!is_due(&s, which, 60, 1900));
@@ -364,6 +372,30 @@ mod tests {
         assert_eq!(which.token(&s).unwrap().0, "UPSTREAM-TOKEN");
         let debug = format!("{s:?} {:?}", s.upstream_tokens);
         assert!(!debug.contains("TOKEN"), "{debug}");
+    }
+
+    #[test]
+    fn an_upstream_token_answered_bearer_goes_out_without_the_sessions_key() {
+        let config = crate::config::fixture::config(
+            "[apis.b]\nurl = \"http://127.0.0.1:4002\"\nresource = \"urn:b\"\n",
+        );
+        let which = Which::Upstream("b", &config.apis["b"]);
+        let mut s = session();
+        s.dpop_key = Some(DpopKey::generate());
+        let mut token = UpstreamToken {
+            access_token: "UPSTREAM-TOKEN".into(),
+            expires_at: None,
+            bearer: true,
+        };
+        s.upstream_tokens.insert("b".into(), token.clone());
+        assert!(which.key(&s).is_none());
+        assert!(
+            Which::Main.key(&s) == s.dpop_key,
+            "the session's own stays bound"
+        );
+        token.bearer = false;
+        s.upstream_tokens.insert("b".into(), token);
+        assert!(which.key(&s) == s.dpop_key);
     }
 
     #[test]

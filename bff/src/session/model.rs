@@ -48,12 +48,18 @@ pub struct Session {
 pub struct UpstreamToken {
     pub access_token: String,
     pub expires_at: Option<i64>,
+    /// The OP answered this upstream's grant with a Bearer token although the session's tokens are DPoP-bound
+    /// (`oidc.dpop = "auto"`): sent as DPoP, it would be refused, so it goes out as Bearer. Defaulted, so
+    /// sessions sealed before it still open with the session's binding.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bearer: bool,
 }
 
 impl std::fmt::Debug for UpstreamToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpstreamToken")
             .field("expires_at", &self.expires_at)
+            .field("bearer", &self.bearer)
             .finish_non_exhaustive()
     }
 }

@@ -61,6 +61,7 @@ impl Packed {
             w.str(name);
             w.str(&token.access_token);
             w.opt_i64(token.expires_at);
+            w.u8(u8::from(token.bearer));
         }
         w.len(session.claims.len());
         for claim in &session.claims {
@@ -126,6 +127,11 @@ impl Packed {
             let token = UpstreamToken {
                 access_token: r.str()?.to_owned(),
                 expires_at: r.opt_i64()?,
+                bearer: match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(Corrupt),
+                },
             };
             upstream_tokens.insert(name, token);
         }
@@ -402,6 +408,7 @@ mod tests {
             UpstreamToken {
                 access_token: "eyJ.other".into(),
                 expires_at: None,
+                bearer: true,
             },
         );
         s.userinfo = UserinfoReport {
@@ -496,7 +503,7 @@ mod tests {
             s.sid = sid;
             s.access_token = token.clone();
             s.access_token_expires_at = exp;
-            s.upstream_tokens.insert(token, UpstreamToken { access_token: "t".into(), expires_at: exp });
+            s.upstream_tokens.insert(token, UpstreamToken { access_token: "t".into(), expires_at: exp, bearer: exp.is_some() });
             s.userinfo.elapsed_ms = elapsed;
             let packed = Packed::new(&s);
             prop_assert!(same(&packed.unpack().unwrap(), &s));

@@ -289,6 +289,32 @@ async fn a_bearer_answer_to_an_upstreams_own_grant_under_dpop_required_is_refuse
     assert_eq!(body["error"], "dpop_not_bound", "{body}");
 }
 
+/// Under `auto` the same Bearer answer is used as what it is: the upstream's token goes out as Bearer (sent as
+/// DPoP with the session's key, the demo API would refuse it), while the session's own token stays bound.
+#[tokio::test]
+async fn a_bearer_answer_to_an_upstreams_own_grant_under_dpop_auto_goes_out_as_bearer() {
+    let (_proxy, stack) = dpop_stack(
+        "auto",
+        StackOptions {
+            op_env: vec![("OP_DPOP_IGNORED", "refresh".into())],
+            ..Default::default()
+        },
+    )
+    .await;
+    let bff = BffClient::new(&stack.origin);
+    log_in(&bff, &stack).await;
+    for _ in 0..2 {
+        let (status, body) = get_json(&bff, "/api/demo/hello").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["scheme"], "Bearer", "{body}");
+    }
+    let (status, me) = get_json(&bff, "/api/op/me").await;
+    assert_eq!(
+        status, 200,
+        "the session's token, still DPoP at userinfo: {me}"
+    );
+}
+
 #[tokio::test]
 async fn every_refresh_of_the_sessions_token_is_bound_to_the_same_key() {
     // A margin longer than the OP's access tokens live: every call finds the token due and refreshes it first.
