@@ -269,13 +269,11 @@ async fn a_bearer_answer_under_dpop_required_refuses_the_login() {
     assert_eq!(status, 401, "no session");
 }
 
-/// Under `required` the rule holds for every grant, not only the login's: here the OP binds the exchange's
-/// tokens, then answers Bearer to the refresh-token grant for the demo API's own token (`resource`), which the
-/// proxied call refuses rather than send an unbound token.
-#[tokio::test]
-async fn a_bearer_answer_to_an_upstreams_own_grant_under_dpop_required_is_refused() {
-    let (_proxy, stack) = dpop_stack(
-        "required",
+/// Signed in under `dpop = mode` at an OP that binds the login's tokens and answers Bearer to every later grant
+/// (`OP_DPOP_IGNORED=refresh`), such as the refresh-token grant for the demo API's own token (`resource`).
+async fn signed_in_with_bearer_later_grants(mode: &str) -> (FaultProxy, Stack, BffClient) {
+    let (proxy, stack) = dpop_stack(
+        mode,
         StackOptions {
             op_env: vec![("OP_DPOP_IGNORED", "refresh".into())],
             ..Default::default()
@@ -284,6 +282,15 @@ async fn a_bearer_answer_to_an_upstreams_own_grant_under_dpop_required_is_refuse
     .await;
     let bff = BffClient::new(&stack.origin);
     log_in(&bff, &stack).await;
+    (proxy, stack, bff)
+}
+
+/// Under `required` the rule holds for every grant, not only the login's: here the OP binds the exchange's
+/// tokens, then answers Bearer to the refresh-token grant for the demo API's own token (`resource`), which the
+/// proxied call refuses rather than send an unbound token.
+#[tokio::test]
+async fn a_bearer_answer_to_an_upstreams_own_grant_under_dpop_required_is_refused() {
+    let (_proxy, _stack, bff) = signed_in_with_bearer_later_grants("required").await;
     let (status, body) = get_json(&bff, "/api/demo/hello").await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"], "dpop_not_bound", "{body}");
@@ -293,16 +300,7 @@ async fn a_bearer_answer_to_an_upstreams_own_grant_under_dpop_required_is_refuse
 /// DPoP with the session's key, the demo API would refuse it), while the session's own token stays bound.
 #[tokio::test]
 async fn a_bearer_answer_to_an_upstreams_own_grant_under_dpop_auto_goes_out_as_bearer() {
-    let (_proxy, stack) = dpop_stack(
-        "auto",
-        StackOptions {
-            op_env: vec![("OP_DPOP_IGNORED", "refresh".into())],
-            ..Default::default()
-        },
-    )
-    .await;
-    let bff = BffClient::new(&stack.origin);
-    log_in(&bff, &stack).await;
+    let (_proxy, _stack, bff) = signed_in_with_bearer_later_grants("auto").await;
     for _ in 0..2 {
         let (status, body) = get_json(&bff, "/api/demo/hello").await;
         assert_eq!(status, 200, "{body}");
