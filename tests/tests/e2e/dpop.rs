@@ -1,11 +1,13 @@
 //! DPoP (RFC 9449) against the real dev OP (node-oidc-provider, which binds tokens to a proof's key) and the
 //! demo API (which checks proofs like a resource server): the login announces the key (`dpop_jkt`), the code
 //! exchange, the refresh-token grant, userinfo and every proxied call to a marked API carry a fresh proof, nonces
-//! demanded by the OP or the API are supplied, and the same holds on a second replica sharing a Redis store.
+//! demanded by the OP or the API are supplied, and the same holds on a second replica sharing a Redis store,
+//! also with PAR and private_key_jwt on.
 //! Negative: a proof replayed and a bound token presented as Bearer are refused by the demo API; an OP answering
 //! Bearer under `dpop = "required"` refuses the login.
 
 use hybrid_e2e::authorize::{authorize_at_op, expect_error, BffClient};
+use hybrid_e2e::client_keys::{p256_pem, private_key_jwt_toml};
 use hybrid_e2e::fault_proxy::FaultProxy;
 use hybrid_e2e::raw_http;
 use hybrid_e2e::redis_server::RedisServer;
@@ -344,4 +346,60 @@ async fn every_refresh_of_the_sessions_token_is_bound_to_the_same_key() {
         status, 401,
         "a refreshed token is bound too (refused as Bearer): {refused}"
     );
+}
+
+/// PAR, private_key_jwt and DPoP together, on two replicas sharing Redis: the request is pushed with a client
+/// assertion and announces the login's key, the browser's URL carries only `client_id` and `request_uri`, the
+/// code is exchanged on the other replica with a fresh assertion and a proof, and every proxied call on either
+/// replica presents the token as DPoP, bound to the one key of the login.
+#[tokio::test]
+async fn par_private_key_jwt_and_dpop_together_across_two_replicas_on_redis() {
+    let redis = RedisServer::start().await;
+    let stack = Stack::start(StackOptions {
+        bff_toml: format!(
+            "{}par = \"required\"\ndpop = \"required\"\n[apis.demo]\ndpop = true\n\
+             [session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"all3:\"\n\
+             keys = [\"AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\"]\n",
+            private_key_jwt_toml(&[p256_pem()]),
+            redis.url
+        ),
+        ..Default::default()
+    })
+    .await;
+    let replica = stack.start_replica().await;
+    let a = BffClient::new(&stack.origin);
+    let b = BffClient {
+        http: a.http.clone(),
+        origin: replica.origin.clone(),
+    };
+
+    let started = a.start_login().await;
+    let url = url::Url::parse(&started.authorization_url).expect("an authorization URL");
+    let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(names, ["client_id", "request_uri"], "{url}");
+    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
+    let session = b.create_session(&fragment).await;
+    assert_eq!(session["user"]["sub"], "alice", "{session}");
+
+    let mut keys = std::collections::BTreeSet::new();
+    for bff in [&a, &b, &a, &b] {
+        let (status, body) = get_json(bff, "/api/demo/hello").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["scheme"], "DPoP", "{body}");
+        keys.insert(body["jkt"].as_str().expect("a bound token").to_owned());
+    }
+    assert_eq!(keys.len(), 1, "one key for the session on both replicas");
+
+    let stats = stack.op_stats().await;
+    let assertions = stats["client_assertions"].as_array().expect("assertions");
+    let paths: Vec<&str> = assertions
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(&paths[..2], ["/request", "/token"], "{stats}");
+    let jtis: std::collections::HashSet<&str> = assertions
+        .iter()
+        .map(|a| a["jti"].as_str().unwrap())
+        .collect();
+    assert_eq!(jtis.len(), assertions.len(), "a new jti each time: {stats}");
 }
