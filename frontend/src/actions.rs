@@ -89,8 +89,12 @@ impl Actions {
         });
     }
 
-    /// The BFF's view of the user (the merged claims) for the card, and its userinfo step in the flow view.
+    /// The BFF's view of the user (the merged claims) for the card, and its token endpoint and userinfo steps in
+    /// the flow view.
     fn session_identity(self, info: SessionInfo) -> Identity {
+        if !info.token_client.auth_method.is_empty() {
+            self.log(flow::token_client_step(&info.token_client));
+        }
         self.log(flow::userinfo_step(&info.userinfo));
         let claims = if info.claims.is_empty() {
             info.user.id_token_claims()

@@ -2,7 +2,7 @@
 //! which values. Built from the response and the *verified* claims after `shared::verify` accepted them (or from
 //! the rule that refused them); no protocol decision is taken here. Codes and tokens are only ever shortened.
 
-use shared::api::{PendingLogin, UserinfoReport, UserinfoStatus};
+use shared::api::{PendingLogin, TokenClientReport, UserinfoReport, UserinfoStatus};
 use shared::fragment::AuthorizationResponse;
 use shared::jose::alg::Alg;
 use shared::verify::authorization::STAGES;
@@ -115,6 +115,39 @@ pub fn userinfo_step(r: &UserinfoReport) -> Step {
             },
         ];
     }
+    step
+}
+
+/// How the BFF got the tokens, as a step: its client authentication at the token endpoint and whether the
+/// tokens are bound to its DPoP key. The BFF decided both; this only shows them.
+pub fn token_client_step(r: &TokenClientReport) -> Step {
+    let mut step = Step::new(
+        "Token endpoint",
+        "client authentication: ".to_owned() + &r.auth_method,
+        Outcome::Info,
+    );
+    let check = |name, value: String, outcome| Check {
+        name,
+        value,
+        outcome,
+    };
+    step.checks = match &r.dpop_jkt {
+        Some(jkt) => vec![
+            check(
+                "sender-bound",
+                "DPoP, key thumbprint ".to_owned() + &short(jkt),
+                Outcome::Passed,
+            ),
+            match &r.cnf_jkt {
+                Some(cnf) if cnf == jkt => {
+                    check("cnf.jkt", "names the same key".into(), Outcome::Passed)
+                }
+                Some(cnf) => check("cnf.jkt", short(cnf), Outcome::Failed),
+                None => check("cnf.jkt", "not a JWT".into(), Outcome::Skipped),
+            },
+        ],
+        None => vec![check("sender-bound", "no: Bearer".into(), Outcome::Info)],
+    };
     step
 }
 

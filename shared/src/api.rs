@@ -139,6 +139,22 @@ pub struct SessionInfo {
     /// What became of the userinfo request at this session's sign-in (or last refresh).
     #[serde(default)]
     pub userinfo: UserinfoReport,
+    /// How the BFF obtained the session's tokens. Absent from an older BFF: nothing shown.
+    #[serde(default)]
+    pub token_client: TokenClientReport,
+}
+
+/// How the BFF authenticated at the token endpoint and whether the tokens it holds are sender-constrained, so
+/// the flow view can show what protects them (a stolen secret, a stolen token) without the SPA seeing either.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TokenClientReport {
+    /// The client authentication method, by its registered name (`client_secret_basic`,
+    /// `client_secret_post`, `private_key_jwt`); empty from an older BFF.
+    pub auth_method: String,
+    /// The JWK thumbprint (RFC 7638) of the session's DPoP key when the tokens are bound to it (RFC 9449).
+    pub dpop_jkt: Option<String>,
+    /// The access token's `cnf.jkt`, when it is a JWT that names one: the binding as the resource server sees it.
+    pub cnf_jkt: Option<String>,
 }
 
 /// One claim about the user, with where it came from.

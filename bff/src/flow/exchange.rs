@@ -164,6 +164,7 @@ async fn exchange(
         state.sessions.remove(&old).await?;
     }
     let id = random_token();
+    let token_client = session.token_client(state.config.oidc.auth_method);
     state.sessions.insert(&id, session).await?;
     tracing::info!(response_type = %tx.pending.response_type, "login completed");
     Ok((
@@ -173,6 +174,7 @@ async fn exchange(
             expires_at: t + state.config.session.absolute_timeout_secs,
             claims: merged.claims,
             userinfo: merged.report,
+            token_client,
         },
     ))
 }

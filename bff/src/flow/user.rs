@@ -13,6 +13,7 @@ pub async fn current_user(
 ) -> Json<SessionInfo> {
     let expires_at = session.created_at + state.config.session.absolute_timeout_secs;
     Json(SessionInfo {
+        token_client: session.token_client(state.config.oidc.auth_method),
         claims: session.shown_claims(),
         user: session.user,
         expires_at,

@@ -8,7 +8,7 @@
 
 use crate::oidc::dpop::DpopKey;
 use serde::{Deserialize, Serialize};
-use shared::api::{Claim, User, UserinfoReport};
+use shared::api::{Claim, TokenClientReport, User, UserinfoReport};
 use std::collections::BTreeMap;
 
 /// A signed-in browser's server-side state. Tokens stay here; the browser has only the session id.
@@ -75,6 +75,16 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
+    /// What protects this session's tokens at the token endpoint and beyond, for the flow view: the client
+    /// authentication `method` in use and, with DPoP, the key's thumbprint and the access token's `cnf.jkt`.
+    pub fn token_client(&self, method: crate::config::AuthMethod) -> TokenClientReport {
+        TokenClientReport {
+            auth_method: method.name().to_owned(),
+            dpop_jkt: self.dpop_key.as_ref().map(DpopKey::thumbprint),
+            cnf_jkt: shared::dpop::confirmation_jkt(&self.access_token),
+        }
+    }
+
     /// The claims to show: the merged ones, or for a session from before they were kept, the ID token's
     /// display claims from `user`.
     pub fn shown_claims(&self) -> Vec<Claim> {

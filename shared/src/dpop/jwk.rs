@@ -55,6 +55,26 @@ impl EcPublicJwk {
     }
 }
 
+/// The `cnf.jkt` (RFC 9449 6.1) an access token names when it is a JWT, read without checking its signature:
+/// for showing which key a token is bound to, never for trusting it (the resource server checks the token).
+pub fn confirmation_jkt(access_token: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Payload {
+        cnf: Option<Confirmation>,
+    }
+    #[derive(Deserialize)]
+    struct Confirmation {
+        jkt: Option<String>,
+    }
+    let mut parts = access_token.split('.');
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let json = crate::jose::b64url_decode(payload)?;
+    serde_json::from_slice::<Payload>(&json).ok()?.cnf?.jkt
+}
+
 fn check_coordinate(name: &'static str, value: &str) -> Result<(), JwkError> {
     match crate::jose::b64url_decode(value) {
         Some(bytes) if bytes.len() == 32 => Ok(()),
@@ -65,6 +85,19 @@ fn check_coordinate(name: &'static str, value: &str) -> Result<(), JwkError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_confirmation_of_a_jwt_access_token_is_read_and_an_opaque_token_has_none() {
+        let jwt = |payload: &str| format!("e30.{}.sig", b64url_encode(payload.as_bytes()));
+        assert_eq!(
+            confirmation_jkt(&jwt(r#"{"cnf":{"jkt":"abc"},"sub":"alice"}"#)).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(confirmation_jkt(&jwt(r#"{"sub":"alice"}"#)), None);
+        assert_eq!(confirmation_jkt(&jwt("not json")), None);
+        assert_eq!(confirmation_jkt("an-opaque-token"), None);
+        assert_eq!(confirmation_jkt("a.b.c.d"), None);
+    }
 
     #[test]
     fn thumbprint_of_a_known_p256_key() {

@@ -14,7 +14,7 @@ pub mod jwk;
 pub mod nonce;
 pub mod proof;
 
-pub use jwk::{EcPublicJwk, JwkError};
+pub use jwk::{confirmation_jkt, EcPublicJwk, JwkError};
 pub use nonce::{challenges, nonce_demanded, Challenge, ChallengeError, USE_DPOP_NONCE};
 pub use proof::{access_token_hash, htu, HtuError, ProofClaims, ProofHeader, PROOF_TYP};
 

@@ -28,8 +28,10 @@ async fn code_id_token_token_signs_in_through_a_pushed_request() {
     pushed_sign_in(ResponseType::CodeIdTokenToken, false).await;
 }
 
+/// All three of issue 17 in the browser: the push authenticated by an assertion, the tokens bound to the
+/// login's DPoP key (the flow view shows the method and the binding), the API called with proofs.
 #[tokio::test]
-async fn a_pushed_request_with_private_key_jwt_is_authenticated_by_assertion() {
+async fn a_pushed_request_with_private_key_jwt_and_dpop_bound_tokens() {
     pushed_sign_in(ResponseType::CodeIdToken, true).await;
 }
 
@@ -43,17 +45,23 @@ fn requests_to<'a>(stats: &'a Value, method: &str, path: &str) -> Vec<&'a Value>
         .collect()
 }
 
-/// Signs in in the browser with `par = "required"` and checks what travelled where.
+/// Signs in in the browser with `par = "required"` (with `private_key_jwt`, also `dpop = "required"` for the
+/// demo API) and checks what travelled where, and what the flow view says of it.
 async fn pushed_sign_in(response_type: ResponseType, private_key_jwt: bool) {
     let oidc = if private_key_jwt {
-        private_key_jwt_toml(&[p256_pem()])
+        private_key_jwt_toml(&[p256_pem()]) + "dpop = \"required\"\n"
     } else {
         "[oidc]\n".to_owned()
+    };
+    let apis = if private_key_jwt {
+        "[apis.demo]\ndpop = true\n"
+    } else {
+        ""
     };
     let stack = Stack::start(StackOptions {
         response_type,
         serve_spa: true,
-        bff_toml: format!("{oidc}par = \"required\"\n"),
+        bff_toml: format!("{oidc}par = \"required\"\n{apis}"),
         ..Default::default()
     })
     .await;
@@ -73,6 +81,23 @@ async fn pushed_sign_in(response_type: ResponseType, private_key_jwt: bool) {
         flow.contains("pushed by the BFF (PAR): only client_id and request_uri in the URL, valid"),
         "the flow view shows the push: {flow}"
     );
+    if private_key_jwt {
+        assert!(
+            flow.contains("client authentication: private_key_jwt"),
+            "{flow}"
+        );
+        assert!(flow.contains("DPoP, key thumbprint"), "{flow}");
+        assert!(
+            flow.contains("names the same key"),
+            "the access token's cnf.jkt is the login's key: {flow}"
+        );
+    } else {
+        assert!(
+            flow.contains("client authentication: client_secret_basic"),
+            "{flow}"
+        );
+        assert!(flow.contains("no: Bearer"), "{flow}");
+    }
     browser.click("call-api").await;
     browser.wait_for_css("[data-testid='api-result']").await;
 

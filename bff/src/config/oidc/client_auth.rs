@@ -18,6 +18,17 @@ pub enum AuthMethod {
     PrivateKeyJwt,
 }
 
+impl AuthMethod {
+    /// The method's registered name (RFC 8414 `token_endpoint_auth_methods_supported`), as the setting spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+}
+
 /// The client's identifier, and the credential its method takes: the secret for both secret methods, a
 /// signing key for `private_key_jwt`.
 pub(super) fn check(
