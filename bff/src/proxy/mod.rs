@@ -19,6 +19,7 @@ use axum::response::Response;
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use refresh::{token_for, Which};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,19 +85,10 @@ pub async fn forward(
     // One timer per call: the response head and then the whole body must arrive within the API's timeout.
     let mut deadline = Box::pin(tokio::time::sleep(Duration::from_secs(api.timeout_secs)));
     let started = std::time::Instant::now();
-    let first = outgoing(body)?;
-    let mut sent = tokio::select! {
-        biased;
-        sent = state.api_http.request(first) => Some(sent),
-        () = deadline.as_mut() => None,
-    };
+    let mut sent = within(&mut deadline, state.api_http.request(outgoing(body)?)).await;
     if replayable && matches!(&sent, Some(Err(e)) if retry::on_a_new_connection(e)) {
-        let again = outgoing(Body::empty())?;
-        sent = tokio::select! {
-            biased;
-            sent = state.api_http.request(again) => Some(sent),
-            () = deadline.as_mut() => None,
-        };
+        let again = state.api_http.request(outgoing(Body::empty())?);
+        sent = within(&mut deadline, again).await;
     }
     // A DPoP API that demands a nonce has not acted on the call: it is asked once more with the nonce, when
     // there is no body to resend.
@@ -106,12 +98,8 @@ pub async fn forward(
             .is_some_and(|c| c.nonce_retry(&state, &target, answer))
     };
     if bodyless && matches!(&sent, Some(Ok(answer)) if nonce_demanded(answer)) {
-        let again = outgoing(Body::empty())?;
-        sent = tokio::select! {
-            biased;
-            sent = state.api_http.request(again) => Some(sent),
-            () = deadline.as_mut() => None,
-        };
+        let again = state.api_http.request(outgoing(Body::empty())?);
+        sent = within(&mut deadline, again).await;
     }
     let class = match &sent {
         Some(Ok(r)) if r.status().is_success() => "2xx",
@@ -154,6 +142,18 @@ pub async fn forward(
             sleep: deadline,
         }),
     ))
+}
+
+/// `sending`'s answer, or `None` when the call's one deadline passes first: every attempt of a call shares it.
+async fn within<T>(
+    deadline: &mut Pin<Box<tokio::time::Sleep>>,
+    sending: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        biased;
+        sent = sending => Some(sent),
+        () = deadline.as_mut() => None,
+    }
 }
 
 /// One attempt's request for the upstream: the browser's method and allowed headers, and the session's
