@@ -122,6 +122,7 @@ def identity_table(prefix, title):
     for label, key in (("hello world: wasm loaded", "hello_wasm_loaded"), ("**hello world mounted**", "hello_mount"),
                        ("SPA: its own request starts (`fetchStart`, after the OP's redirect)", "fetch_start"),
                        ("SPA: wasm loaded", "wasm_loaded"),
+                       ("SPA: `main` begins (`spa-started`: wasm compiled and instantiated)", "spa_started"),
                        ("fragment parsed (`fragment-parsed`)", "fragment_parsed"),
                        ("ID token verified (`id-token-verified`)", "id_token_verified"),
                        ("**identity shown** (`identity-shown`)", "identity_shown"),

@@ -87,15 +87,39 @@ async fn mark(browser: &Browser, name: &str) -> f64 {
     .await
 }
 
-/// From navigation start: when the page's own request began (`fetchStart`, after any redirect from the OP) and
-/// when its wasm had arrived (the resource entry's `responseEnd`).
-async fn load_timing(browser: &Browser) -> (f64, f64) {
+/// From navigation start: when the page's own request began (`fetchStart`, after any redirect from the OP), when
+/// its wasm had arrived (the resource entry's `responseEnd`), and when its `main` began (`spa-started`, i.e. the
+/// wasm compiled and instantiated; -1 for a page without that mark).
+async fn load_timing(browser: &Browser) -> (f64, f64, f64) {
     let script = "const n = performance.getEntriesByType('navigation')[0];\
                   const w = performance.getEntriesByType('resource').find(e => e.name.endsWith('.wasm'));\
-                  return [n.fetchStart, w ? w.responseEnd : -1];";
+                  const s = performance.getEntriesByName('spa-started')[0];\
+                  return [n.fetchStart, w ? w.responseEnd : -1, s ? s.startTime : -1];";
     let v = browser.eval(script).await;
     let at = |i: usize| v.get(i).and_then(|x| x.as_f64()).unwrap_or(-1.0);
-    (at(0), at(1))
+    (at(0), at(1), at(2))
+}
+
+/// Prints the last login's boot waterfall to stderr (each resource's start, first byte and end, and the page's
+/// marks, from navigation start), to see what waits on what; not part of the report.
+async fn waterfall(prefix: &str, browser: &Browser) {
+    let script = "return performance.getEntries()\
+                  .map(e => [e.entryType, e.name.split('/').pop().slice(0, 40), e.startTime,\
+                             e.responseStart || 0, e.responseEnd || 0, e.transferSize || 0]);";
+    let rows = browser.eval(script).await;
+    for row in rows.as_array().into_iter().flatten() {
+        let at = |i: usize| row.get(i).and_then(|x| x.as_f64()).unwrap_or(0.0);
+        let text = |i: usize| row.get(i).and_then(|x| x.as_str()).unwrap_or("");
+        eprintln!(
+            "waterfall {prefix} {:<10} {:<42} start {:7.1} first byte {:7.1} end {:7.1} bytes {}",
+            text(0),
+            text(1),
+            at(2),
+            at(3),
+            at(4),
+            at(5)
+        );
+    }
 }
 
 /// A Chrome DevTools Protocol command through chromedriver's `goog/cdp/execute` endpoint.
@@ -166,6 +190,7 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
     let deadline = Instant::now() + Duration::from_secs(300);
     let (mut shown, mut session, mut verified, mut mounted) = (vec![], vec![], vec![], vec![]);
     let (mut parsed, mut fetch, mut wasm, mut hello_wasm) = (vec![], vec![], vec![], vec![]);
+    let mut started = vec![];
     for i in 0..=n {
         if Instant::now() > deadline {
             eprintln!("{prefix}: time bound reached after {i} logins");
@@ -173,7 +198,10 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
         }
         browser.client.goto(hello).await.expect("hello loads");
         let m = mark(browser, "hello-mounted").await;
-        let (_, hw) = load_timing(browser).await;
+        let (_, hw, _) = load_timing(browser).await;
+        if i == n {
+            waterfall(&format!("{prefix}.hello"), browser).await;
+        }
 
         browser.client.delete_all_cookies().await.expect("cookies");
         browser.client.goto(&stack.origin).await.expect("SPA loads");
@@ -184,7 +212,10 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
         let e = mark(browser, "session-established").await;
         let v = mark(browser, "id-token-verified").await;
         let f = mark(browser, "fragment-parsed").await;
-        let (fs, w) = load_timing(browser).await;
+        let (fs, w, st) = load_timing(browser).await;
+        if i == n {
+            waterfall(prefix, browser).await;
+        }
         if i > 0 {
             mounted.push(m);
             shown.push(s);
@@ -193,6 +224,9 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
             parsed.push(f);
             fetch.push(fs);
             wasm.push(w);
+            if st >= 0.0 {
+                started.push(st);
+            }
             hello_wasm.push(hw);
         }
     }
@@ -203,6 +237,9 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
     report_ms(&key("browser_validation"), in_browser);
     report_ms(&key("fetch_start"), fetch);
     report_ms(&key("wasm_loaded"), wasm);
+    if !started.is_empty() {
+        report_ms(&key("spa_started"), started);
+    }
     report_ms(&key("fragment_parsed"), parsed);
     report_ms(&key("id_token_verified"), verified);
     report_ms(&key("identity_shown"), shown);
