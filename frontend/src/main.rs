@@ -26,5 +26,18 @@ fn main() {
     // only debug builds (`trunk serve`) carry it.
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(components::App);
+    // The wasm has arrived, compiled and begun: the boot's share of the time to identity ends here.
+    browser::mark("spa-started");
+    // Identity first: the page's first step is queued before the page is built. On the redirect back that step
+    // reads the fragment and hands the ID token to WebCrypto, which verifies it while the view below is being
+    // constructed; on an ordinary visit the session check's request is on its way meanwhile. Tasks run in the
+    // order they were queued, and the mount is queued last.
+    // Err only when an executor is set already.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let state = state::State::new();
+    let actions = actions::Actions::new(state);
+    actions.start();
+    leptos::task::spawn_local(async move {
+        leptos::mount::mount_to_body(move || components::app(state, actions));
+    });
 }

@@ -14,11 +14,9 @@ use crate::actions::Actions;
 use crate::state::State;
 use leptos::prelude::*;
 
-#[component]
-pub fn App() -> impl IntoView {
-    let state = State::new();
-    let actions = Actions::new(state);
-    actions.start();
+/// The whole page over `state`. Built after [`Actions::start`] has queued the page's first step, so that step
+/// (the ID token's verification, or the session check) is under way while the view is constructed.
+pub fn app(state: State, actions: Actions) -> impl IntoView {
     // The console stays put once shown (a 401 inside it must stay readable); hidden only mid sign-in.
     let console = Memo::new(move |_| state.status.with(|s| s.is_known() && !s.is_signing_in()));
     view! {
