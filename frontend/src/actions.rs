@@ -131,17 +131,21 @@ impl Actions {
 
     /// Step 3 of the flow: verify in the browser, show the user, then let the BFF redeem the code.
     ///
-    /// The user comes first on screen: the checks' steps are kept aside and the flow view (timeline, token
-    /// tables) is drawn only once the user is shown or the sign-in has failed, so no rendering but the user's
-    /// stands between the verified token and the identity on screen.
+    /// The user comes first on screen: the checks' steps are kept aside, and the flow view (timeline, token
+    /// tables) is built only after the frame that shows the user has been painted (or once the BFF has answered
+    /// or the sign-in has failed, if that comes first), so no rendering but the user's stands between the
+    /// verified token and the identity on screen. The code goes to the BFF meanwhile.
     async fn complete_sign_in(self, fragment: String) {
-        let held = std::cell::RefCell::new(Vec::new());
+        let held = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let log = |step: Step| held.borrow_mut().push(step);
         let result = callback::verify(&fragment, &log).await;
-        let flush = || {
-            self.state
-                .timeline
-                .update(|t| t.append(&mut held.borrow_mut()))
+        let flush = {
+            let (held, timeline) = (held.clone(), self.state.timeline);
+            move || {
+                if !held.borrow().is_empty() {
+                    timeline.update(|t| t.append(&mut held.borrow_mut()));
+                }
+            }
         };
         let verified = match result {
             Ok(verified) => verified,
@@ -156,18 +160,14 @@ impl Actions {
         if has_user {
             browser::mark("hybrid:user-shown");
             browser::mark("identity-shown");
-        }
-        flush();
-        if has_user {
-            self.log(Step::new(
+            log(Step::new(
                 "Identity shown",
                 "from the verified ID token, before the BFF has answered",
                 Outcome::Passed,
             ));
         }
-        self.state.token.set(verified.table);
         let code = verified.response.code.as_deref().map(flow::short);
-        self.log(Step::new(
+        log(Step::new(
             "Code sent to the BFF",
             format!(
                 "POST /bff/session with code={}: the BFF checks the response again and redeems the code (PKCE, client authentication)",
@@ -175,8 +175,19 @@ impl Actions {
             ),
             Outcome::Info,
         ));
+        let (details, token, table) = (flush.clone(), self.state.token, verified.table);
+        spawn_local(async move {
+            browser::after_next_paint().await;
+            if has_user {
+                browser::mark("identity-painted");
+            }
+            details();
+            token.set(table);
+        });
         let started = js_sys::Date::now();
-        match bff::create_session(&verified.response).await {
+        let answer = bff::create_session(&verified.response).await;
+        flush();
+        match answer {
             Ok(info) => {
                 self.log(Step::new(
                     "BFF exchange",
