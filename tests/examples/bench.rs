@@ -88,16 +88,18 @@ async fn mark(browser: &Browser, name: &str) -> f64 {
 }
 
 /// From navigation start: when the page's own request began (`fetchStart`, after any redirect from the OP), when
-/// its wasm had arrived (the resource entry's `responseEnd`), and when its `main` began (`spa-started`, i.e. the
-/// wasm compiled and instantiated; -1 for a page without that mark).
-async fn load_timing(browser: &Browser) -> (f64, f64, f64) {
+/// its wasm had arrived (the resource entry's `responseEnd`), when its `main` began (`spa-started`: the wasm
+/// compiled and instantiated), when the frame showing the user had been painted (`identity-painted`), and the
+/// first contentful paint. -1 for what a page does not have.
+async fn load_timing(browser: &Browser) -> [f64; 5] {
     let script = "const n = performance.getEntriesByType('navigation')[0];\
                   const w = performance.getEntriesByType('resource').find(e => e.name.endsWith('.wasm'));\
-                  const s = performance.getEntriesByName('spa-started')[0];\
-                  return [n.fetchStart, w ? w.responseEnd : -1, s ? s.startTime : -1];";
+                  const at = name => (performance.getEntriesByName(name)[0] || {startTime: -1}).startTime;\
+                  return [n.fetchStart, w ? w.responseEnd : -1, at('spa-started'), at('identity-painted'),\
+                          at('first-contentful-paint')];";
     let v = browser.eval(script).await;
     let at = |i: usize| v.get(i).and_then(|x| x.as_f64()).unwrap_or(-1.0);
-    (at(0), at(1), at(2))
+    [at(0), at(1), at(2), at(3), at(4)]
 }
 
 /// Prints the last login's boot waterfall to stderr (each resource's start, first byte and end, and the page's
@@ -190,7 +192,7 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
     let deadline = Instant::now() + Duration::from_secs(300);
     let (mut shown, mut session, mut verified, mut mounted) = (vec![], vec![], vec![], vec![]);
     let (mut parsed, mut fetch, mut wasm, mut hello_wasm) = (vec![], vec![], vec![], vec![]);
-    let mut started = vec![];
+    let (mut started, mut shown_painted, mut contentful) = (vec![], vec![], vec![]);
     for i in 0..=n {
         if Instant::now() > deadline {
             eprintln!("{prefix}: time bound reached after {i} logins");
@@ -198,7 +200,7 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
         }
         browser.client.goto(hello).await.expect("hello loads");
         let m = mark(browser, "hello-mounted").await;
-        let (_, hw, _) = load_timing(browser).await;
+        let hw = load_timing(browser).await[1];
         if i == n {
             waterfall(&format!("{prefix}.hello"), browser).await;
         }
@@ -212,7 +214,7 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
         let e = mark(browser, "session-established").await;
         let v = mark(browser, "id-token-verified").await;
         let f = mark(browser, "fragment-parsed").await;
-        let (fs, w, st) = load_timing(browser).await;
+        let [fs, w, st, painted, fcp] = load_timing(browser).await;
         if i == n {
             waterfall(prefix, browser).await;
         }
@@ -224,8 +226,14 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
             parsed.push(f);
             fetch.push(fs);
             wasm.push(w);
-            if st >= 0.0 {
-                started.push(st);
+            for (samples, at) in [
+                (&mut started, st),
+                (&mut shown_painted, painted),
+                (&mut contentful, fcp),
+            ] {
+                if at >= 0.0 {
+                    samples.push(at);
+                }
             }
             hello_wasm.push(hw);
         }
@@ -243,6 +251,12 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
     report_ms(&key("fragment_parsed"), parsed);
     report_ms(&key("id_token_verified"), verified);
     report_ms(&key("identity_shown"), shown);
+    if !shown_painted.is_empty() {
+        report_ms(&key("identity_painted"), shown_painted);
+    }
+    if !contentful.is_empty() {
+        report_ms(&key("first_contentful_paint"), contentful);
+    }
     report_ms(&key("session_established"), session);
 }
 
