@@ -5,6 +5,7 @@
 //! - `identity N HELLO_DIST`: N logins in headless Chromium against the real stack (dev OP, BFF serving the
 //!   release SPA), reading the SPA's Performance marks; N loads of the Leptos hello world in the same browser;
 //!   then the same again in a browser with an emulated network (CDP: 40 ms, 10 Mbit/s down, 5 up, no cache).
+//!   The last login's boot waterfall of each round (resources, paints, marks) goes to stderr.
 //! - `proxy SECONDS`: `wrk` at 1/16/64 connections against a trivial upstream (nginx `return 200`), direct,
 //!   through nginx and through the deployable BFF binary as its own process (`target/release/hybrid-bff CONFIG`,
 //!   memory store and Redis store, with a real session from a login at the dev OP). With `BENCH_PERF_DATA=FILE`,
