@@ -7,13 +7,14 @@
 //! Bearer under `dpop = "required"` refuses the login, and the refresh token of such a refused grant is revoked.
 
 use hybrid_e2e::authorize::{authorize_at_op, expect_error, BffClient};
+use hybrid_e2e::bff_process::BffProcess;
 use hybrid_e2e::client_keys::{p256_pem, private_key_jwt_toml};
 use hybrid_e2e::fault_proxy::{Answer, FaultProxy};
 use hybrid_e2e::raw_http;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{Process, Stack, StackOptions};
 use hybrid_e2e::upstream::EchoUpstream;
-use hybrid_e2e::{free_port, wait_for};
+use hybrid_e2e::{free_port, repo_root, wait_for};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -457,7 +458,8 @@ async fn assert_revoked(proxy: &FaultProxy, stack: &Stack, refresh_token: &str) 
 }
 
 /// A login refused for `dpop_not_bound` leaves no usable refresh token behind: the one the refused exchange
-/// issued is revoked at the OP (RFC 7009), with the client's authentication.
+/// issued is revoked at the OP (RFC 7009), with the client's authentication, and the BFF's log (the binary's,
+/// on the stack's configuration) says so without the token.
 #[tokio::test]
 async fn the_refresh_token_of_a_login_refused_for_dpop_is_revoked() {
     let (proxy, stack) = dpop_stack(
@@ -468,7 +470,9 @@ async fn the_refresh_token_of_a_login_refused_for_dpop_is_revoked() {
         },
     )
     .await;
-    let bff = BffClient::new(&stack.origin);
+    let port = free_port();
+    let process = BffProcess::start(port, &stack.bff_config(port)).await;
+    let bff = BffClient::new(&process.origin);
     let started = bff.start_login().await;
     let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
     let response = shared::fragment::parse_fragment(&fragment).expect("the OP's response parses");
@@ -489,6 +493,16 @@ async fn the_refresh_token_of_a_login_refused_for_dpop_is_revoked() {
         "{body}"
     );
     assert_revoked(&proxy, &stack, &refresh_token).await;
+    drop(process);
+    let log = std::fs::read_to_string(
+        repo_root().join(format!("target/e2e-logs/bff-process-{port}-run1.log")),
+    )
+    .expect("the BFF's log");
+    assert!(log.contains("refresh token revoked"), "{log}");
+    assert!(
+        !log.contains(&refresh_token),
+        "the refresh token in the log"
+    );
 }
 
 /// The same for a later grant refused under `required` (the upstream's own token, from a refresh-token grant
