@@ -978,23 +978,27 @@ async fn fapi_proxy(secs: u32) {
 /// between them is the browser's and untimed.
 async fn fapi_logins(n: usize, concurrency: usize) {
     use hybrid_e2e::client_keys::{p256_pem, private_key_jwt_toml};
+    // Name, whether the request is pushed, the BFF's configuration.
     let variants = [
         (
             "secret",
+            false,
             "[oidc]\npar = \"off\"\ndpop = \"off\"\n".to_owned(),
         ),
         (
             "par",
+            true,
             "[oidc]\npar = \"required\"\ndpop = \"off\"\n".to_owned(),
         ),
         (
             "all3",
+            true,
             private_key_jwt_toml(&[p256_pem()]) + "par = \"required\"\ndpop = \"required\"\n",
         ),
     ];
     report("fapi.logins.n", n);
     report("fapi.logins.concurrency", concurrency);
-    for (name, toml) in variants {
+    for (name, pushed, toml) in variants {
         let stack = Stack::start(StackOptions {
             bff_toml: toml,
             ..Default::default()
@@ -1014,6 +1018,7 @@ async fn fapi_logins(n: usize, concurrency: usize) {
                     async move {
                         let client = BffClient::new(&origin);
                         let url = client.start_login().await.authorization_url;
+                        assert_eq!(url.contains("request_uri="), pushed, "{name}: {url}");
                         started.lock().await.push((client, url));
                     }
                 })
