@@ -488,16 +488,29 @@ def fapi_section():
                else num(f"proxy.fapi_dpop.c{c}.p99") - num(f"proxy.fapi_bearer.c{c}.p99") for c in (1, 16, 64)]
         md.append("| p99 added (ms) | " + " | ".join("n/a" if x is None else f"{x:+.3f}" for x in p99) + " |")
         md.append("")
+        cpu = num("fapi.proof.cpu_us")
         if proof is not None:
             md.append(
-                f"The proof itself: **{fmt(proof, 1)} µs** per proof on one core ({fmt(num('fapi.proof.n'))} proofs signed "
-                "in a loop by `bff::oidc::dpop::DpopKey::proof`: claims with a random `jti`, JSON, base64url, the "
-                "session key's PKCS#8 parsed, one ES256 signature by aws-lc), i.e. at most "
-                f"{fmt(1e6 / proof)} proofs per second per core: the CPU a DPoP call costs on top of a Bearer one, which "
-                "the rows above show against the rest of a proxied call's work on cores shared with wrk and the "
-                "upstream.\n")
+                f"The proof itself: {fmt(num('fapi.proof.n'))} proofs signed in a loop by "
+                "`bff::oidc::dpop::DpopKey::proof` (claims with a random `jti`, JSON, base64url, the session key's "
+                f"PKCS#8 parsed, one ES256 signature by aws-lc): **{fmt(cpu, 1)} µs of CPU** per proof (the thread's "
+                f"own run time, from `/proc/thread-self/schedstat`), {fmt(proof, 1)} µs of wall time on the busy "
+                "machine.\n")
             summary.append(f"fapi: DPoP/Bearer proxy req/s {', '.join('n/a' if x is None else f'{x:.2f}' for x in ratios)} "
-                           f"(1/16/64 conns); one proof {fmt(proof, 1)} µs")
+                           f"(1/16/64 conns); one proof {fmt(cpu, 1)} µs CPU")
+        if num("fapi.profile.samples"):
+            md.append(
+                f"Where the DPoP BFF's time goes: `perf record` of its process for 5 s at 64 connections (as in section "
+                f"3; not a measured run), {fmt(num('fapi.profile.samples'))} samples. Samples with the proof "
+                f"(`bff::oidc::dpop`) on their stack: **{r.get('fapi.profile.incl.dpop', '?')} %**; in the kernel "
+                f"{r.get('fapi.profile.kernel_pct', '?')} %. The functions with the most self time:\n")
+            md.append("| function (self time) | % of samples |")
+            md.append("|---|---:|")
+            selfs = sorted((k for k in r if k.startswith("fapi.profile.self.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+            for k in selfs[:10]:
+                pct, sym = r[k].split(" ", 1)
+                md.append(f"| `{sym[:110].replace('|', chr(92) + '|')}` | {pct} |")
+            md.append("")
     else:
         md.append("DPoP on the proxy: not measured in this run.\n")
     if num("fapi.logins.secret.per_s") is not None:

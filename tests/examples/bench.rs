@@ -18,7 +18,8 @@
 //! - `fapi SECONDS LOGINS CONCURRENCY`: what issue 17's options cost. One DPoP proof signed in a loop; `wrk` at
 //!   1/16/64 connections through two BFF binaries alike but for DPoP (Bearer, and `oidc.dpop = "required"` with
 //!   the API marked `dpop = true`: one proof per call); and LOGINS logins per second through the BFF with the
-//!   client secret and no PAR, with PAR, and with PAR + private_key_jwt + DPoP.
+//!   client secret and no PAR, with PAR, and with PAR + private_key_jwt + DPoP. With
+//!   `BENCH_FAPI_PERF_DATA=FILE`, a `perf record` of the DPoP BFF under the 64-connection load as well.
 
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
 use hybrid_e2e::bff_process::BffProcess;
@@ -880,7 +881,7 @@ fn proof_cost(n: u32) {
     for _ in 0..200 {
         key.proof("GET", url, Some(&token), None).unwrap();
     }
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), thread_cpu_ns());
     let mut done = 0u32;
     while done < n && start.elapsed() < Duration::from_secs(10) {
         key.proof("GET", url, Some(&token), None).unwrap();
@@ -889,6 +890,21 @@ fn proof_cost(n: u32) {
     let per = start.elapsed().as_secs_f64() * 1e6 / f64::from(done);
     report("fapi.proof.n", done);
     report("fapi.proof.us", format!("{per:.1}"));
+    if let (Some(a), Some(b)) = (cpu_start, thread_cpu_ns()) {
+        let cpu = (b - a) as f64 / 1e3 / f64::from(done);
+        report("fapi.proof.cpu_us", format!("{cpu:.1}"));
+    }
+}
+
+/// The CPU time this thread has run (`/proc/thread-self/schedstat`, ns): on a busy machine the wall time of a
+/// loop also counts the time other processes had the core.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The scheme (`Bearer`, `DPoP`) of the last `Authorization` header the scheme probe saw, and whether a `DPoP`
@@ -970,6 +986,13 @@ async fn fapi_proxy(secs: u32) {
         }
     }
     report("fapi.proxy.seconds_per_run", secs);
+    if let Ok(out) = std::env::var("BENCH_FAPI_PERF_DATA") {
+        let pid = dpop.pid().expect("the BFF process runs");
+        let (_, url, cookie) = targets.pop().expect("the DPoP target");
+        tokio::task::spawn_blocking(move || profile(pid, &out, &url, 5, Some(&cookie)))
+            .await
+            .unwrap();
+    }
 }
 
 /// Logins per second through the in-process BFF (release) at the dev OP, per configuration: the login
