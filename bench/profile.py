@@ -13,6 +13,7 @@ HASH = re.compile(r"::h[0-9a-f]{16}$")
 # that matches one, so the allocator and memcpy time below a frame count for the code that asked for them; time in
 # the kernel is charged by system call instead. First pattern that matches a frame wins.
 SUBSYSTEMS = [
+    ("DPoP proof (bff::oidc::dpop: claims, key parse, ES256 signature)", re.compile(r"bff::oidc::dpop")),
     ("tracing (request span, fmt subscriber)", re.compile(r"tracing_subscriber|tracing_core|^tracing::")),
     ("request id (uuid v4)", re.compile(r"uuid::|MakeRequestUuid|MakeRequestId|getrandom|rand::")),
     ("CSRF check", re.compile(r"bff::csrf")),
@@ -31,6 +32,7 @@ OTHER = "other (std, libc, startup frames)"
 # Inclusive shares (a sample counts when any frame matches) of the costs a change could remove, for the text
 # after the tables.
 INCLUSIVE = {
+    "dpop": r"bff::oidc::dpop",
     "url": r"url::|idna::",
     "reqwest": r"reqwest::",
     "client_dispatch": r"tokio::sync::mpsc|want::|tokio::sync::oneshot",

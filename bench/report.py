@@ -454,6 +454,112 @@ if num("logins.bff_per_s") is not None:
 else:
     md.append("Not measured in this run.\n")
 
+# ---- Issue 17's options
+md.append("## 7. PAR, private_key_jwt and DPoP\n")
+
+
+def fapi_section():
+    """Section 7's tables: DPoP on the proxy, and logins per second with issue 17's options."""
+    if num("proxy.fapi_dpop.c1.rps") is not None:
+        secs = r.get("fapi.proxy.seconds_per_run", "?")
+        proof = num("fapi.proof.us")
+        md.append(
+            "What the confidential-client options of the README's configuration cost (`scripts/bench` section `fapi`, "
+            "one run). **DPoP on the proxy**: two BFF binaries as in section 3 (memory store, the same trivial nginx "
+            "upstream, a real login's session each), alike but for `oidc.dpop = \"required\"` and `dpop = true` on the "
+            "API: that one sends `Authorization: DPoP` and a fresh proof per call (the run first checks, at a probe "
+            "upstream, that each BFF really calls as Bearer or as DPoP with a proof). `wrk --latency`, "
+            f"{secs} s per cell, alternating between the two at each level.\n")
+        load = num("fapi.proxy.loadavg")
+        if load is not None and load > (os.cpu_count() or 1):
+            md.append(f"**The machine was busy**: 1-minute load average {fmt(load, 2)} on {os.cpu_count()} cores when "
+                      "the proxy rows started (other work's builds and tests ran meanwhile), so absolute figures and "
+                      "p99s are noisy; the two rows of each level were measured back to back.\n")
+        elif load is not None:
+            md.append(f"1-minute load average {fmt(load, 2)} when the proxy rows started.\n")
+        md.append("| BFF | conns | req/s | p50 ms | p99 ms | errors |")
+        md.append("|---|---:|---:|---:|---:|---|")
+        for c in (1, 16, 64):
+            for key, label in (("fapi_bearer", "Bearer"), ("fapi_dpop", "DPoP (one proof per call)")):
+                k = f"proxy.{key}.c{c}"
+                md.append(f"| {label} | {c} | {fmt(num(k + '.rps'))} | {fmt(num(k + '.p50'), 3)} | "
+                          f"{fmt(num(k + '.p99'), 3)} | {r.get(k + '.errors', '').replace('_', ' ') or '0'} |")
+        md.append("")
+        ratios = []
+        for c in (1, 16, 64):
+            b, d = num(f"proxy.fapi_bearer.c{c}.rps"), num(f"proxy.fapi_dpop.c{c}.rps")
+            ratios.append(None if not b or not d else d / b)
+        md.append("| DPoP / Bearer | 1 conn | 16 conns | 64 conns |")
+        md.append("|---|---:|---:|---:|")
+        md.append("| req/s | " + " | ".join("n/a" if x is None else f"{x:.2f}×" for x in ratios) + " |")
+        p99 = [None if num(f"proxy.fapi_dpop.c{c}.p99") is None or num(f"proxy.fapi_bearer.c{c}.p99") is None
+               else num(f"proxy.fapi_dpop.c{c}.p99") - num(f"proxy.fapi_bearer.c{c}.p99") for c in (1, 16, 64)]
+        md.append("| p99 added (ms) | " + " | ".join("n/a" if x is None else f"{x:+.3f}" for x in p99) + " |")
+        md.append("")
+        cpu = num("fapi.proof.cpu_us")
+        if proof is not None:
+            md.append(
+                f"The proof itself: {fmt(num('fapi.proof.n'))} proofs signed in a loop by "
+                "`bff::oidc::dpop::DpopKey::proof` (claims with a random `jti`, JSON, base64url, the session key's "
+                f"PKCS#8 parsed, one ES256 signature by aws-lc): **{fmt(cpu, 1)} µs of CPU** per proof (the thread's "
+                f"own run time, from `/proc/thread-self/schedstat`), {fmt(proof, 1)} µs of wall time on the busy "
+                "machine.\n")
+            summary.append(f"fapi: DPoP/Bearer proxy req/s {', '.join('n/a' if x is None else f'{x:.2f}' for x in ratios)} "
+                           f"(1/16/64 conns); one proof {fmt(cpu, 1)} µs CPU")
+        if num("fapi.profile.samples"):
+            md.append(
+                f"Where the DPoP BFF's time goes: `perf record` of its process for 5 s at 64 connections (as in section "
+                f"3; not a measured run), {fmt(num('fapi.profile.samples'))} samples. Samples with "
+                f"`bff::oidc::dpop` on their stack (the proof, and the session's key read from the store): "
+                f"**{r.get('fapi.profile.incl.dpop', '?')} %**, of which under the session read (`bff::session`) "
+                f"{r.get('fapi.profile.incl.session', '?')} % in all; in the kernel "
+                f"{r.get('fapi.profile.kernel_pct', '?')} %. The functions with the most self time (`p256`/`primeorder`: "
+                "the pure-Rust P-256 arithmetic; `ecp_nistz256`: aws-lc's signature):\n")
+            md.append("| function (self time) | % of samples |")
+            md.append("|---|---:|")
+            selfs = sorted((k for k in r if k.startswith("fapi.profile.self.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+            for k in selfs[:10]:
+                pct, sym = r[k].split(" ", 1)
+                md.append(f"| `{sym[:110].replace('|', chr(92) + '|')}` | {pct} |")
+            md.append("")
+    else:
+        md.append("DPoP on the proxy: not measured in this run.\n")
+    if num("fapi.logins.secret.per_s") is not None:
+        md.append(
+            f"**Logins per second**: {fmt(num('fapi.logins.n'))} logins per configuration after 5 warm-up, "
+            f"{fmt(num('fapi.logins.concurrency'))} in flight, through the BFF in the driver process (release) at the "
+            "dev OP (node-oidc-provider, one Node process, a fresh one per configuration). Timed, in batches of 25: "
+            "the login starts (`POST /bff/login`; with PAR the push to the OP with client authentication) and the "
+            "sessions (`POST /bff/session`: the code exchange, the token checks, userinfo, the session put); the OP's "
+            "redirect chain between them is the browser's and untimed. `logins/s` is logins over the two timed parts "
+            "together.\n")
+        md.append("| configuration | starts/s | sessions/s | logins/s | vs the client secret |")
+        md.append("|---|---:|---:|---:|---:|")
+        base = num("fapi.logins.secret.per_s")
+        for key, label in (("secret", "client_secret_basic, no PAR, no DPoP"),
+                           ("par", "client_secret_basic + PAR"),
+                           ("all3", "PAR + private_key_jwt (ES256) + DPoP required")):
+            k = f"fapi.logins.{key}"
+            v = num(k + ".per_s")
+            md.append(f"| {label} | {fmt(num(k + '.starts_per_s'), 1)} | {fmt(num(k + '.sessions_per_s'), 1)} | "
+                      f"{fmt(v, 1)} | {'n/a' if not v or not base else f'{v / base:.2f}×'} |")
+        md.append("")
+        md.append(
+            "With PAR a login start waits for the OP's pushed-request endpoint instead of answering at once, so the "
+            "starts column carries the OP's work; with private_key_jwt each OP call signs an assertion the OP verifies "
+            "(against the key set it fetches from the BFF's `/bff/jwks.json`), and with DPoP the exchange and userinfo "
+            "carry proofs the OP verifies. The SPA is unchanged by these options (the work is in the BFF).\n")
+        all3 = num("fapi.logins.all3.per_s")
+        summary.append(f"fapi logins: {fmt(base, 1)}/s with the secret, {fmt(all3, 1)}/s with PAR + private_key_jwt + DPoP")
+    else:
+        md.append("Logins with PAR, private_key_jwt and DPoP: not measured in this run.\n")
+
+
+if num("proxy.fapi_dpop.c1.rps") is None and num("fapi.logins.secret.per_s") is None:
+    md.append("Not measured in this run.\n")
+else:
+    fapi_section()
+
 # A partial run (BENCH_ONLY) keeps the sections it did not measure from the existing file, saying so.
 def sections(text):
     out, key = {}, None

@@ -16,6 +16,11 @@
 //! - `logins N CONCURRENCY`: completed logins per second through the BFF (`POST /bff/session`: checks, code
 //!   exchange, token validation, session) against the dev OP's own token endpoint rate for the same codes
 //!   redeemed directly with the client secret; both with CONCURRENCY requests in flight.
+//! - `fapi SECONDS LOGINS CONCURRENCY`: what issue 17's options cost. One DPoP proof signed in a loop; `wrk` at
+//!   1/16/64 connections through two BFF binaries alike but for DPoP (Bearer, and `oidc.dpop = "required"` with
+//!   the API marked `dpop = true`: one proof per call); and LOGINS logins per second through the BFF with the
+//!   client secret and no PAR, with PAR, and with PAR + private_key_jwt + DPoP. With
+//!   `BENCH_FAPI_PERF_DATA=FILE`, a `perf record` of the DPoP BFF under the 64-connection load as well.
 
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
 use hybrid_e2e::bff_process::BffProcess;
@@ -43,8 +48,18 @@ async fn main() {
         }
         "validate" => validate(arg(1, "2000").parse().unwrap()).await,
         "logins" => logins(arg(1, "200").parse().unwrap(), arg(2, "8").parse().unwrap()).await,
+        "fapi" => {
+            fapi(
+                arg(1, "5").parse().unwrap(),
+                arg(2, "100").parse().unwrap(),
+                arg(3, "8").parse().unwrap(),
+            )
+            .await
+        }
         other => {
-            panic!("unknown benchmark {other:?}: identity | proxy | memory | validate | logins")
+            panic!(
+                "unknown benchmark {other:?}: identity | proxy | memory | validate | logins | fapi"
+            )
         }
     }
 }
@@ -494,13 +509,18 @@ fn profile(pid: u32, out: &str, url: &str, secs: u32, cookie: Option<&str>) {
 /// The deployable BFF (`target/release/hybrid-bff`, built by `cargo build --release -p hybrid-bff`) as its own
 /// process with a configuration file: the stack's configuration (dev OP) plus `extra` TOML.
 async fn bff_binary(stack: &Stack, extra: &str) -> BffProcess {
+    bff_binary_with_oidc(stack, extra, "").await
+}
+
+/// [`bff_binary`] with `oidc` (`key = value` lines) added to its `[oidc]` table, which `extra` must not repeat.
+async fn bff_binary_with_oidc(stack: &Stack, extra: &str, oidc: &str) -> BffProcess {
     let port = free_port();
     let config = bff_config_toml(
         port,
         &stack.issuer,
         shared::ResponseType::CodeIdToken,
         &format!(
-            "{extra}\n[oidc]\nredirect_uri = \"{}\"\nresource = \"urn:demo-api\"\n",
+            "{extra}\n[oidc]\nredirect_uri = \"{}\"\nresource = \"urn:demo-api\"\n{oidc}",
             stack.redirect_uri
         ),
     );
@@ -892,4 +912,220 @@ async fn logins(n: usize, concurrency: usize) {
         "logins.ratio",
         format!("{:.2}", op.as_secs_f64() / bff.as_secs_f64()),
     );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Issue 17's options: DPoP on the proxy, PAR + private_key_jwt + DPoP at login
+// ---------------------------------------------------------------------------------------------------------
+
+async fn fapi(secs: u32, logins: usize, concurrency: usize) {
+    proof_cost(20_000);
+    fapi_proxy(secs).await;
+    fapi_logins(logins, concurrency).await;
+}
+
+/// What the BFF adds to each call to a `dpop = true` API: one proof (claims, JSON, base64url, one ES256
+/// signature with the session's key), signed in a bounded loop on one core.
+fn proof_cost(n: u32) {
+    let key = bff::oidc::dpop::DpopKey::generate();
+    let token = token(0, 900);
+    let url = "http://127.0.0.1:4001/bench/item?id=1";
+    for _ in 0..200 {
+        key.proof("GET", url, Some(&token), None).unwrap();
+    }
+    let (start, cpu_start) = (Instant::now(), thread_cpu_ns());
+    let mut done = 0u32;
+    while done < n && start.elapsed() < Duration::from_secs(10) {
+        key.proof("GET", url, Some(&token), None).unwrap();
+        done += 1;
+    }
+    let per = start.elapsed().as_secs_f64() * 1e6 / f64::from(done);
+    report("fapi.proof.n", done);
+    report("fapi.proof.us", format!("{per:.1}"));
+    if let (Some(a), Some(b)) = (cpu_start, thread_cpu_ns()) {
+        let cpu = (b - a) as f64 / 1e3 / f64::from(done);
+        report("fapi.proof.cpu_us", format!("{cpu:.1}"));
+    }
+}
+
+/// The CPU time this thread has run (`/proc/thread-self/schedstat`, ns): on a busy machine the wall time of a
+/// loop also counts the time other processes had the core.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The scheme (`Bearer`, `DPoP`) of the last `Authorization` header the scheme probe saw, and whether a `DPoP`
+/// proof came with it.
+static PROBE_SEEN: std::sync::Mutex<Option<(String, bool)>> = std::sync::Mutex::new(None);
+
+/// An upstream that records how it was called, so the run checks that the DPoP BFF really sends proofs.
+async fn scheme_probe() -> u16 {
+    let port = free_port();
+    let app = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
+        let scheme = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(' ').next())
+            .unwrap_or("")
+            .to_owned();
+        *PROBE_SEEN.lock().unwrap() = Some((scheme, headers.contains_key("dpop")));
+        axum::Json(serde_json::json!({"ok": true}))
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    port
+}
+
+/// Two BFF binaries, memory store, alike but for DPoP, in front of the trivial upstream; `wrk` alternates
+/// between them at each connection level so both see the same machine.
+async fn fapi_proxy(secs: u32) {
+    let upstream_port = free_port();
+    let _upstream = trivial_upstream(upstream_port);
+    let probe = scheme_probe().await;
+    let apis = |dpop: bool| {
+        format!(
+            "[apis.trivial]\nurl = \"http://127.0.0.1:{upstream_port}\"\nmethods = [\"GET\"]\ndpop = {dpop}\n\
+             [apis.probe]\nurl = \"http://127.0.0.1:{probe}\"\nmethods = [\"GET\"]\ndpop = {dpop}\n"
+        )
+    };
+    let stack = Stack::start(StackOptions::default()).await;
+    let bearer = bff_binary(&stack, &apis(false)).await;
+    let dpop = bff_binary_with_oidc(&stack, &apis(true), "dpop = \"required\"\n").await;
+    let client = reqwest::Client::new();
+    let mut targets = Vec::new();
+    for (name, bff, scheme) in [
+        ("fapi_bearer", &bearer, "Bearer"),
+        ("fapi_dpop", &dpop, "DPoP"),
+    ] {
+        let cookie = session_cookie(&bff.origin, &stack.redirect_uri).await;
+        let r = client
+            .get(format!("http://127.0.0.1:{}/api/probe/x", bff.port))
+            .header("cookie", &cookie)
+            .header("x-csrf", "1")
+            .send()
+            .await
+            .expect("the BFF answers");
+        assert_eq!(r.status(), 200, "{name}: the probe call");
+        let seen = PROBE_SEEN.lock().unwrap().take();
+        assert_eq!(
+            seen,
+            Some((scheme.to_owned(), scheme == "DPoP")),
+            "{name} calls the API as {scheme}"
+        );
+        let url = format!("http://127.0.0.1:{}/api/trivial/bench/item?id=1", bff.port);
+        targets.push((name, url, cookie));
+    }
+    report(
+        "fapi.proxy.loadavg",
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split(' ').next().map(str::to_owned))
+            .unwrap_or_default(),
+    );
+    for conns in [1, 16, 64] {
+        for (name, url, cookie) in &targets {
+            let (name, url, cookie) = (name.to_string(), url.clone(), cookie.clone());
+            tokio::task::spawn_blocking(move || wrk(&name, &url, conns, secs, Some(&cookie)))
+                .await
+                .unwrap();
+        }
+    }
+    report("fapi.proxy.seconds_per_run", secs);
+    if let Ok(out) = std::env::var("BENCH_FAPI_PERF_DATA") {
+        let pid = dpop.pid().expect("the BFF process runs");
+        let (_, url, cookie) = targets.pop().expect("the DPoP target");
+        tokio::task::spawn_blocking(move || profile(pid, &out, &url, 5, Some(&cookie)))
+            .await
+            .unwrap();
+    }
+}
+
+/// Logins per second through the in-process BFF (release) at the dev OP, per configuration: the login
+/// starts (`POST /bff/login`, with PAR the push) and the sessions (`POST /bff/session`: code exchange, token
+/// checks, userinfo, session put) timed in batches with `concurrency` in flight; the OP's redirect chain
+/// between them is the browser's and untimed.
+async fn fapi_logins(n: usize, concurrency: usize) {
+    use hybrid_e2e::client_keys::{p256_pem, private_key_jwt_toml};
+    // Name, whether the request is pushed, the BFF's configuration.
+    let variants = [
+        (
+            "secret",
+            false,
+            "[oidc]\npar = \"off\"\ndpop = \"off\"\n".to_owned(),
+        ),
+        (
+            "par",
+            true,
+            "[oidc]\npar = \"required\"\ndpop = \"off\"\n".to_owned(),
+        ),
+        (
+            "all3",
+            true,
+            private_key_jwt_toml(&[p256_pem()]) + "par = \"required\"\ndpop = \"required\"\n",
+        ),
+    ];
+    report("fapi.logins.n", n);
+    report("fapi.logins.concurrency", concurrency);
+    for (name, pushed, toml) in variants {
+        let stack = Stack::start(StackOptions {
+            bff_toml: toml,
+            ..Default::default()
+        })
+        .await;
+        let (mut starts, mut sessions) = (Duration::ZERO, Duration::ZERO);
+        // A warm-up batch (connection pools, the OP's first grants), then the measured ones.
+        let mut left = n + 5;
+        let mut warm = true;
+        while left > 0 {
+            let batch = if warm { 5 } else { left.min(LOGIN_BATCH) };
+            left -= batch;
+            let started = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
+            let jobs: Vec<_> = (0..batch)
+                .map(|_| {
+                    let (origin, started) = (stack.origin.clone(), started.clone());
+                    async move {
+                        let client = BffClient::new(&origin);
+                        let url = client.start_login().await.authorization_url;
+                        assert_eq!(url.contains("request_uri="), pushed, "{name}: {url}");
+                        started.lock().await.push((client, url));
+                    }
+                })
+                .collect();
+            let t_start = timed_batch(jobs, concurrency).await;
+            let started = std::mem::take(&mut *started.lock().await);
+            let mut fragments = Vec::with_capacity(batch);
+            for (client, url) in started {
+                fragments.push((client, authorize_at_op(&url, &stack.redirect_uri).await));
+            }
+            let jobs: Vec<_> = fragments
+                .into_iter()
+                .map(|(client, fragment)| async move {
+                    client.create_session(&fragment).await;
+                })
+                .collect();
+            let t_session = timed_batch(jobs, concurrency).await;
+            if !warm {
+                starts += t_start;
+                sessions += t_session;
+            }
+            warm = false;
+        }
+        let rate = |d: Duration| format!("{:.1}", n as f64 / d.as_secs_f64());
+        report(&format!("fapi.logins.{name}.starts_per_s"), rate(starts));
+        report(
+            &format!("fapi.logins.{name}.sessions_per_s"),
+            rate(sessions),
+        );
+        report(
+            &format!("fapi.logins.{name}.per_s"),
+            rate(starts + sessions),
+        );
+    }
 }

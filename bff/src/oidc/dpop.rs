@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use p256::pkcs8::EncodePrivateKey;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use shared::dpop::{
     access_token_hash, htu, nonce_demanded, EcPublicJwk, HtuError, ProofClaims, ProofHeader,
@@ -139,14 +139,30 @@ impl<'de> Deserialize<'de> for DpopKey {
         let pkcs8 = URL_SAFE_NO_PAD
             .decode(&stored.pkcs8)
             .map_err(|_| D::Error::custom("a DPoP key that is not base64url"))?;
-        // Checked once here, so a damaged key is a store error rather than a failed signature later.
-        p256::SecretKey::from_pkcs8_der(&pkcs8)
-            .map_err(|_| D::Error::custom("a DPoP key that is not a P-256 PKCS#8 key"))?;
+        if !is_p256_pkcs8(&pkcs8) {
+            return Err(D::Error::custom(
+                "a DPoP key that is not a P-256 PKCS#8 key",
+            ));
+        }
         Ok(DpopKey {
             pkcs8,
             jwk: stored.jwk,
         })
     }
+}
+
+/// Whether `pkcs8` is a PKCS#8 document for a P-256 key, so that a key of the wrong kind is a store error rather
+/// than a failed signature later. Read without `SecretKey::from_pkcs8_der`, whose check of the embedded public
+/// key is a pure-Rust point multiplication: the key is read with the session on every proxied call, where that
+/// check cost more CPU than the proof itself (BENCHMARKS.md, section 7). The scalar is checked by the signer at
+/// each proof ([`DpopError::Signing`]).
+fn is_p256_pkcs8(pkcs8: &[u8]) -> bool {
+    use p256::pkcs8::{AssociatedOid, PrivateKeyInfo};
+    PrivateKeyInfo::try_from(pkcs8).is_ok_and(|info| {
+        info.algorithm
+            .assert_oids(p256::elliptic_curve::ALGORITHM_OID, p256::NistP256::OID)
+            .is_ok()
+    })
 }
 
 /// The latest nonce each server handed out (RFC 9449 8, 9), by origin: the OP and every DPoP API keep their own.
@@ -361,5 +377,9 @@ mod tests {
             r#"{"pkcs8":"AAAA","jwk":{"kty":"EC","crv":"P-256","x":"","y":""}}"#
         )
         .is_err());
+        // A well-formed PKCS#8 key of another kind (the Ed25519 key of RFC 8410 10.3).
+        let ed25519 = "MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp-K06_nwoy_HU--CXqI9EdVhC";
+        let stored = json.replace(&URL_SAFE_NO_PAD.encode(&key.pkcs8), ed25519);
+        assert!(serde_json::from_str::<DpopKey>(&stored).is_err());
     }
 }

@@ -177,11 +177,37 @@ async fn token_request(
             answer => {
                 let tokens = answer?;
                 let key = dpop.map(|d| d.key.clone());
-                let dpop_key = bound_key(config.oidc.dpop, key, tokens.token_type)?;
-                return Ok(Granted { tokens, dpop_key });
+                return match bound_key(config.oidc.dpop, key, tokens.token_type) {
+                    Ok(dpop_key) => Ok(Granted { tokens, dpop_key }),
+                    Err(refused) => {
+                        revoke_issued(http, metadata, config, &form, &tokens).await;
+                        Err(refused)
+                    }
+                };
             }
         }
     }
+}
+
+/// A grant refused for `oidc.dpop` has still issued tokens, which nothing will use: its refresh token is
+/// revoked (RFC 7009) rather than left valid at the OP until it expires, where a stolen copy would mint unbound
+/// tokens. Not when it is the very token the grant presented (an OP that does not rotate): that one is still
+/// the session's, whose fate is not this grant's to decide.
+async fn revoke_issued(
+    http: &reqwest::Client,
+    metadata: &Metadata,
+    config: &Config,
+    form: &[(&str, &str)],
+    tokens: &TokenResponse,
+) {
+    let Some(issued) = tokens.refresh_token.as_deref() else {
+        return;
+    };
+    if form.contains(&("refresh_token", issued)) {
+        return;
+    }
+    tracing::info!("revoking the refresh token of a grant refused under oidc.dpop");
+    revoke(http, metadata, config, issued).await;
 }
 
 /// Revokes a refresh token (RFC 7009) so a stolen copy dies with the session. Best effort: a logout must not
@@ -290,23 +316,46 @@ mod tests {
         }
     }
 
-    /// A token endpoint that ignores DPoP: every grant is answered with a Bearer token.
-    async fn bearer_only_op() -> String {
-        let app = axum::Router::new().route(
-            "/token",
-            axum::routing::post(|| async {
-                axum::Json(serde_json::json!({
-                    "access_token": "AT",
-                    "token_type": "Bearer",
-                    "expires_in": 60,
-                    "refresh_token": "RT2",
-                }))
-            }),
-        );
+    /// The revocation requests an OP of these tests received: `Authorization` header, body.
+    type Revocations = std::sync::Arc<std::sync::Mutex<Vec<(Option<String>, String)>>>;
+
+    /// A token endpoint that ignores DPoP (every grant is answered with a Bearer token and the refresh token
+    /// `RT2`), and a revocation endpoint that records what it is sent.
+    async fn bearer_only_op_recording() -> (String, Revocations) {
+        let revocations = Revocations::default();
+        let recorded = revocations.clone();
+        let app = axum::Router::new()
+            .route(
+                "/token",
+                axum::routing::post(|| async {
+                    axum::Json(serde_json::json!({
+                        "access_token": "AT",
+                        "token_type": "Bearer",
+                        "expires_in": 60,
+                        "refresh_token": "RT2",
+                    }))
+                }),
+            )
+            .route(
+                "/revoke",
+                axum::routing::post(
+                    move |headers: axum::http::HeaderMap, body: String| async move {
+                        let authorization = headers
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
+                        recorded.lock().unwrap().push((authorization, body));
+                    },
+                ),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        base
+        (base, revocations)
+    }
+
+    async fn bearer_only_op() -> String {
+        bearer_only_op_recording().await.0
     }
 
     #[tokio::test]
@@ -337,6 +386,56 @@ mod tests {
         assert!(refused(main), "the refresh of the session's token");
         let own = refresh(&http, &metadata, &config, "RT", upstream, dpop()).await;
         assert!(refused(own), "the grant of an upstream's own token");
+    }
+
+    /// The refused grants' refresh token `RT2` is revoked, with the client's authentication; a refused refresh
+    /// that answered the token it presented (no rotation) leaves that token to the session.
+    #[tokio::test]
+    async fn a_grant_refused_under_dpop_required_has_its_new_refresh_token_revoked() {
+        let config = crate::config::fixture::config("dpop = \"required\"\n");
+        let (base, revocations) = bearer_only_op_recording().await;
+        let mut metadata = metadata(&base);
+        metadata.revocation_endpoint = Some(Url::parse(&format!("{base}/revoke")).unwrap());
+        let http = reqwest::Client::new();
+        let (key, nonces) = (DpopKey::generate(), DpopNonces::default());
+        let dpop = || {
+            Some(Dpop {
+                key: &key,
+                nonces: &nonces,
+            })
+        };
+        let refused = |r: Result<Granted, AppError>| matches!(r, Err(AppError::DpopNotBound));
+        assert!(refused(
+            exchange_code(&http, &metadata, &config, "c", "v", dpop()).await
+        ));
+        assert!(refused(
+            refresh(&http, &metadata, &config, "RT", None, dpop()).await
+        ));
+        assert!(refused(
+            refresh(&http, &metadata, &config, "RT2", None, dpop()).await
+        ));
+        let seen = revocations.lock().unwrap().clone();
+        assert_eq!(
+            seen.len(),
+            2,
+            "the exchange's and the rotating refresh's: {seen:?}"
+        );
+        for (authorization, body) in &seen {
+            assert!(
+                authorization
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with("Basic ")),
+                "{authorization:?}"
+            );
+            let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+                .into_owned()
+                .collect();
+            assert!(form.contains(&("token".into(), "RT2".into())), "{body}");
+            assert!(
+                form.contains(&("token_type_hint".into(), "refresh_token".into())),
+                "{body}"
+            );
+        }
     }
 
     #[tokio::test]

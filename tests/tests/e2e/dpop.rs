@@ -4,16 +4,17 @@
 //! demanded by the OP or the API are supplied, and the same holds on a second replica sharing a Redis store,
 //! also with PAR and private_key_jwt on.
 //! Negative: a proof replayed and a bound token presented as Bearer are refused by the demo API; an OP answering
-//! Bearer under `dpop = "required"` refuses the login.
+//! Bearer under `dpop = "required"` refuses the login, and the refresh token of such a refused grant is revoked.
 
 use hybrid_e2e::authorize::{authorize_at_op, expect_error, BffClient};
+use hybrid_e2e::bff_process::BffProcess;
 use hybrid_e2e::client_keys::{p256_pem, private_key_jwt_toml};
-use hybrid_e2e::fault_proxy::FaultProxy;
+use hybrid_e2e::fault_proxy::{Answer, FaultProxy};
 use hybrid_e2e::raw_http;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{Process, Stack, StackOptions};
 use hybrid_e2e::upstream::EchoUpstream;
-use hybrid_e2e::{free_port, wait_for};
+use hybrid_e2e::{free_port, repo_root, wait_for};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -402,4 +403,125 @@ async fn par_private_key_jwt_and_dpop_together_across_two_replicas_on_redis() {
         .map(|a| a["jti"].as_str().unwrap())
         .collect();
     assert_eq!(jtis.len(), assertions.len(), "a new jti each time: {stats}");
+}
+
+/// Runs `grant` (a BFF request that makes one token-endpoint request) with the OP's answer held at the proxy
+/// until it is read; answers `grant`'s status and body, and the refresh token the OP issued.
+async fn with_token_answer_read<F>(proxy: &FaultProxy, grant: F) -> (u16, Value, String)
+where
+    F: std::future::Future<Output = reqwest::Response> + Send + 'static,
+{
+    let held_before = proxy.held_answers("/token").len();
+    proxy.answer("/token", Answer::HoldAnswer);
+    let call = tokio::spawn(async move {
+        let r = grant.await;
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap_or_default())
+    });
+    let answer = wait_for("the OP's answer, held", Duration::from_secs(15), || async {
+        proxy.held_answers("/token").get(held_before).cloned()
+    })
+    .await;
+    proxy.release();
+    proxy.answer("/token", Answer::Forward);
+    let answer: Value = serde_json::from_slice(&answer).expect("a token response");
+    let refresh_token = answer["refresh_token"]
+        .as_str()
+        .expect("the OP issued a refresh token")
+        .to_owned();
+    let (status, body) = call.await.expect("the grant ran");
+    (status, body, refresh_token)
+}
+
+/// The refresh token was sent to the OP's revocation endpoint (before the refusal was answered), and the OP no
+/// longer honours it.
+async fn assert_revoked(proxy: &FaultProxy, stack: &Stack, refresh_token: &str) {
+    let revoked = crate::refresh::revoked_tokens(proxy, "/token/revocation");
+    assert_eq!(revoked, [refresh_token], "revoked before the refusal");
+    let r = reqwest::Client::new()
+        .post(format!("{}/token", stack.issuer))
+        .basic_auth("hybrid-spa", Some("dev-only-hybrid-secret-0123456789"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .expect("the OP answers");
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or_default();
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the OP refuses the revoked refresh token: {body}"
+    );
+}
+
+/// A login refused for `dpop_not_bound` leaves no usable refresh token behind: the one the refused exchange
+/// issued is revoked at the OP (RFC 7009), with the client's authentication, and the BFF's log (the binary's,
+/// on the stack's configuration) says so without the token.
+#[tokio::test]
+async fn the_refresh_token_of_a_login_refused_for_dpop_is_revoked() {
+    let (proxy, stack) = dpop_stack(
+        "required",
+        StackOptions {
+            op_env: vec![("OP_DPOP_IGNORED", "1".into())],
+            ..Default::default()
+        },
+    )
+    .await;
+    let port = free_port();
+    let process = BffProcess::start(port, &stack.bff_config(port)).await;
+    let bff = BffClient::new(&process.origin);
+    let started = bff.start_login().await;
+    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
+    let response = shared::fragment::parse_fragment(&fragment).expect("the OP's response parses");
+    let exchange = {
+        let bff = BffClient {
+            http: bff.http.clone(),
+            origin: bff.origin.clone(),
+        };
+        async move {
+            let body = serde_json::to_value(&response).unwrap();
+            bff.post("/bff/session", Some(&body)).await
+        }
+    };
+    let (status, body, refresh_token) = with_token_answer_read(&proxy, exchange).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (502, Some("dpop_not_bound")),
+        "{body}"
+    );
+    assert_revoked(&proxy, &stack, &refresh_token).await;
+    drop(process);
+    let log = std::fs::read_to_string(
+        repo_root().join(format!("target/e2e-logs/bff-process-{port}-run1.log")),
+    )
+    .expect("the BFF's log");
+    assert!(log.contains("refresh token revoked"), "{log}");
+    assert!(
+        !log.contains(&refresh_token),
+        "the refresh token in the log"
+    );
+}
+
+/// The same for a later grant refused under `required` (the upstream's own token, from a refresh-token grant
+/// that the OP answers Bearer): the refresh token it rotated to is revoked.
+#[tokio::test]
+async fn the_refresh_token_of_a_refresh_refused_for_dpop_is_revoked() {
+    let (proxy, stack, bff) = signed_in_with_bearer_later_grants("required").await;
+    let call = {
+        let bff = BffClient {
+            http: bff.http.clone(),
+            origin: bff.origin.clone(),
+        };
+        async move { bff.get("/api/demo/hello").await }
+    };
+    let (status, body, refresh_token) = with_token_answer_read(&proxy, call).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (502, Some("dpop_not_bound")),
+        "{body}"
+    );
+    assert_revoked(&proxy, &stack, &refresh_token).await;
 }

@@ -2,7 +2,8 @@
 //! response type the browser carries only `client_id` and `request_uri` to the OP, and the fragment comes back
 //! as without PAR; with `private_key_jwt` the push is client-authenticated with an assertion too. The
 //! `request_uri`'s lifetime bounds the pending login; the OP's refusal of a push reaches the SPA in plain words;
-//! `par = "off"` at an OP that requires PAR stops the BFF at start, naming the setting.
+//! `par = "off"` at an OP that requires PAR stops the BFF at start, naming the setting. Each response type also
+//! completes a pushed login across two replicas sharing the Redis store.
 
 use hybrid_e2e::authorize::{expect_error, BffClient};
 use hybrid_e2e::bff_process::run_until_refused;
@@ -209,6 +210,72 @@ async fn par_off_at_an_op_that_requires_it_stops_the_start() {
     assert!(
         stderr.contains("requires pushed authorization requests"),
         "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn code_id_token_signs_in_through_a_pushed_request_across_replicas_on_redis() {
+    pushed_sign_in_on_redis(ResponseType::CodeIdToken).await;
+}
+
+#[tokio::test]
+async fn code_token_signs_in_through_a_pushed_request_across_replicas_on_redis() {
+    pushed_sign_in_on_redis(ResponseType::CodeToken).await;
+}
+
+#[tokio::test]
+async fn code_id_token_token_signs_in_through_a_pushed_request_across_replicas_on_redis() {
+    pushed_sign_in_on_redis(ResponseType::CodeIdTokenToken).await;
+}
+
+/// With the Redis store and two replicas: replica A pushes the request (the browser's URL names only
+/// `client_id` and `request_uri`), the OP answers the fragment of `response_type`, replica B completes the login
+/// from the pending login A stored, and the session works on A.
+async fn pushed_sign_in_on_redis(response_type: ResponseType) {
+    let redis = hybrid_e2e::redis_server::RedisServer::start().await;
+    let stack = Stack::start(StackOptions {
+        response_type,
+        bff_toml: format!(
+            "[oidc]\npar = \"required\"\n[session]\nstore = \"redis\"\nredis_url = \"{}\"\n\
+             keys = [\"BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU=\"]\n",
+            redis.url
+        ),
+        ..Default::default()
+    })
+    .await;
+    let (a, b) = (stack.start_replica().await, stack.start_replica().await);
+    let at_a = BffClient::new(&a.origin);
+    let at_b = BffClient {
+        http: at_a.http.clone(),
+        origin: b.origin.clone(),
+    };
+    let started = at_a.start_login().await;
+    let url = url::Url::parse(&started.authorization_url).expect("an authorization URL");
+    let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(names, ["client_id", "request_uri"], "{url}");
+    let fragment =
+        hybrid_e2e::authorize::authorize_at_op(&started.authorization_url, &stack.redirect_uri)
+            .await;
+    let response = shared::fragment::parse_fragment(&fragment).expect("the fragment parses");
+    assert!(response.code.is_some(), "{response_type:?}");
+    assert_eq!(
+        response.id_token.is_some(),
+        response_type.has_id_token(),
+        "{response_type:?}"
+    );
+    assert_eq!(
+        response.access_token.is_some(),
+        response_type.has_access_token(),
+        "{response_type:?}"
+    );
+    let session = at_b.create_session(&fragment).await;
+    assert_eq!(session["user"]["sub"], "alice", "{session}");
+    assert_eq!(at_a.get("/api/demo/hello").await.status(), 200);
+    let stats = stack.op_stats().await;
+    assert_eq!(
+        requests_to(&stats, "POST", "/request").len(),
+        1,
+        "one push: {stats}"
     );
 }
 

@@ -128,7 +128,7 @@ fn store_lines(kind: &str, redis: Option<&RedisServer>) -> String {
 }
 
 /// The `token` parameter of each revocation request the proxy saw.
-fn revoked_tokens(proxy: &FaultProxy, path: &str) -> Vec<String> {
+pub(crate) fn revoked_tokens(proxy: &FaultProxy, path: &str) -> Vec<String> {
     proxy
         .request_bodies(path)
         .iter()
