@@ -30,6 +30,8 @@ use oidc::jwks::JwksCache;
 use oidc::{Provider, ProviderSlot};
 use session::cookie::Cookies;
 use session::memory::MemoryStore;
+use session::redis_conn::RedisTarget;
+use session::redis_store::RedisStore;
 use session::storage::{SessionStore, StoreError};
 use state::AppState;
 use std::sync::Arc;
@@ -141,18 +143,18 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
                 .as_ref()
                 .map(Secret::expose)
                 .unwrap_or_default();
-            let prefix = &config.redis_prefix;
-            let mut store = if config.redis_cluster.is_empty() {
+            let mut target = if config.redis_cluster.is_empty() {
                 tracing::info!("sessions in Redis");
-                session::redis_store::RedisStore::new(url, prefix, keys()?, idle, absolute)?
+                RedisTarget::single(url)
             } else {
                 tracing::info!(
                     nodes = config.redis_cluster.len(),
                     "sessions in a Redis Cluster"
                 );
                 let nodes: Vec<&str> = config.redis_cluster.iter().map(Secret::expose).collect();
-                session::redis_store::RedisStore::cluster(&nodes, prefix, keys()?, idle, absolute)?
-            };
+                RedisTarget::cluster(&nodes)
+            }
+            .map_err(StoreError::new)?;
             if let Some(ca) = &config.redis_ca_file {
                 let pem = std::fs::read(ca).map_err(|e| {
                     StoreError(format!(
@@ -160,8 +162,9 @@ pub fn open_store(config: &config::SessionConfig) -> Result<Arc<dyn SessionStore
                         ca.display()
                     ))
                 })?;
-                store = store.trust_root_ca(pem)?;
+                target = target.trust_root_ca(pem).map_err(StoreError::new)?;
             }
+            let mut store = RedisStore::new(target, &config.redis_prefix, keys()?, idle, absolute);
             if config.redis_cache {
                 store = store.with_cache();
             }

@@ -72,6 +72,29 @@ impl Browser {
         }
     }
 
+    /// A fresh browser on the SPA at `origin`, signed in as the OP's default user: what most browser tests
+    /// need before the part they are about.
+    pub async fn signed_in(origin: &str) -> Browser {
+        let browser = Browser::start().await;
+        browser.open_spa(origin).await;
+        browser.sign_in().await;
+        browser
+    }
+
+    /// Loads the SPA at `origin` and waits until it has asked the BFF and shows no session, so a click on
+    /// Log in starts a login rather than racing the page's start.
+    pub async fn open_spa(&self, origin: &str) {
+        self.client.goto(origin).await.expect("SPA loads");
+        self.wait_session_state("none").await;
+    }
+
+    /// Signs in from the signed-out SPA: Log in, through the OP (every wait presses Allow on a consent page it
+    /// meets), back until the session is active.
+    pub async fn sign_in(&self) {
+        self.click("login").await;
+        self.wait_session_state("active").await;
+    }
+
     /// Waits (bounded) for the first element matching `css`.
     pub async fn wait_for_css(&self, css: &str) -> Element {
         self.element(css, "wait").await

@@ -59,43 +59,9 @@ return redis.call("PUBLISH", ARGV[5], ARGV[6])
 const UNLOCK: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#;
 
 impl RedisStore {
-    /// A store for `url` (`redis://host:port/db`); connects on first use.
+    /// A store on `target` (one server or a cluster, its TLS roots already chosen): one constructor for both,
+    /// so the key prefix is tagged for a cluster in one place. Connects on first use.
     pub fn new(
-        url: &str,
-        prefix: &str,
-        keys: Arc<Keyring>,
-        idle_secs: i64,
-        absolute_secs: i64,
-    ) -> Result<RedisStore, StoreError> {
-        let target = RedisTarget::single(url).map_err(StoreError::new)?;
-        Ok(RedisStore::on(
-            target,
-            prefix,
-            keys,
-            idle_secs,
-            absolute_secs,
-        ))
-    }
-
-    /// A store on the Redis Cluster that the seed node `urls` belong to; connects on first use.
-    pub fn cluster<S: AsRef<str>>(
-        urls: &[S],
-        prefix: &str,
-        keys: Arc<Keyring>,
-        idle_secs: i64,
-        absolute_secs: i64,
-    ) -> Result<RedisStore, StoreError> {
-        let target = RedisTarget::cluster(urls).map_err(StoreError::new)?;
-        Ok(RedisStore::on(
-            target,
-            prefix,
-            keys,
-            idle_secs,
-            absolute_secs,
-        ))
-    }
-
-    fn on(
         target: RedisTarget,
         prefix: &str,
         keys: Arc<Keyring>,
@@ -147,14 +113,6 @@ impl RedisStore {
         let receivers = written.as_ref().map_or(0, |(_, n)| (*n).max(0) as usize);
         cache.wait_for_acks(&nonce, acks, receivers).await;
         written.map(|(t, _)| t)
-    }
-
-    /// Trusts the CA in `pem` (PEM) for the server's certificate instead of the system's roots, for `rediss://`
-    /// with a private CA.
-    pub fn trust_root_ca(mut self, pem: Vec<u8>) -> Result<RedisStore, StoreError> {
-        let target = Arc::into_inner(self.target).expect("not connected before it is configured");
-        self.target = Arc::new(target.trust_root_ca(pem).map_err(StoreError::new)?);
-        Ok(self)
     }
 
     async fn conn(&self) -> Result<Conn, StoreError> {

@@ -32,8 +32,7 @@ async fn login_calls_api_and_logs_out(response_type: ResponseType) {
     })
     .await;
     let browser = Browser::start().await;
-    browser.client.goto(&stack.origin).await.expect("SPA loads");
-    browser.wait_session_state("none").await;
+    browser.open_spa(&stack.origin).await;
     browser.click("login").await;
 
     // Back from the OP: the user is shown, the session comes up, the fragment is gone.
@@ -126,7 +125,7 @@ async fn tampered_id_token_in_the_fragment_is_refused_and_the_code_never_sent() 
     spa_origin.set(stack.origin.clone()).unwrap();
 
     let browser = Browser::start().await;
-    browser.client.goto(&stack.origin).await.unwrap();
+    browser.open_spa(&stack.origin).await;
     browser.click("login").await;
     let alert = browser.alert_text().await;
     assert!(alert.contains("signature"), "the alert says why: {alert}");

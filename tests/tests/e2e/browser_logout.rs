@@ -47,10 +47,7 @@ async fn logout_posts_the_hint_ends_the_op_session_and_checks_the_state() {
         ..Default::default()
     })
     .await;
-    let browser = Browser::start().await;
-    browser.client.goto(&stack.origin).await.expect("SPA loads");
-    browser.click("login").await;
-    browser.wait_session_state("active").await;
+    let browser = Browser::signed_in(&stack.origin).await;
     assert!(
         op_session_cookie(&browser, &stack).await,
         "the OP holds a session for this browser"
@@ -131,10 +128,7 @@ async fn a_bad_state_on_return_is_not_a_successful_sign_out() {
         ..Default::default()
     })
     .await;
-    let browser = Browser::start().await;
-    browser.client.goto(&stack.origin).await.expect("SPA loads");
-    browser.click("login").await;
-    browser.wait_session_state("active").await;
+    let browser = Browser::signed_in(&stack.origin).await;
     // What the Log out button asks the BFF, without going to the OP.
     let out = browser
         .client

@@ -49,8 +49,7 @@ async fn spa_stack() -> Stack {
 async fn the_first_sign_in_asks_consent_listing_the_scopes_and_the_next_one_does_not() {
     let stack = spa_stack().await;
     let browser = Browser::start().await;
-    browser.client.goto(&stack.origin).await.expect("SPA loads");
-    browser.wait_session_state("none").await;
+    browser.open_spa(&stack.origin).await;
     browser.click("login").await;
 
     // The OP's page: what the client asks for, scope by scope, and the demo API's scope under its resource.
@@ -97,11 +96,7 @@ async fn the_first_sign_in_asks_consent_listing_the_scopes_and_the_next_one_does
     browser.close().await;
 
     // The same user in another browser (no OP session, no cookies): straight back, no page.
-    let other = Browser::start().await;
-    other.client.goto(&stack.origin).await.expect("SPA loads");
-    other.wait_session_state("none").await;
-    other.click("login").await;
-    other.wait_session_state("active").await;
+    let other = Browser::signed_in(&stack.origin).await;
     assert_eq!(other.text_of("user-name").await, "Alice Example");
     assert_eq!(
         consent_answers(&stack).await,
@@ -115,8 +110,7 @@ async fn the_first_sign_in_asks_consent_listing_the_scopes_and_the_next_one_does
 async fn denying_consent_comes_back_as_access_denied_with_no_session() {
     let stack = spa_stack().await;
     let browser = Browser::start().await;
-    browser.client.goto(&stack.origin).await.expect("SPA loads");
-    browser.wait_session_state("none").await;
+    browser.open_spa(&stack.origin).await;
     browser.click("login").await;
 
     let deny = browser.wait_for_css(CONSENT_DENY).await;

@@ -108,11 +108,7 @@ async fn spa_and_bff_behind_nginx_login_end_to_end() {
     );
 
     // The login in Chromium, all through nginx.
-    let browser = Browser::start().await;
-    browser.client.goto(&public).await.expect("SPA loads");
-    browser.wait_session_state("none").await;
-    browser.click("login").await;
-    browser.wait_session_state("active").await;
+    let browser = Browser::signed_in(&public).await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
     let url = browser.client.current_url().await.unwrap();
     assert_eq!(url.origin().ascii_serialization(), public);

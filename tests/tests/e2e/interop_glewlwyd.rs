@@ -223,10 +223,8 @@ async fn browser_flow(response_type: ResponseType) {
     let browser = Browser::start().await;
     sign_in_at_glewlwyd(&browser, &s.op).await;
 
-    browser.client.goto(&s.bff.origin).await.expect("SPA loads");
-    browser.wait_session_state("none").await;
-    browser.click("login").await;
-    browser.wait_session_state("active").await;
+    browser.open_spa(&s.bff.origin).await;
+    browser.sign_in().await;
     assert_eq!(browser.text_of("user-name").await, "Alice Liddell");
     browser.click("call-api").await;
     let result = browser.text_of("api-result").await;

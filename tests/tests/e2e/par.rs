@@ -66,11 +66,7 @@ async fn pushed_sign_in(response_type: ResponseType, private_key_jwt: bool) {
         ..Default::default()
     })
     .await;
-    let browser = Browser::start().await;
-    browser.client.goto(&stack.origin).await.expect("SPA loads");
-    browser.wait_session_state("none").await;
-    browser.click("login").await;
-    browser.wait_session_state("active").await;
+    let browser = Browser::signed_in(&stack.origin).await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
     let flow = browser
         .wait_for_css("[data-testid='flow-view']")
@@ -170,8 +166,7 @@ async fn a_refused_push_is_shown_in_plain_words() {
     assert!(message.contains("invalid_request"), "{message}");
 
     let browser = Browser::start().await;
-    browser.client.goto(&stack.origin).await.expect("SPA loads");
-    browser.wait_session_state("none").await;
+    browser.open_spa(&stack.origin).await;
     browser.click("login").await;
     let alert = browser
         .wait_for_css("[role='alert'][data-error='par_refused']")

@@ -7,6 +7,7 @@ use base64::Engine;
 use bff::seal::Keyring;
 use bff::session::memory::MemoryStore;
 use bff::session::model::Session;
+use bff::session::redis_conn::RedisTarget;
 use bff::session::redis_store::RedisStore;
 use bff::session::sqlite::SqliteStore;
 use bff::session::storage::SessionStore;
@@ -76,11 +77,13 @@ impl Backend {
                 Arc::new(SqliteStore::open(path, ring(), IDLE, ABSOLUTE).unwrap())
             }
             Backend::Redis(server, prefix) => {
-                Arc::new(RedisStore::new(&server.url, prefix, ring(), IDLE, ABSOLUTE).unwrap())
+                let target = RedisTarget::single(&server.url).unwrap();
+                Arc::new(RedisStore::new(target, prefix, ring(), IDLE, ABSOLUTE))
             }
-            Backend::RedisCluster(cluster, prefix) => Arc::new(
-                RedisStore::cluster(&cluster.urls(), prefix, ring(), IDLE, ABSOLUTE).unwrap(),
-            ),
+            Backend::RedisCluster(cluster, prefix) => {
+                let target = RedisTarget::cluster(&cluster.urls()).unwrap();
+                Arc::new(RedisStore::new(target, prefix, ring(), IDLE, ABSOLUTE))
+            }
         }
     }
 
@@ -476,13 +479,12 @@ async fn a_store_that_is_down_is_an_error_not_an_empty_store() {
     let url = redis.url.clone();
     drop(redis);
     let store = RedisStore::new(
-        &url,
+        RedisTarget::single(&url).unwrap(),
         "x:",
         Arc::new(Keyring::new(&[key(1)]).unwrap()),
         IDLE,
         ABSOLUTE,
-    )
-    .unwrap();
+    );
     assert!(store.ping().await.is_err());
     assert!(store.get("id").await.is_err());
 }

@@ -170,11 +170,7 @@ async fn the_spa_runs_under_the_nginx_security_headers_and_metrics_stay_off_the_
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "not_found", "{body}");
 
-    let browser = Browser::start().await;
-    browser.client.goto(&stack.origin).await.expect("SPA loads");
-    browser.wait_session_state("none").await;
-    browser.click("login").await;
-    browser.wait_session_state("active").await;
+    let browser = Browser::signed_in(&stack.origin).await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
     // The inline <style> ran under the CSP's style hash: the page has its own background, not the default.
     let background = browser

@@ -28,8 +28,7 @@ async fn op_keys_unreachable_stop_the_sign_in_before_the_code_is_sent() {
     let op = TestOp::start().await;
     let bff = start_bff(&op.issuer, ResponseType::CodeIdToken, &serve_spa_toml()).await;
     let browser = Browser::start().await;
-    browser.client.goto(&bff.origin).await.unwrap();
-    browser.wait_session_state("none").await;
+    browser.open_spa(&bff.origin).await;
 
     // To a browser, an answer without CORS headers is a network error: the same as a key endpoint that is down.
     op.set_jwks_reachable(false);
@@ -76,9 +75,8 @@ async fn bff_gone_and_slow_api_are_explained_and_retry_works() {
     .await;
     let browser = Browser::start().await;
     browser.client.set_window_size(1280, 1900).await.unwrap();
-    browser.client.goto(&stack.origin).await.unwrap();
-    browser.click("login").await;
-    browser.wait_session_state("active").await;
+    browser.open_spa(&stack.origin).await;
+    browser.sign_in().await;
 
     // The API console on an upstream slower than its timeout: the BFF's 504, explained.
     browser.choose("console-api", "slow").await;

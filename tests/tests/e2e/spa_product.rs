@@ -59,8 +59,7 @@ async fn deep_link_flow_view_restore_console_and_session_gone() {
     );
     assert_eq!(csp[1], 0, "no inline script");
     browser.screenshot("signed-out").await;
-    browser.click("login").await;
-    browser.wait_session_state("active").await;
+    browser.sign_in().await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
 
     // The deep link is back, without any fragment.
@@ -289,8 +288,7 @@ async fn conformance_mode_signs_in_with_the_chosen_response_type() {
     );
     browser.screenshot("conformance-mode").await;
 
-    browser.click("login").await;
-    browser.wait_session_state("active").await;
+    browser.sign_in().await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
     let flow = browser.text_of("flow-view").await;
     assert!(

@@ -68,12 +68,8 @@ async fn dev_op(response_type: ResponseType) {
         ..Default::default()
     })
     .await;
-    let browser = Browser::start().await;
-    browser.client.goto(&stack.origin).await.expect("SPA loads");
-    browser.wait_session_state("none").await;
-    browser.click("login").await;
     // The first sign-in shows the OP's consent page; the wait presses Allow on it.
-    browser.wait_session_state("active").await;
+    let browser = Browser::signed_in(&stack.origin).await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
     assert_userinfo_shown(&browser, response_type, "Europe/Paris").await;
     browser
@@ -118,10 +114,8 @@ async fn glewlwyd(response_type: ResponseType) {
     let browser = Browser::start().await;
     interop_glewlwyd::sign_in_at_glewlwyd(&browser, &s.op).await;
 
-    browser.client.goto(&s.bff.origin).await.expect("SPA loads");
-    browser.wait_session_state("none").await;
-    browser.click("login").await;
-    browser.wait_session_state("active").await;
+    browser.open_spa(&s.bff.origin).await;
+    browser.sign_in().await;
     assert_eq!(browser.text_of("user-name").await, "Alice Liddell");
     assert_userinfo_shown(&browser, response_type, "Europe/London").await;
     browser
