@@ -40,7 +40,6 @@ pub fn router(state: AppState) -> Router {
         .layer(state_changes)
         .post(flow::backchannel::receive);
     let mut app = browser
-        .merge(api)
         .route(flow::backchannel::PATH, back_channel)
         .route("/healthz", get(healthz))
         .route("/readyz", get(ready))
@@ -58,7 +57,6 @@ pub fn router(state: AppState) -> Router {
                 crate::security_headers::spa,
             )),
         );
-        app = app.layer(middleware::from_fn(crate::security_headers::every_answer));
     } else {
         app = app
             .fallback(|| async { crate::error::AppError::BadRequest("no such endpoint".into()) });
@@ -67,7 +65,12 @@ pub fn router(state: AppState) -> Router {
     {
         app = app.route(crate::panic::TEST_PANIC_PATH, get(crate::panic::test_panic));
     }
-    let app = app.layer(middleware::from_fn(no_store_on_bff));
+    // `/api` joins after the `/bff`-only layers (the deadline, `no-store`): each such layer costs a boxed
+    // future and a clone of the inner service per request, for nothing on a path it never acts on.
+    let mut app = app.layer(middleware::from_fn(no_store_on_bff)).merge(api);
+    if state.config.static_dir.is_some() {
+        app = app.layer(middleware::from_fn(crate::security_headers::every_answer));
+    }
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     app.layer(
         tower::ServiceBuilder::new()

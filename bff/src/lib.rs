@@ -73,7 +73,7 @@ pub fn start_with_store(
         .pool_idle_timeout(proxy::client::POOL_IDLE)
         .build()
         .expect("reqwest client builds with static settings");
-    let api_http = Arc::new(proxy::client::upstream_client());
+    let api_http = Arc::new(proxy::client::UpstreamClients::new());
     if !config.secure_cookies() {
         tracing::warn!(origin = %config.public_origin, "plain http: cookies are not Secure (development only)");
     }

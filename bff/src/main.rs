@@ -10,7 +10,9 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
+/// The main thread's runtime starts the BFF and then runs its background work (discovery, the store's
+/// connections, `metrics_listen`); requests are served on threads of their own ([`bff::serve::run_on_threads`]).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let path = std::env::args()
         .nth(1)
@@ -46,7 +48,7 @@ async fn main() -> ExitCode {
         }
     };
     tracing::info!(%listen, ?metrics_listen, "BFF listening");
-    let server = bff::serve::run(state, listeners, shutdown_signal());
+    let server = bff::serve::run_on_threads(state, listeners, shutdown_signal());
     tokio::select! {
         result = server => match result {
             Ok(()) => ExitCode::SUCCESS,

@@ -60,40 +60,112 @@ impl Listeners {
 
 /// Serves the BFF ([`crate::app::router`]) on `listeners.main` and the operational endpoints
 /// ([`crate::app::ops_router`]) on `listeners.metrics`, until `shutdown` resolves; then finishes in-flight
-/// requests on both and returns.
+/// requests on both and returns. Everything runs on the caller's runtime (the in-process test servers); the
+/// binary uses [`run_on_threads`].
 pub async fn run(
     state: AppState,
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let header_read_timeout = Duration::from_secs(state.config.server.header_read_timeout_secs);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop.send(true);
-    });
-    let signal = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
-        // An error means the sender is gone, which only happens after it sent.
-        let _ = stopped.wait_for(|stop| *stop).await;
-    };
+    let stop = Stop::on(shutdown);
     let main = serve(
         listeners.main,
         crate::app::router(state.clone()),
         header_read_timeout,
-        signal(stopped.clone()),
+        stop.clone().wait(),
     );
-    match listeners.metrics {
-        Some(metrics) => {
-            let ops = serve(
-                metrics,
-                crate::app::ops_router(state),
-                header_read_timeout,
-                signal(stopped),
-            );
-            let (main, ops) = tokio::join!(main, ops);
-            main.and(ops)
+    let (main, ops) = tokio::join!(main, serve_ops(state, listeners.metrics, stop));
+    main.and(ops)
+}
+
+/// How many threads serve `listen` in [`run_on_threads`]: one per core the process may use.
+pub fn serving_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// As [`run`], but `listen` is served by [`serving_threads`] threads, each with its own single-threaded
+/// runtime accepting from the one socket, as nginx's workers do: a request's handler, its upstream
+/// connection's task (see [`crate::proxy::client::UpstreamClients`]) and their I/O stay on one thread, so a
+/// call wakes no other thread and no task moves between cores. The operational endpoints and the background
+/// work (discovery, the store's connections) stay on the caller's runtime.
+pub async fn run_on_threads(
+    state: AppState,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let header_read_timeout = Duration::from_secs(state.config.server.header_read_timeout_secs);
+    let stop = Stop::on(shutdown);
+    let main = listeners.main.into_std()?;
+    let app = crate::app::router(state.clone());
+    let mut threads = Vec::new();
+    for index in 0..serving_threads() {
+        let (listener, app, stop) = (main.try_clone()?, app.clone(), stop.clone());
+        let (done, finished) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("bff-serve-{index}"))
+            .spawn(move || {
+                crate::proxy::client::enter_serving_thread(index);
+                let served = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .and_then(|runtime| {
+                        runtime.block_on(async move {
+                            let listener = TcpListener::from_std(listener)?;
+                            serve(listener, app, header_read_timeout, stop.wait()).await
+                        })
+                    });
+                let _ = done.send(served);
+            })?;
+        threads.push(finished);
+    }
+    drop(main);
+    let serving = async {
+        for finished in threads {
+            // A dropped sender is a thread that panicked outside any handler (handlers' panics are caught).
+            finished
+                .await
+                .map_err(|_| io::Error::other("a serving thread ended without an answer"))??;
         }
-        None => main.await,
+        Ok(())
+    };
+    let (serving, ops) = tokio::join!(serving, serve_ops(state, listeners.metrics, stop));
+    serving.and(ops)
+}
+
+/// `metrics_listen`'s server, when one is configured.
+async fn serve_ops(state: AppState, listener: Option<TcpListener>, stop: Stop) -> io::Result<()> {
+    let Some(listener) = listener else {
+        return Ok(());
+    };
+    let header_read_timeout = Duration::from_secs(state.config.server.header_read_timeout_secs);
+    serve(
+        listener,
+        crate::app::ops_router(state),
+        header_read_timeout,
+        stop.wait(),
+    )
+    .await
+}
+
+/// The shutdown signal, shared by every accept loop (on any thread).
+#[derive(Clone)]
+struct Stop(tokio::sync::watch::Receiver<bool>);
+
+impl Stop {
+    /// Resolves its waiters once `shutdown` has.
+    fn on(shutdown: impl Future<Output = ()> + Send + 'static) -> Stop {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        Stop(stopped)
+    }
+
+    async fn wait(mut self) {
+        // An error means the sender is gone, which only happens after it sent.
+        let _ = self.0.wait_for(|stop| *stop).await;
     }
 }
 

@@ -38,9 +38,9 @@ pub struct Shared {
     /// For the OP (short timeouts, no redirects).
     pub op_http: reqwest::Client,
     /// For upstream APIs (no redirects, per-API timeouts kept by the proxy): hyper's pooled client, which
-    /// costs less per call than reqwest's layers on top of it. Behind an `Arc` because axum clones the state
-    /// for every request, and the client itself is several reference counts.
-    pub api_http: Arc<crate::proxy::client::UpstreamClient>,
+    /// costs less per call than reqwest's layers on top of it, one per serving thread. Behind an `Arc` because
+    /// axum clones the state for every request.
+    pub api_http: Arc<crate::proxy::client::UpstreamClients>,
     pub sessions: Arc<dyn SessionStore>,
     pub cookies: Cookies,
     /// Seals pending logins into their cookies: `session.keys` when configured (so replicas sharing a store

@@ -85,9 +85,13 @@ pub async fn forward(
     // One timer per call: the response head and then the whole body must arrive within the API's timeout.
     let mut deadline = Box::pin(tokio::time::sleep(Duration::from_secs(api.timeout_secs)));
     let started = std::time::Instant::now();
-    let mut sent = within(&mut deadline, state.api_http.request(outgoing(body)?)).await;
+    let mut sent = within(
+        &mut deadline,
+        state.api_http.here().request(outgoing(body)?),
+    )
+    .await;
     if replayable && matches!(&sent, Some(Err(e)) if retry::on_a_new_connection(e)) {
-        let again = state.api_http.request(outgoing(Body::empty())?);
+        let again = state.api_http.here().request(outgoing(Body::empty())?);
         sent = within(&mut deadline, again).await;
     }
     // A DPoP API that demands a nonce has not acted on the call: it is asked once more with the nonce, when
@@ -98,7 +102,7 @@ pub async fn forward(
             .is_some_and(|c| c.nonce_retry(&state, &target, answer))
     };
     if bodyless && matches!(&sent, Some(Ok(answer)) if nonce_demanded(answer)) {
-        let again = state.api_http.request(outgoing(Body::empty())?);
+        let again = state.api_http.here().request(outgoing(Body::empty())?);
         sent = within(&mut deadline, again).await;
     }
     let class = match &sent {
