@@ -511,8 +511,8 @@ def fapi_section():
                 f"Where the DPoP BFF's time goes: `perf record` of its process for 5 s at 64 connections (as in section "
                 f"3; not a measured run), {fmt(num('fapi.profile.samples'))} samples. Samples with "
                 f"`bff::oidc::dpop` on their stack (the proof, and the session's key read from the store): "
-                f"**{r.get('fapi.profile.incl.dpop', '?')} %**, of which under the session read (`bff::session`) "
-                f"{r.get('fapi.profile.incl.session', '?')} % in all; in the kernel "
+                f"**{r.get('fapi.profile.incl.dpop', '?')} %**; with the session read (`bff::session`) on their stack: "
+                f"{r.get('fapi.profile.incl.session', '?')} %; in the kernel "
                 f"{r.get('fapi.profile.kernel_pct', '?')} %. The functions with the most self time (`p256`/`primeorder`: "
                 "the pure-Rust P-256 arithmetic; `ecp_nistz256`: aws-lc's signature):\n")
             md.append("| function (self time) | % of samples |")

@@ -294,11 +294,16 @@ async fn probe_upstream() -> u16 {
         }
         axum::Json(serde_json::json!({"ok": true}))
     });
+    serve_locally(port, app).await;
+    port
+}
+
+/// Serves `app` on 127.0.0.1:`port` in the background.
+async fn serve_locally(port: u16, app: axum::Router) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    port
 }
 
 /// Debian's nginx as a child process with `workers` workers and this `http {}` content (plus temp paths and no
@@ -976,10 +981,7 @@ async fn scheme_probe() -> u16 {
         *PROBE_SEEN.lock().unwrap() = Some((scheme, headers.contains_key("dpop")));
         axum::Json(serde_json::json!({"ok": true}))
     });
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    serve_locally(port, app).await;
     port
 }
 
