@@ -9,7 +9,9 @@ use shared::api::{LoginStarted, CSRF_HEADER, CSRF_VALUE};
 use std::sync::Arc;
 use url::Url;
 
-/// Talks to the BFF like the SPA does: same cookie jar, `X-CSRF: 1` on what needs it.
+/// Talks to the BFF like the SPA does: same cookie jar, `X-CSRF: 1` on what needs it. A clone is the same
+/// browser (its cookie jar is shared), e.g. for a request moved into a task.
+#[derive(Clone)]
 pub struct BffClient {
     pub http: Client,
     pub origin: String,
@@ -23,6 +25,15 @@ impl BffClient {
             .expect("client");
         BffClient {
             http,
+            origin: origin.to_owned(),
+        }
+    }
+
+    /// The same browser (cookie jar) at another origin, e.g. another BFF replica: cookies are not kept apart by
+    /// port, so a session made through one replica is presented to the other.
+    pub fn at(&self, origin: &str) -> BffClient {
+        BffClient {
+            http: self.http.clone(),
             origin: origin.to_owned(),
         }
     }

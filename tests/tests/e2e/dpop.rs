@@ -132,10 +132,7 @@ async fn a_replica_sharing_redis_signs_with_the_sessions_key() {
     let a = BffClient::new(&stack.origin);
     let jkt = log_in(&a, &stack).await;
     // The same browser (cookies are not separated by port) at the other replica.
-    let b = BffClient {
-        http: a.http.clone(),
-        origin: replica.origin.clone(),
-    };
+    let b = a.at(&replica.origin);
     assert_bound_everywhere(&b, &jkt).await;
     assert_bound_everywhere(&a, &jkt).await;
 }
@@ -369,10 +366,7 @@ async fn par_private_key_jwt_and_dpop_together_across_two_replicas_on_redis() {
     .await;
     let replica = stack.start_replica().await;
     let a = BffClient::new(&stack.origin);
-    let b = BffClient {
-        http: a.http.clone(),
-        origin: replica.origin.clone(),
-    };
+    let b = a.at(&replica.origin);
 
     let started = a.start_login().await;
     let url = url::Url::parse(&started.authorization_url).expect("an authorization URL");
@@ -438,23 +432,12 @@ where
 async fn assert_revoked(proxy: &FaultProxy, stack: &Stack, refresh_token: &str) {
     let revoked = crate::refresh::revoked_tokens(proxy, "/token/revocation");
     assert_eq!(revoked, [refresh_token], "revoked before the refusal");
-    let r = reqwest::Client::new()
-        .post(format!("{}/token", stack.issuer))
-        .basic_auth("hybrid-spa", Some("dev-only-hybrid-secret-0123456789"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ])
-        .send()
-        .await
-        .expect("the OP answers");
-    let status = r.status().as_u16();
-    let body: Value = r.json().await.unwrap_or_default();
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "the OP refuses the revoked refresh token: {body}"
-    );
+    crate::refresh::assert_op_refuses_refresh_token(
+        stack,
+        refresh_token,
+        "the OP refuses the revoked refresh token",
+    )
+    .await;
 }
 
 /// A login refused for `dpop_not_bound` leaves no usable refresh token behind: the one the refused exchange
@@ -477,10 +460,7 @@ async fn the_refresh_token_of_a_login_refused_for_dpop_is_revoked() {
     let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
     let response = shared::fragment::parse_fragment(&fragment).expect("the OP's response parses");
     let exchange = {
-        let bff = BffClient {
-            http: bff.http.clone(),
-            origin: bff.origin.clone(),
-        };
+        let bff = bff.clone();
         async move {
             let body = serde_json::to_value(&response).unwrap();
             bff.post("/bff/session", Some(&body)).await
@@ -511,10 +491,7 @@ async fn the_refresh_token_of_a_login_refused_for_dpop_is_revoked() {
 async fn the_refresh_token_of_a_refresh_refused_for_dpop_is_revoked() {
     let (proxy, stack, bff) = signed_in_with_bearer_later_grants("required").await;
     let call = {
-        let bff = BffClient {
-            http: bff.http.clone(),
-            origin: bff.origin.clone(),
-        };
+        let bff = bff.clone();
         async move { bff.get("/api/demo/hello").await }
     };
     let (status, body, refresh_token) = with_token_answer_read(&proxy, call).await;

@@ -240,10 +240,7 @@ async fn pushed_sign_in_on_redis(response_type: ResponseType) {
     .await;
     let (a, b) = (stack.start_replica().await, stack.start_replica().await);
     let at_a = BffClient::new(&a.origin);
-    let at_b = BffClient {
-        http: at_a.http.clone(),
-        origin: b.origin.clone(),
-    };
+    let at_b = at_a.at(&b.origin);
     let started = at_a.start_login().await;
     let url = url::Url::parse(&started.authorization_url).expect("an authorization URL");
     let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
@@ -293,10 +290,7 @@ async fn par_and_private_key_jwt_work_across_two_replicas_on_redis() {
     .await;
     let (a, b) = (stack.start_replica().await, stack.start_replica().await);
     let browser = BffClient::new(&a.origin);
-    let at_b = BffClient {
-        http: browser.http.clone(),
-        origin: b.origin.clone(),
-    };
+    let at_b = browser.at(&b.origin);
     let started = browser.start_login().await;
     assert!(started.authorization_url.contains("request_uri="));
     let fragment =

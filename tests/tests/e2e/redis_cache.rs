@@ -63,14 +63,6 @@ async fn replicas(config: impl Fn(u16) -> String) -> (BffProcess, BffProcess) {
     )
 }
 
-/// The same browser (cookie jar) at another replica.
-fn at(browser: &BffClient, replica: &BffProcess) -> BffClient {
-    BffClient {
-        http: browser.http.clone(),
-        origin: replica.origin.clone(),
-    }
-}
-
 #[tokio::test]
 async fn a_logout_through_one_replica_ends_the_session_cached_on_the_other_at_once() {
     let mut redis = RedisServer::start().await;
@@ -87,7 +79,7 @@ async fn a_logout_through_one_replica_ends_the_session_cached_on_the_other_at_on
         let started = on_a.start_login().await;
         let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
         on_a.create_session(&fragment).await;
-        let on_b = at(&on_a, &b);
+        let on_b = on_a.at(&b.origin);
         cached(&on_a, &redis, "/api/demo/hello").await;
         cached(&on_a, &redis, "/bff/user").await;
         // Both replicas cache it.
@@ -182,5 +174,5 @@ async fn a_back_channel_logout_through_one_replica_ends_the_session_cached_on_th
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(on_a.get("/bff/user").await.status(), 401);
-    assert_eq!(at(&on_a, &b).get("/bff/user").await.status(), 401);
+    assert_eq!(on_a.at(&b.origin).get("/bff/user").await.status(), 401);
 }

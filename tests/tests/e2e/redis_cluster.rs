@@ -109,10 +109,7 @@ async fn a_failed_master_is_replaced_and_the_bff_keeps_serving() {
     let started = a.start_login().await;
     let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
     a.create_session(&fragment).await;
-    let b = BffClient {
-        http: a.http.clone(),
-        origin: replica.origin.clone(),
-    };
+    let b = a.at(&replica.origin);
     assert_eq!(b.get("/bff/user").await.status(), 200);
     cached(&a, &cluster).await;
 

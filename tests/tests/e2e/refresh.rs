@@ -127,6 +127,32 @@ fn store_lines(kind: &str, redis: Option<&RedisServer>) -> String {
     }
 }
 
+/// A refresh-token grant of the dev client's with `refresh_token` is refused by the OP (`invalid_grant`): the
+/// token is revoked (or otherwise dead) at the OP itself, not just forgotten by the BFF.
+pub(crate) async fn assert_op_refuses_refresh_token(
+    stack: &Stack,
+    refresh_token: &str,
+    what: &str,
+) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/token", stack.issuer))
+        .basic_auth("hybrid-spa", Some("dev-only-hybrid-secret-0123456789"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .expect("the OP answers");
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.expect("the OP answers JSON");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{what}: {body}"
+    );
+}
+
 /// The `token` parameter of each revocation request the proxy saw.
 pub(crate) fn revoked_tokens(proxy: &FaultProxy, path: &str) -> Vec<String> {
     proxy
@@ -287,23 +313,12 @@ async fn a_logout_during_a_refresh_stays_a_logout(kind: &str) {
             },
         )
         .await;
-        let r = reqwest::Client::new()
-            .post(format!("{}/token", stack.issuer))
-            .basic_auth("hybrid-spa", Some("dev-only-hybrid-secret-0123456789"))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", new_refresh_token.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (400, Some("invalid_grant")),
-            "{kind} {logout:?}: the OP refuses the revoked refresh token: {body}"
-        );
+        assert_op_refuses_refresh_token(
+            &stack,
+            &new_refresh_token,
+            &format!("{kind} {logout:?}: the OP refuses the revoked refresh token"),
+        )
+        .await;
     }
 }
 

@@ -588,10 +588,7 @@ pub(crate) async fn back_channel_logout_ends_the_session_on_both(session_toml: S
         .await;
     let id_token = parse_fragment(&fragment).unwrap().id_token.unwrap();
     one.create_session(&fragment).await;
-    let two = BffClient {
-        http: one.http.clone(),
-        origin: replica.origin.clone(),
-    };
+    let two = one.at(&replica.origin);
     assert_eq!(two.get("/bff/user").await.status(), 200);
     let status = op
         .end_session(&stack.issuer, &id_token, &format!("{}/", stack.origin))
@@ -674,10 +671,7 @@ pub(crate) async fn replicas_share_sessions_refresh_once_and_log_out_together(
     // Tokens fall due DUE_AFTER after the exchange (expires_in is counted from there), so the clock starts then.
     let issued = Instant::now();
     // The same browser (cookie jar) through the other replica.
-    let two = BffClient {
-        http: one.http.clone(),
-        origin: replica.origin.clone(),
-    };
+    let two = one.at(&replica.origin);
     assert_eq!(two.get("/bff/user").await.status(), 200);
     let api = two.get("/api/demo/hello").await;
     assert_eq!(api.status(), 200);
