@@ -67,7 +67,7 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let header_read_timeout = Duration::from_secs(state.config.server.header_read_timeout_secs);
+    let header_read_timeout = header_read_timeout(&state);
     let stop = Stop::on(shutdown);
     let main = serve(
         listeners.main,
@@ -94,7 +94,7 @@ pub async fn run_on_threads(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let header_read_timeout = Duration::from_secs(state.config.server.header_read_timeout_secs);
+    let header_read_timeout = header_read_timeout(&state);
     let stop = Stop::on(shutdown);
     let main = listeners.main.into_std()?;
     let app = crate::app::router(state.clone());
@@ -138,7 +138,7 @@ async fn serve_ops(state: AppState, listener: Option<TcpListener>, stop: Stop) -
     let Some(listener) = listener else {
         return Ok(());
     };
-    let header_read_timeout = Duration::from_secs(state.config.server.header_read_timeout_secs);
+    let header_read_timeout = header_read_timeout(&state);
     serve(
         listener,
         crate::app::ops_router(state),
@@ -146,6 +146,11 @@ async fn serve_ops(state: AppState, listener: Option<TcpListener>, stop: Stop) -
         stop.wait(),
     )
     .await
+}
+
+/// `server.header_read_timeout_secs`, for every listener alike.
+fn header_read_timeout(state: &AppState) -> Duration {
+    Duration::from_secs(state.config.server.header_read_timeout_secs)
 }
 
 /// The shutdown signal, shared by every accept loop (on any thread).
