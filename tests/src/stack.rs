@@ -216,8 +216,16 @@ impl Stack {
             options.bff_toml.parse().expect("bff_toml is TOML"),
         );
         let bff_toml = extra.to_string();
-        let bff = start_bff_on(bff_port, &issuer, options.response_type, &bff_toml).await;
         let http = reqwest::Client::new();
+        // The BFF retries discovery with a backoff that suits production (0.25, 0.5, 1, 2 s...): started before
+        // Node has the OP listening, it would sleep up to a second past that moment, in every test. Any answer
+        // on the OP's own port (not the issuer's, which a fault proxy may be told to break) means it is up.
+        let op_up = format!("http://127.0.0.1:{op_port}/.well-known/openid-configuration");
+        wait_for("the dev OP to listen", Duration::from_secs(30), || async {
+            http.get(&op_up).send().await.ok().map(|_| ())
+        })
+        .await;
+        let bff = start_bff_on(bff_port, &issuer, options.response_type, &bff_toml).await;
         let demo = format!("http://127.0.0.1:{api_port}/");
         wait_for("the demo API", Duration::from_secs(30), || async {
             http.get(&demo).send().await.ok().map(|_| ())

@@ -25,13 +25,14 @@ async fn code_id_token_token_login_shows_user_before_session_then_calls_api_and_
 
 /// The whole journey in the browser with `response_type`.
 async fn login_calls_api_and_logs_out(response_type: ResponseType) {
-    let stack = Stack::start(StackOptions {
-        response_type,
-        serve_spa: true,
-        ..Default::default()
-    })
-    .await;
-    let browser = Browser::start().await;
+    let (stack, browser) = tokio::join!(
+        Stack::start(StackOptions {
+            response_type,
+            serve_spa: true,
+            ..Default::default()
+        }),
+        Browser::start()
+    );
     browser.open_spa(&stack.origin).await;
     browser.click("login").await;
 
@@ -116,15 +117,16 @@ async fn tampered_id_token_in_the_fragment_is_refused_and_the_code_never_sent() 
         .await
         .unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, page).await });
-    let stack = Stack::start(StackOptions {
-        serve_spa: true,
-        redirect_uri: Some(format!("http://localhost:{tamper_port}/callback")),
-        ..Default::default()
-    })
-    .await;
+    let (stack, browser) = tokio::join!(
+        Stack::start(StackOptions {
+            serve_spa: true,
+            redirect_uri: Some(format!("http://localhost:{tamper_port}/callback")),
+            ..Default::default()
+        }),
+        Browser::start()
+    );
     spa_origin.set(stack.origin.clone()).unwrap();
 
-    let browser = Browser::start().await;
     browser.open_spa(&stack.origin).await;
     browser.click("login").await;
     let alert = browser.alert_text().await;

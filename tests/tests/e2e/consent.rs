@@ -47,8 +47,7 @@ async fn spa_stack() -> Stack {
 
 #[tokio::test]
 async fn the_first_sign_in_asks_consent_listing_the_scopes_and_the_next_one_does_not() {
-    let stack = spa_stack().await;
-    let browser = Browser::start().await;
+    let (stack, browser) = tokio::join!(spa_stack(), Browser::start());
     browser.open_spa(&stack.origin).await;
     browser.click("login").await;
 
@@ -108,8 +107,7 @@ async fn the_first_sign_in_asks_consent_listing_the_scopes_and_the_next_one_does
 
 #[tokio::test]
 async fn denying_consent_comes_back_as_access_denied_with_no_session() {
-    let stack = spa_stack().await;
-    let browser = Browser::start().await;
+    let (stack, browser) = tokio::join!(spa_stack(), Browser::start());
     browser.open_spa(&stack.origin).await;
     browser.click("login").await;
 

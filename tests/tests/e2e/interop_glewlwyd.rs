@@ -214,13 +214,14 @@ pub(super) async fn sign_in_at_glewlwyd(browser: &Browser, op: &Glewlwyd) {
 }
 
 async fn browser_flow(response_type: ResponseType) {
-    let s = setup(
-        response_type,
-        true,
-        r#"extra_authorize_params = { g_continue = "" }"#,
-    )
-    .await;
-    let browser = Browser::start().await;
+    let (s, browser) = tokio::join!(
+        setup(
+            response_type,
+            true,
+            r#"extra_authorize_params = { g_continue = "" }"#,
+        ),
+        Browser::start()
+    );
     sign_in_at_glewlwyd(&browser, &s.op).await;
 
     browser.open_spa(&s.bff.origin).await;

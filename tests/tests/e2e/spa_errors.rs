@@ -26,8 +26,11 @@ async fn alert(browser: &Browser, code: &str) -> String {
 #[tokio::test]
 async fn op_keys_unreachable_stop_the_sign_in_before_the_code_is_sent() {
     let op = TestOp::start().await;
-    let bff = start_bff(&op.issuer, ResponseType::CodeIdToken, &serve_spa_toml()).await;
-    let browser = Browser::start().await;
+    let spa = serve_spa_toml();
+    let (bff, browser) = tokio::join!(
+        start_bff(&op.issuer, ResponseType::CodeIdToken, &spa),
+        Browser::start()
+    );
     browser.open_spa(&bff.origin).await;
 
     // To a browser, an answer without CORS headers is a network error: the same as a key endpoint that is down.
@@ -61,19 +64,20 @@ async fn bff_gone_and_slow_api_are_explained_and_retry_works() {
     ));
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
     let _ = std::fs::remove_file(&db);
-    let mut stack = Stack::start(StackOptions {
-        serve_spa: true,
-        bff_toml: format!(
-            "[session]\nstore = \"sqlite\"\nsqlite_path = {:?}\n\
-             keys = [\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"]\n\
-             [apis.slow]\nurl = \"{}\"\ntimeout_secs = 1\n",
-            db.display().to_string(),
-            slow.url()
-        ),
-        ..Default::default()
-    })
-    .await;
-    let browser = Browser::start().await;
+    let (mut stack, browser) = tokio::join!(
+        Stack::start(StackOptions {
+            serve_spa: true,
+            bff_toml: format!(
+                "[session]\nstore = \"sqlite\"\nsqlite_path = {:?}\n\
+                 keys = [\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"]\n\
+                 [apis.slow]\nurl = \"{}\"\ntimeout_secs = 1\n",
+                db.display().to_string(),
+                slow.url()
+            ),
+            ..Default::default()
+        }),
+        Browser::start()
+    );
     browser.client.set_window_size(1280, 1900).await.unwrap();
     browser.open_spa(&stack.origin).await;
     browser.sign_in().await;

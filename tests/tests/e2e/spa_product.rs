@@ -28,13 +28,14 @@ timeout_secs = 2
 
 #[tokio::test]
 async fn deep_link_flow_view_restore_console_and_session_gone() {
-    let stack = Stack::start(StackOptions {
-        serve_spa: true,
-        bff_toml: DOWN_API.into(),
-        ..Default::default()
-    })
-    .await;
-    let browser = Browser::start().await;
+    let (stack, browser) = tokio::join!(
+        Stack::start(StackOptions {
+            serve_spa: true,
+            bff_toml: DOWN_API.into(),
+            ..Default::default()
+        }),
+        Browser::start()
+    );
     // Tall enough for the flow view and the console in one screenshot.
     browser.client.set_window_size(1280, 1900).await.unwrap();
     browser
@@ -214,12 +215,13 @@ async fn deep_link_flow_view_restore_console_and_session_gone() {
 
 #[tokio::test]
 async fn unmatched_response_is_explained_with_a_retry_and_the_fragment_is_wiped() {
-    let stack = Stack::start(StackOptions {
-        serve_spa: true,
-        ..Default::default()
-    })
-    .await;
-    let browser = Browser::start().await;
+    let (stack, browser) = tokio::join!(
+        Stack::start(StackOptions {
+            serve_spa: true,
+            ..Default::default()
+        }),
+        Browser::start()
+    );
     // A response this browser never asked for (no pending sign-in).
     browser
         .client
@@ -256,13 +258,14 @@ async fn unmatched_response_is_explained_with_a_retry_and_the_fragment_is_wiped(
 /// non-default choice, and the sign-in then runs with that response type end to end.
 #[tokio::test]
 async fn conformance_mode_signs_in_with_the_chosen_response_type() {
-    let stack = Stack::start(StackOptions {
-        serve_spa: true,
-        bff_toml: "[oidc]\nresponse_types_allowed = [\"code id_token token\"]\n".into(),
-        ..Default::default()
-    })
-    .await;
-    let browser = Browser::start().await;
+    let (stack, browser) = tokio::join!(
+        Stack::start(StackOptions {
+            serve_spa: true,
+            bff_toml: "[oidc]\nresponse_types_allowed = [\"code id_token token\"]\n".into(),
+            ..Default::default()
+        }),
+        Browser::start()
+    );
     browser.client.goto(&stack.origin).await.unwrap();
     browser.wait_session_state("none").await;
     let asked = "return performance.getEntriesByType('resource')\

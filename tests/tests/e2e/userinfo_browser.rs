@@ -104,14 +104,16 @@ async fn dev_op_code_id_token_token_shows_userinfo_claims() {
 /// glewlwyd's sign-in in the browser, as `interop_glewlwyd.rs` does it (through the API its login page uses:
 /// username and password, then the scope grant, glewlwyd's consent), then the SPA.
 async fn glewlwyd(response_type: ResponseType) {
-    let s = interop_glewlwyd::setup(
-        response_type,
-        true,
-        // g_continue: glewlwyd's login page has nothing left to do; claims: its on-demand `zoneinfo`, at userinfo.
-        r#"extra_authorize_params = { g_continue = "", claims = '{"userinfo":{"zoneinfo":null}}' }"#,
-    )
-    .await;
-    let browser = Browser::start().await;
+    let (s, browser) = tokio::join!(
+        interop_glewlwyd::setup(
+            response_type,
+            true,
+            // g_continue: glewlwyd's login page has nothing left to do; claims: its on-demand `zoneinfo`, at
+            // userinfo.
+            r#"extra_authorize_params = { g_continue = "", claims = '{"userinfo":{"zoneinfo":null}}' }"#,
+        ),
+        Browser::start()
+    );
     interop_glewlwyd::sign_in_at_glewlwyd(&browser, &s.op).await;
 
     browser.open_spa(&s.bff.origin).await;
