@@ -42,12 +42,15 @@ async fn op_session_cookie(browser: &Browser, stack: &Stack) -> bool {
 
 #[tokio::test]
 async fn logout_posts_the_hint_ends_the_op_session_and_checks_the_state() {
-    let stack = Stack::start(StackOptions {
-        serve_spa: true,
-        ..Default::default()
-    })
-    .await;
-    let browser = Browser::signed_in(&stack.origin).await;
+    let (stack, browser) = tokio::join!(
+        Stack::start(StackOptions {
+            serve_spa: true,
+            ..Default::default()
+        }),
+        Browser::start()
+    );
+    browser.open_spa(&stack.origin).await;
+    browser.sign_in().await;
     assert!(
         op_session_cookie(&browser, &stack).await,
         "the OP holds a session for this browser"
@@ -123,12 +126,15 @@ async fn logout_posts_the_hint_ends_the_op_session_and_checks_the_state() {
 /// a sign-out, and the cookie is spent, so even the right state afterwards is not.
 #[tokio::test]
 async fn a_bad_state_on_return_is_not_a_successful_sign_out() {
-    let stack = Stack::start(StackOptions {
-        serve_spa: true,
-        ..Default::default()
-    })
-    .await;
-    let browser = Browser::signed_in(&stack.origin).await;
+    let (stack, browser) = tokio::join!(
+        Stack::start(StackOptions {
+            serve_spa: true,
+            ..Default::default()
+        }),
+        Browser::start()
+    );
+    browser.open_spa(&stack.origin).await;
+    browser.sign_in().await;
     // What the Log out button asks the BFF, without going to the OP.
     let out = browser
         .client

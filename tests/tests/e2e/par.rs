@@ -59,14 +59,17 @@ async fn pushed_sign_in(response_type: ResponseType, private_key_jwt: bool) {
     } else {
         ""
     };
-    let stack = Stack::start(StackOptions {
-        response_type,
-        serve_spa: true,
-        bff_toml: format!("{oidc}par = \"required\"\n{apis}"),
-        ..Default::default()
-    })
-    .await;
-    let browser = Browser::signed_in(&stack.origin).await;
+    let (stack, browser) = tokio::join!(
+        Stack::start(StackOptions {
+            response_type,
+            serve_spa: true,
+            bff_toml: format!("{oidc}par = \"required\"\n{apis}"),
+            ..Default::default()
+        }),
+        Browser::start()
+    );
+    browser.open_spa(&stack.origin).await;
+    browser.sign_in().await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
     let flow = browser
         .wait_for_css("[data-testid='flow-view']")

@@ -61,15 +61,18 @@ async fn assert_userinfo_shown(browser: &Browser, response_type: ResponseType, z
 }
 
 async fn dev_op(response_type: ResponseType) {
-    let stack = Stack::start(StackOptions {
-        response_type,
-        serve_spa: true,
-        main_token_for_op: true,
-        ..Default::default()
-    })
-    .await;
+    let (stack, browser) = tokio::join!(
+        Stack::start(StackOptions {
+            response_type,
+            serve_spa: true,
+            main_token_for_op: true,
+            ..Default::default()
+        }),
+        Browser::start()
+    );
     // The first sign-in shows the OP's consent page; the wait presses Allow on it.
-    let browser = Browser::signed_in(&stack.origin).await;
+    browser.open_spa(&stack.origin).await;
+    browser.sign_in().await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
     assert_userinfo_shown(&browser, response_type, "Europe/Paris").await;
     browser
