@@ -4,6 +4,7 @@
 // Never log tokens or secrets from this file.
 
 import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors } from 'oidc-provider';
@@ -76,13 +77,34 @@ async function makeJwk(alg, kid, options) {
   const jwk = await exportJWK(privateKey);
   return { ...jwk, kid, use: 'sig', alg };
 }
-const stamp = Date.now().toString(36);
-const jwks = {
-  keys: [
-    await makeJwk('RS256', `dev-rs256-${stamp}`, { modulusLength: 2048 }),
-    await makeJwk('ES256', `dev-es256-${stamp}`),
-  ],
-};
+async function freshJwks() {
+  const stamp = Date.now().toString(36);
+  return {
+    keys: [
+      await makeJwk('RS256', `dev-rs256-${stamp}`, { modulusLength: 2048 }),
+      await makeJwk('ES256', `dev-es256-${stamp}`),
+    ],
+  };
+}
+// OP_KEYS_FILE: sign with the private key set in this file, generated and written there (owner-only) if it is
+// not there yet. For a test harness that starts an OP per test: generating the RSA key is about a quarter of a
+// second of every start. Unset (the dev stack), every start has fresh keys.
+async function loadOrCreateJwks(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw new Error(`OP_KEYS_FILE ${file}: ${err.message}`);
+  }
+  const created = await freshJwks();
+  // OPs starting at once may each create a set: each renames a whole file into place, the last one stays,
+  // and every OP signs with the set it holds.
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, JSON.stringify(created), { mode: 0o600 });
+  renameSync(partial, file);
+  return created;
+}
+const KEYS_FILE = env('OP_KEYS_FILE', '');
+const jwks = KEYS_FILE ? await loadOrCreateJwks(KEYS_FILE) : await freshJwks();
 
 // ---------------------------------------------------------------------------
 // Accounts: any username logs in

@@ -158,6 +158,14 @@ impl Stack {
                 format!("http://127.0.0.1:{bff_port}/bff/backchannel"),
             ),
             ("OP_MEMORY_ENTRIES", OP_MEMORY_ENTRIES.to_string()),
+            // One signing key set for every test's OP: RSA key generation is a quarter of an OP's start.
+            (
+                "OP_KEYS_FILE",
+                repo_root()
+                    .join("target/e2e-op-keys.json")
+                    .display()
+                    .to_string(),
+            ),
             (
                 "OP_CLIENT_JWKS_URI",
                 format!("http://127.0.0.1:{bff_port}/bff/jwks.json"),
