@@ -1,6 +1,6 @@
 //! Headless Chromium through chromedriver (Debian packages), driven with fantoccini.
 
-use crate::stack::Process;
+use crate::stack::{Process, Stack, StackOptions};
 use crate::{free_port, repo_root, wait_for};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -79,6 +79,21 @@ impl Browser {
         browser.open_spa(origin).await;
         browser.sign_in().await;
         browser
+    }
+
+    /// A new stack with `options` serving the SPA, and a browser signed in on it. Chromium starts while the
+    /// stack comes up (each takes about a second, mostly waiting).
+    pub async fn signed_in_on_new_stack(options: StackOptions) -> (Stack, Browser) {
+        let (stack, browser) = tokio::join!(
+            Stack::start(StackOptions {
+                serve_spa: true,
+                ..options
+            }),
+            Browser::start()
+        );
+        browser.open_spa(&stack.origin).await;
+        browser.sign_in().await;
+        (stack, browser)
     }
 
     /// Loads the SPA at `origin` and waits until it has asked the BFF and shows no session, so a click on

@@ -42,15 +42,7 @@ async fn op_session_cookie(browser: &Browser, stack: &Stack) -> bool {
 
 #[tokio::test]
 async fn logout_posts_the_hint_ends_the_op_session_and_checks_the_state() {
-    let (stack, browser) = tokio::join!(
-        Stack::start(StackOptions {
-            serve_spa: true,
-            ..Default::default()
-        }),
-        Browser::start()
-    );
-    browser.open_spa(&stack.origin).await;
-    browser.sign_in().await;
+    let (stack, browser) = Browser::signed_in_on_new_stack(StackOptions::default()).await;
     assert!(
         op_session_cookie(&browser, &stack).await,
         "the OP holds a session for this browser"
@@ -126,15 +118,7 @@ async fn logout_posts_the_hint_ends_the_op_session_and_checks_the_state() {
 /// a sign-out, and the cookie is spent, so even the right state afterwards is not.
 #[tokio::test]
 async fn a_bad_state_on_return_is_not_a_successful_sign_out() {
-    let (stack, browser) = tokio::join!(
-        Stack::start(StackOptions {
-            serve_spa: true,
-            ..Default::default()
-        }),
-        Browser::start()
-    );
-    browser.open_spa(&stack.origin).await;
-    browser.sign_in().await;
+    let (stack, browser) = Browser::signed_in_on_new_stack(StackOptions::default()).await;
     // What the Log out button asks the BFF, without going to the OP.
     let out = browser
         .client

@@ -59,17 +59,12 @@ async fn pushed_sign_in(response_type: ResponseType, private_key_jwt: bool) {
     } else {
         ""
     };
-    let (stack, browser) = tokio::join!(
-        Stack::start(StackOptions {
-            response_type,
-            serve_spa: true,
-            bff_toml: format!("{oidc}par = \"required\"\n{apis}"),
-            ..Default::default()
-        }),
-        Browser::start()
-    );
-    browser.open_spa(&stack.origin).await;
-    browser.sign_in().await;
+    let (stack, browser) = Browser::signed_in_on_new_stack(StackOptions {
+        response_type,
+        bff_toml: format!("{oidc}par = \"required\"\n{apis}"),
+        ..Default::default()
+    })
+    .await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
     let flow = browser
         .wait_for_css("[data-testid='flow-view']")

@@ -7,7 +7,7 @@
 
 use super::interop_glewlwyd;
 use hybrid_e2e::browser::Browser;
-use hybrid_e2e::stack::{Stack, StackOptions};
+use hybrid_e2e::stack::StackOptions;
 use serde_json::Value;
 use shared::ResponseType;
 
@@ -61,18 +61,13 @@ async fn assert_userinfo_shown(browser: &Browser, response_type: ResponseType, z
 }
 
 async fn dev_op(response_type: ResponseType) {
-    let (stack, browser) = tokio::join!(
-        Stack::start(StackOptions {
-            response_type,
-            serve_spa: true,
-            main_token_for_op: true,
-            ..Default::default()
-        }),
-        Browser::start()
-    );
     // The first sign-in shows the OP's consent page; the wait presses Allow on it.
-    browser.open_spa(&stack.origin).await;
-    browser.sign_in().await;
+    let (_stack, browser) = Browser::signed_in_on_new_stack(StackOptions {
+        response_type,
+        main_token_for_op: true,
+        ..Default::default()
+    })
+    .await;
     assert_eq!(browser.text_of("user-name").await, "Alice Example");
     assert_userinfo_shown(&browser, response_type, "Europe/Paris").await;
     browser
