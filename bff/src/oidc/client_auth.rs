@@ -99,6 +99,21 @@ fn form_urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
+/// jsonwebtoken's name for `alg`, which signs the client assertions.
+fn algorithm(alg: Alg) -> Algorithm {
+    match alg {
+        Alg::RS256 => Algorithm::RS256,
+        Alg::RS384 => Algorithm::RS384,
+        Alg::RS512 => Algorithm::RS512,
+        Alg::PS256 => Algorithm::PS256,
+        Alg::PS384 => Algorithm::PS384,
+        Alg::PS512 => Algorithm::PS512,
+        Alg::ES256 => Algorithm::ES256,
+        Alg::ES384 => Algorithm::ES384,
+        Alg::EdDSA => Algorithm::EdDSA,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,20 +160,5 @@ mod tests {
         assert!(first
             .params
             .contains(&("client_assertion_type", ASSERTION_TYPE.to_owned())));
-    }
-}
-
-/// jsonwebtoken's name for `alg`, which signs the client assertions.
-fn algorithm(alg: Alg) -> Algorithm {
-    match alg {
-        Alg::RS256 => Algorithm::RS256,
-        Alg::RS384 => Algorithm::RS384,
-        Alg::RS512 => Algorithm::RS512,
-        Alg::PS256 => Algorithm::PS256,
-        Alg::PS384 => Algorithm::PS384,
-        Alg::PS512 => Algorithm::PS512,
-        Alg::ES256 => Algorithm::ES256,
-        Alg::ES384 => Algorithm::ES384,
-        Alg::EdDSA => Algorithm::EdDSA,
     }
 }
