@@ -324,23 +324,25 @@ if num("proxy.direct.c1.rps") is not None:
         md.append(
             "What this says, and what would buy throughput (each share is inclusive: the samples with that code "
             "anywhere on their stack):\n\n"
-            f"- **Both hops cost alike, and the kernel's part is the same as nginx's.** The browser-side connection "
-            f"outside the handler takes {task.get('browser-side', '?')} %, the upstream connection task "
-            f"{task.get('upstream', '?')} %, the handler {task.get('proxy', '?')} %; "
+            f"- **Both hops cost alike, and the kernel's part is the same as nginx's.** The upstream connection task "
+            f"takes {task.get('upstream', '?')} %, the handler {task.get('proxy', '?')} %; "
             f"{r.get('profile.kernel_pct', '?')} % of all samples are the kernel's loopback TCP (two hops each way, "
             "as for nginx). The user-space rest is where the BFF loses to nginx's single event loop.\n"
             f"- **The upstream client: reqwest {inc('reqwest')} %, `url` {inc('url')} %.** The proxy calls hyper-util's "
             "pooled client directly (`bff/src/proxy/client.rs`) and builds the upstream URI as a string from the "
             "configured base (`bff/src/proxy/path.rs`), so reqwest's request builder, header copies, `Url` → `Uri` "
-            f"conversion, redirect policy and timeout layers are gone from the path (before: reqwest "
-            f"{r.get('before.profile.incl.reqwest', '?')} %, `url` {r.get('before.profile.incl.url', '?')} %). What is left is the hand-off of each request to the pooled connection's own task "
-            f"and back ({inc('client_dispatch')} % in the channels alone, more in the extra wake-ups); a "
-            "`client::conn::http1` sender per connection, driven in the handler's task, would save part of it.\n"
+            "conversion, redirect policy and timeout layers are not on the path. What is left is the hand-off of each "
+            "request to the pooled connection's own task "
+            f"and back ({inc('client_dispatch')} % in the channels alone). A `client::conn::http1` sender per "
+            "connection driven in the handler's own task (thread-local idle lists, the response body polling the "
+            "connection) was measured against it in the A/B below and saved nothing: with one single-threaded runtime "
+            "per core the connection task is woken on the same thread, and hyper's own channel and wake-ups stay.\n"
             f"- **Not worth changing now**: the session lookup {inc('session')} % in all (cookie parse, store get, "
             f"SHA-256 {inc('sha2')} %), metrics {inc('metrics')} % (atomic histograms registered at start).\n"
             f"- **Tracing: {inc('tracing')} %**, the per-request `info` span (the fmt layer formats its fields when "
-            "the span opens); it puts the request id on every log line, so it stays; a leaner span (fields recorded "
-            "lazily) would win part of it.\n"
+            "the span opens); it puts the request id on every log line, so it stays. A leaner layer of its own "
+            "(the span without tower-http's response-body wrapper, clock reads and classifier) was measured in the "
+            "A/B below and saved nothing measurable.\n"
             f"- **malloc/free: {r.get('profile.alloc_pct', '?')} %** of self time (the binary's global allocator is "
             "mimalloc, `bff/src/main.rs`; glibc's malloc/free took 11.3 % before it).\n")
         if os.path.exists(os.path.join(os.path.dirname(md_path) or ".", "docs/bff-flame.svg")):
@@ -413,7 +415,8 @@ md.append("## 5. ID token validation cost\n")
 if num("validate.rs256.us_per_token") is not None:
     md.append(
         "Native, as the BFF validates: `shared::verify::verify_id_token` (JWS parse, RS256 signature with "
-        "jsonwebtoken's aws-lc-rs backend and a 2048-bit key, every claim rule) in a timed loop "
+        "`ring`, the library rustls links already (`bff/src/oidc/verifier.rs`), and a 2048-bit key, every claim "
+        "rule) in a timed loop "
         f"({fmt(num('validate.rs256.n'))} tokens of {fmt(num('validate.token_bytes'))} bytes after 50 warm-up), release profile.\n"
     )
     md.append("| algorithm | µs per token | tokens/s (one core) |")
@@ -443,6 +446,12 @@ if num("logins.bff_per_s") is not None:
         "(the front-channel checks again, the code exchange with the client secret and PKCE, the token-endpoint ID "
         "token's checks, the session put); **the OP alone**, the same codes redeemed directly at its token endpoint "
         "with the same client authentication and resource. The BFF runs in the driver process (release profile).\n")
+    md.append(
+        "The two are not the same work for the OP: a login through the BFF also reads userinfo with the new access "
+        "token (`oidc.userinfo`, on by default: Core 5.3), so the one Node process of the dev OP answers two "
+        "requests per BFF login against one for the token endpoint alone, and the ratio is bounded by the OP's "
+        "cost of the token request over that of both. The BFF's own share is small: the two RS256 checks of a login "
+        "(front channel and token endpoint) take about 50 µs with ring (section 5).\n")
     md.append("| path | logins/s |")
     md.append("|---|---:|")
     md.append(f"| through the BFF (`POST /bff/session`) | {fmt(bff, 1)} |")

@@ -3,13 +3,14 @@
 //! The client secret and the signing key are read from exactly here.
 
 use super::discovery::Metadata;
-use super::verifier::algorithm;
 use crate::config::{AuthMethod, Config, SigningKey};
 use crate::error::AppError;
 use crate::session::{now, random_token};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use jsonwebtoken::Algorithm;
 use shared::client_assertion::{signing_alg, AssertionClaims, NoCommonAlg, ASSERTION_TYPE};
+use shared::jose::alg::Alg;
 
 /// What one request attempt carries to authenticate the client: an `Authorization` header or form parameters.
 pub struct ClientAuth {
@@ -96,6 +97,21 @@ fn assertion(config: &Config, metadata: &Metadata, key: &SigningKey) -> Result<S
 
 fn form_urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// jsonwebtoken's name for `alg`, which signs the client assertions.
+fn algorithm(alg: Alg) -> Algorithm {
+    match alg {
+        Alg::RS256 => Algorithm::RS256,
+        Alg::RS384 => Algorithm::RS384,
+        Alg::RS512 => Algorithm::RS512,
+        Alg::PS256 => Algorithm::PS256,
+        Alg::PS384 => Algorithm::PS384,
+        Alg::PS512 => Algorithm::PS512,
+        Alg::ES256 => Algorithm::ES256,
+        Alg::ES384 => Algorithm::ES384,
+        Alg::EdDSA => Algorithm::EdDSA,
+    }
 }
 
 #[cfg(test)]

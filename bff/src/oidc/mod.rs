@@ -77,6 +77,6 @@ impl ProviderSlot {
 }
 
 /// The verifier both validations use on the BFF (concrete, so the handlers' futures are known to be `Send`).
-pub fn verifier() -> verifier::JwtVerifier {
-    verifier::JwtVerifier
+pub fn verifier() -> verifier::RingVerifier {
+    verifier::RingVerifier
 }
