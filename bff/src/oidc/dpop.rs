@@ -13,9 +13,8 @@ use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, EncodingKey};
-use p256::elliptic_curve::sec1::ToEncodedPoint;
-use p256::pkcs8::EncodePrivateKey;
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use shared::dpop::{
     access_token_hash, htu, nonce_demanded, EcPublicJwk, HtuError, ProofClaims, ProofHeader,
@@ -46,14 +45,20 @@ pub enum DpopError {
 impl DpopKey {
     /// A fresh P-256 key from the operating system's randomness.
     pub fn generate() -> DpopKey {
-        let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
-        let pkcs8 = secret
-            .to_pkcs8_der()
-            .expect("a P-256 key encodes as PKCS#8")
-            .as_bytes()
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .expect("the system's randomness makes a P-256 key")
+            .as_ref()
             .to_vec();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &rng)
+            .expect("a key ring made is one ring reads");
+        // The uncompressed point: 0x04, then x and y, 32 bytes each.
+        let point = pair.public_key().as_ref();
+        let (mut x, mut y) = ([0; 32], [0; 32]);
+        x.copy_from_slice(&point[1..33]);
+        y.copy_from_slice(&point[33..65]);
         DpopKey {
-            jwk: public_jwk(&secret),
+            jwk: EcPublicJwk::p256(&x, &y),
             pkcs8,
         }
     }
@@ -84,26 +89,25 @@ impl DpopKey {
             nonce,
         };
         let input = format!("{}.{}", b64_json(&header), b64_json(&claims));
-        let signature = jsonwebtoken::crypto::sign(
-            input.as_bytes(),
-            &EncodingKey::from_ec_der(&self.pkcs8),
-            Algorithm::ES256,
-        )
-        .map_err(|_| DpopError::Signing)?;
-        Ok(format!("{input}.{signature}"))
+        // ring: one proof per proxied call to a DPoP API, so the signature is on the hot path, and ring's
+        // P-256 (the same library as TLS) costs a fraction of pure-Rust arithmetic. Reading the key checks its
+        // public half against the private one, so a damaged key fails here rather than signing nonsense.
+        let rng = SystemRandom::new();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &self.pkcs8, &rng)
+            .map_err(|_| DpopError::Signing)?;
+        let signature = pair
+            .sign(&rng, input.as_bytes())
+            .map_err(|_| DpopError::Signing)?;
+        Ok(format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.as_ref())
+        ))
     }
 }
 
 /// A JWS part: base64url of the JSON.
 fn b64_json<T: Serialize>(value: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("proof parts serialise"))
-}
-
-fn public_jwk(secret: &p256::SecretKey) -> EcPublicJwk {
-    let point = secret.public_key().to_encoded_point(false);
-    let coordinate =
-        |c: Option<&p256::FieldBytes>| -> [u8; 32] { c.map(|b| (*b).into()).unwrap_or([0; 32]) };
-    EcPublicJwk::p256(&coordinate(point.x()), &coordinate(point.y()))
 }
 
 // The private key must never reach a log through `{:?}`.
@@ -295,7 +299,7 @@ impl Dpop<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::{DecodingKey, Validation};
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
     use shared::jose::b64url_decode;
 
     #[test]
@@ -364,6 +368,27 @@ mod tests {
         assert!(bound_key(DpopMode::Off, None, TokenType::Bearer)
             .unwrap()
             .is_none());
+    }
+
+    /// Sessions stored before proofs were signed with ring hold keys the `p256` crate encoded: they still sign.
+    #[test]
+    fn a_key_encoded_by_the_p256_crate_still_signs() {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        use p256::pkcs8::EncodePrivateKey;
+        let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+        let point = secret.public_key().to_encoded_point(false);
+        let key = DpopKey {
+            pkcs8: secret.to_pkcs8_der().unwrap().as_bytes().to_vec(),
+            jwk: EcPublicJwk::p256(&(*point.x().unwrap()).into(), &(*point.y().unwrap()).into()),
+        };
+        let proof = key
+            .proof("GET", "http://127.0.0.1:4001/x", None, None)
+            .unwrap();
+        let decoding = DecodingKey::from_ec_components(&key.jwk.x, &key.jwk.y).unwrap();
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        assert!(jsonwebtoken::decode::<ProofClaims>(&proof, &decoding, &validation).is_ok());
     }
 
     #[test]
