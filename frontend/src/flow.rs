@@ -49,7 +49,7 @@ pub struct Check {
 #[derive(Debug, Clone)]
 pub struct Step {
     /// Milliseconds since the epoch.
-    pub at_ms: f64,
+    pub at_ms: i64,
     pub title: &'static str,
     pub detail: String,
     pub outcome: Outcome,
@@ -61,7 +61,7 @@ pub struct Step {
 impl Step {
     pub fn new(title: &'static str, detail: impl Into<String>, outcome: Outcome) -> Step {
         Step {
-            at_ms: js_sys::Date::now(),
+            at_ms: crate::browser::now_ms(),
             title,
             detail: detail.into(),
             outcome,

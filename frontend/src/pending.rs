@@ -28,7 +28,7 @@ pub struct Stored {
     pub return_to: String,
     /// When the sign-in started (milliseconds since the epoch).
     #[serde(default)]
-    pub started_ms: f64,
+    pub started_ms: i64,
 }
 
 impl Stored {
