@@ -1,9 +1,10 @@
 //! Typed JSON reading where a struct is read from a JSON object only. serde's derived deserialisers also accept
 //! a struct written as an array of its fields (`visit_seq`), which neither tier ever writes; a deserialiser that
 //! asks for a map wherever a struct is wanted leaves that second path of every derived type unreachable, so the
-//! SPA's wasm does not carry it (3.5 KB gzip over the wire types). Everything else is read exactly as
-//! `serde_json::from_slice` reads it.
+//! SPA's wasm does not carry it (3.5 KB gzip over the wire types). Enums, all unit-only here, are read from their
+//! variant's name alone (1.1 KB gzip more). Everything else is read exactly as `serde_json::from_slice` reads it.
 
+use serde::de::value::StrDeserializer;
 use serde::de::{
     DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor,
 };
@@ -115,13 +116,30 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Objects<D> {
         self.0.deserialize_map(Nested(visitor))
     }
 
+    /// The wire types' enums are unit-only, written as their variant's name: read as a string, so the parser's
+    /// `{"Variant": value}` form is not in the wasm either.
     fn deserialize_enum<V: Visitor<'de>>(
         self,
-        name: &'static str,
-        variants: &'static [&'static str],
+        _name: &'static str,
+        _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_enum(name, variants, visitor)
+        self.0.deserialize_str(UnitVariant(visitor))
+    }
+}
+
+/// A unit variant read from its name.
+struct UnitVariant<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for UnitVariant<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        self.0.expecting(f)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<V::Value, E> {
+        self.0.visit_enum(StrDeserializer::<E>::new(name))
     }
 }
 
@@ -254,6 +272,7 @@ mod tests {
         ApiCatalog, ApiEntry, Claim, ClaimSource, EndSessionMethod, EndSessionRequest, ErrorBody,
         LoggedOut, SessionInfo, TokenClientReport, User, UserinfoReport, UserinfoStatus,
     };
+    use crate::jose::alg::Alg;
     use serde::de::DeserializeOwned;
     use serde::Serialize;
     use serde_json::json;
@@ -351,6 +370,31 @@ mod tests {
         let in_option = br#"{"end_session":["a","post",[]]}"#;
         assert!(serde_json::from_slice::<LoggedOut>(in_option).is_ok());
         assert!(from_slice::<LoggedOut>(in_option).is_err());
+    }
+
+    #[test]
+    fn unit_enums_are_read_from_their_names_only() {
+        let named = br#"{"status":"not_offered","reason":null}"#;
+        let ours: UserinfoReport = from_slice(named).unwrap();
+        assert_eq!(
+            ours,
+            serde_json::from_slice::<UserinfoReport>(named).unwrap()
+        );
+        assert_eq!(ours.status, UserinfoStatus::NotOffered);
+        let algs: Vec<Alg> = from_slice(br#"["RS256","EdDSA"]"#).unwrap();
+        assert_eq!(algs, [Alg::RS256, Alg::EdDSA]);
+        for refused in [
+            &br#"{"status":"NotOffered","reason":null}"#[..],
+            br#"{"status":7,"reason":null}"#,
+            br#"{"status":null,"reason":null}"#,
+        ] {
+            assert!(serde_json::from_slice::<UserinfoReport>(refused).is_err());
+            assert!(from_slice::<UserinfoReport>(refused).is_err());
+        }
+        // serde_json also takes a unit variant written as `{"name": null}`; neither tier writes it.
+        let as_map = br#"{"status":{"ok":null},"reason":null}"#;
+        assert!(serde_json::from_slice::<UserinfoReport>(as_map).is_ok());
+        assert!(from_slice::<UserinfoReport>(as_map).is_err());
     }
 
     #[test]
