@@ -18,7 +18,7 @@ pub fn UserCard(state: State) -> impl IntoView {
                         "sub" => Some("user-sub"),
                         _ => None,
                     };
-                    // `to_string` of the function, not of `Display`: the serialiser writing into a `Vec` is
+                    // `serde_json::to_string`, not `Value`'s `Display`: the serialiser writing into a `Vec` is
                     // already in the wasm (requests, the pending sign-in); `Display` would add a second one.
                     let value = match c.value {
                         Value::String(s) => s,
