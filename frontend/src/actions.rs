@@ -243,7 +243,7 @@ impl Actions {
                 scope: pending::scope_of(&started.authorization_url),
                 return_to: pending::safe_return_path(&browser::path_and_query())
                     .unwrap_or_default(),
-                started_ms: js_sys::Date::now(),
+                started_ms: browser::now_ms(),
                 jwks_fetched_at: now,
                 jwks,
                 pending: started.pending,

@@ -102,7 +102,7 @@ pub fn explain(reply: &Reply) -> Option<Problem> {
     if (200..400).contains(&reply.status) {
         return None;
     }
-    let body = serde_json::from_slice::<ErrorBody>(&reply.body).ok();
+    let body = shared::objects::from_slice::<ErrorBody>(&reply.body).ok();
     let code = body.as_ref().map(|b| b.error.clone()).unwrap_or_default();
     let (kind, words) = match (reply.status, code.as_str()) {
         (401, _) => ("session_gone", "The session is gone (expired, or ended elsewhere). Sign in again to continue."),
@@ -191,7 +191,7 @@ async fn request(
 /// A 2xx body as `T`, or the `ErrorBody` message (or plain words when the body is not one).
 fn expect_json<T: DeserializeOwned>(reply: Reply) -> Result<T, Problem> {
     if (200..300).contains(&reply.status) {
-        return serde_json::from_slice(&reply.body).map_err(|_| bad_reply());
+        return shared::objects::from_slice(&reply.body).map_err(|_| bad_reply());
     }
     Err(error_of(reply))
 }
@@ -202,7 +202,7 @@ fn bad_reply() -> Problem {
 
 /// A non-2xx answer as a problem: the `ErrorBody` when the BFF sent one, plain words otherwise.
 fn error_of(reply: Reply) -> Problem {
-    match serde_json::from_slice::<ErrorBody>(&reply.body) {
+    match shared::objects::from_slice::<ErrorBody>(&reply.body) {
         Ok(body) => Problem {
             cause: cause_of(reply.status, &body.error),
             message: body.message,

@@ -66,6 +66,12 @@ pub fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
+/// Milliseconds since the epoch, from the device clock, as an integer: timestamps the SPA stores or shows never
+/// need a fraction, and an integer keeps float (de)serialisation off these paths.
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
 /// A `performance.mark`, so tests and RUM can time "user shown" and "session up".
 pub fn mark(name: &str) {
     if let Some(perf) = window().performance() {

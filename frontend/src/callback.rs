@@ -60,7 +60,7 @@ pub async fn verify(fragment: &str, log: &dyn Fn(Step)) -> Result<Verified, Prob
         let detail = if s.scope.is_empty() {
             format!(
                 "response_type={rt}, pushed by the BFF (PAR): only client_id and request_uri in the URL, valid {} s",
-                s.pending.expires_at - (s.started_ms / 1000.0) as i64
+                s.pending.expires_at - s.started_ms / 1000
             )
         } else {
             format!("response_type={rt}, scope={}", s.scope)

@@ -49,7 +49,7 @@ pub struct Check {
 #[derive(Debug, Clone)]
 pub struct Step {
     /// Milliseconds since the epoch.
-    pub at_ms: f64,
+    pub at_ms: i64,
     pub title: &'static str,
     pub detail: String,
     pub outcome: Outcome,
@@ -61,7 +61,7 @@ pub struct Step {
 impl Step {
     pub fn new(title: &'static str, detail: impl Into<String>, outcome: Outcome) -> Step {
         Step {
-            at_ms: js_sys::Date::now(),
+            at_ms: crate::browser::now_ms(),
             title,
             detail: detail.into(),
             outcome,
@@ -189,7 +189,7 @@ pub fn fragment_summary(r: &AuthorizationResponse) -> String {
                 "iss" | "token_type" => value.to_owned(),
                 _ => short(value),
             };
-            Some(format!("{name}={shown}"))
+            Some((*name).to_owned() + "=" + &shown)
         })
         .collect();
     parts.join(", ")
@@ -234,7 +234,7 @@ pub fn failed_checks(failed: Stage, rule: &str) -> Vec<Check> {
         .map(|(i, &stage)| {
             let (value, outcome) = match i.cmp(&at) {
                 Ordering::Less => ("passed".into(), Outcome::Passed),
-                Ordering::Equal => (format!("failed: {rule}"), Outcome::Failed),
+                Ordering::Equal => ("failed: ".to_owned() + rule, Outcome::Failed),
                 Ordering::Greater => ("not checked".into(), Outcome::Skipped),
             };
             Check {
@@ -265,13 +265,10 @@ pub fn passed_checks(
     };
     let mut out = vec![ok(
         Stage::State,
-        format!(
-            "{} matches the sign-in",
-            short(r.state.as_deref().unwrap_or(""))
-        ),
+        short(r.state.as_deref().unwrap_or("")) + " matches the sign-in",
     )];
     out.push(match &r.iss {
-        Some(iss) => ok(Stage::IssParameter, format!("{iss} (RFC 9207)")),
+        Some(iss) => ok(Stage::IssParameter, iss.clone() + " (RFC 9207)"),
         None if pending.iss_parameter_supported => na(
             Stage::IssParameter,
             "not sent beside the ID token, whose iss names the OP (RFC 9207 2.4)",
@@ -291,17 +288,13 @@ pub fn passed_checks(
     out.push(ok(Stage::IdToken, "yes".into()));
     out.push(ok(
         Stage::Signature,
-        format!(
-            "{} with kid {} (WebCrypto)",
-            alg.name(),
-            kid.unwrap_or("(none)")
-        ),
+        alg.name().to_owned() + " with kid " + kid.unwrap_or("(none)") + " (WebCrypto)",
     ));
     out.push(ok(Stage::Iss, c.iss.clone().unwrap_or_default()));
     out.push(ok(Stage::Sub, c.sub.clone().unwrap_or_default()));
     out.push(ok(
         Stage::Aud,
-        format!("{} (client {})", c.aud.join(", "), pending.rules.client_id),
+        c.aud.join(", ") + " (client " + &pending.rules.client_id + ")",
     ));
     out.push(match &c.azp {
         Some(azp) => ok(Stage::Azp, azp.clone()),
@@ -322,23 +315,16 @@ pub fn passed_checks(
     ));
     out.push(ok(
         Stage::Nonce,
-        format!(
-            "{} matches the one sent",
-            short(c.nonce.as_deref().unwrap_or(""))
-        ),
+        short(c.nonce.as_deref().unwrap_or("")) + " matches the one sent",
     ));
     out.push(ok(
         Stage::CHash,
-        format!(
-            "{} = left half of {}(code)",
-            c.c_hash.as_deref().unwrap_or(""),
-            hash_name(alg)
-        ),
+        c.c_hash.clone().unwrap_or_default() + " = left half of " + hash_name(alg) + "(code)",
     ));
     out.push(match (&r.access_token, &c.at_hash) {
         (Some(_), Some(h)) => ok(
             Stage::AtHash,
-            format!("{h} = left half of {}(access token)", hash_name(alg)),
+            h.clone() + " = left half of " + hash_name(alg) + "(access token)",
         ),
         _ => na(Stage::AtHash, "no access token in this response type"),
     });

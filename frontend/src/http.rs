@@ -113,16 +113,17 @@ async fn send_with(call: Call<'_>, abort: &AbortController) -> Result<Reply, Fai
     if bytes.length() as usize > call.max_bytes {
         return Err(Failure::TooLarge);
     }
-    let mut headers = Vec::new();
-    if let Ok(Some(entries)) = js_sys::try_iter(&response.headers()) {
-        for entry in entries.flatten() {
+    // `Array.from` walks the iterable in the browser: no iterator protocol driven from the wasm.
+    let headers = js_sys::Array::from(&response.headers())
+        .iter()
+        .map(|entry| {
             let pair: js_sys::Array = entry.unchecked_into();
-            headers.push((
+            (
                 pair.get(0).as_string().unwrap_or_default(),
                 pair.get(1).as_string().unwrap_or_default(),
-            ));
-        }
-    }
+            )
+        })
+        .collect();
     Ok(Reply {
         status: response.status(),
         body: bytes.to_vec(),

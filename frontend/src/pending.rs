@@ -28,7 +28,7 @@ pub struct Stored {
     pub return_to: String,
     /// When the sign-in started (milliseconds since the epoch).
     #[serde(default)]
-    pub started_ms: f64,
+    pub started_ms: i64,
 }
 
 impl Stored {
@@ -61,8 +61,9 @@ pub fn take(now: i64) -> Option<Stored> {
     let storage = storage()?;
     let json = storage.get_item(STORAGE_KEY).ok().flatten();
     let _ = storage.remove_item(STORAGE_KEY);
-    // `from_slice`, like every other JSON read here: one parser instance in the wasm instead of two.
-    let stored: Stored = serde_json::from_slice(json?.as_bytes()).ok()?;
+    // `objects::from_slice`, like every other typed JSON read here: one parser instance in the wasm, and no
+    // struct-from-array path.
+    let stored: Stored = shared::objects::from_slice(json?.as_bytes()).ok()?;
     (stored.pending.expires_at > now).then_some(stored)
 }
 

@@ -16,7 +16,8 @@
 //! 3. [`fragment`], [`token_response`], [`par`], [`response_type`], [`pkce`], [`client_assertion`]: the protocol
 //!    messages and parameters.
 //! 4. [`verify`]: the signature and claim rules, composed per response type and endpoint.
-//! 5. [`api`]: the SPA⇄BFF wire types, including the [`api::User`] made from verified claims.
+//! 5. [`api`]: the SPA⇄BFF wire types, including the [`api::User`] made from verified claims, and [`objects`],
+//!    which reads them (and any typed JSON) with structs as JSON objects only.
 
 pub mod api;
 pub mod client_assertion;
@@ -24,6 +25,7 @@ pub mod dpop;
 pub mod error;
 pub mod fragment;
 pub mod jose;
+pub mod objects;
 pub mod par;
 pub mod pkce;
 pub mod response_type;

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 pub fn FlowView(state: State) -> impl IntoView {
     let timeline = move || {
         let steps = state.timeline.get();
-        let start = steps.iter().map(|s| s.at_ms).fold(f64::INFINITY, f64::min);
+        let start = steps.iter().map(|s| s.at_ms).min().unwrap_or_default();
         steps
             .into_iter()
             .map(|step| step_view(step, start))
@@ -37,8 +37,8 @@ pub fn FlowView(state: State) -> impl IntoView {
     }
 }
 
-fn step_view(step: Step, start: f64) -> impl IntoView {
-    let offset = format!("+{} ms", (step.at_ms - start).max(0.0) as i64);
+fn step_view(step: Step, start: i64) -> impl IntoView {
+    let offset = format!("+{} ms", (step.at_ms - start).max(0));
     let userinfo = step.userinfo.map(|s| s.as_str());
     let checks = (!step.checks.is_empty()).then(|| checks_table(step.checks, userinfo.is_some()));
     view! {

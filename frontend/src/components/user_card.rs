@@ -18,9 +18,11 @@ pub fn UserCard(state: State) -> impl IntoView {
                         "sub" => Some("user-sub"),
                         _ => None,
                     };
+                    // `serde_json::to_string`, not `Value`'s `Display`: the serialiser writing into a `Vec` is
+                    // already in the wasm (requests, the pending sign-in); `Display` would add a second one.
                     let value = match c.value {
                         Value::String(s) => s,
-                        other => other.to_string(),
+                        other => serde_json::to_string(&other).unwrap_or_default(),
                     };
                     view! {
                         <dt>{c.name.clone()}<small>" · "{source}</small></dt>
