@@ -58,7 +58,7 @@ md.append(
 md.append("## 1. Bundle size\n")
 bundle_start = len(md)
 md.append(
-    "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`; the SPA with `--converge --low-memory-unused` and its own profile `wasm-release`) in the same run; gzip is `gzip -9`, brotli the build's `.br` copies (quality 11). "
+    "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`; the SPA with `--converge --low-memory-unused --strip-producers --strip-target-features` and its own profile `wasm-release`) in the same run; gzip is `gzip -9`, brotli the build's `.br` copies (quality 11). "
     "The hello world is `bench/hello/` (Leptos 0.8 CSR, one paragraph).\n"
 )
 md.append("| file | SPA raw | SPA gzip | SPA brotli | hello world raw | hello world gzip | hello world brotli |")
@@ -120,6 +120,10 @@ def kept_subsection(title):
     ends = [i for i in (text.find("\n### ", start + 1), text.find("\n## ", start + 1)) if i >= 0]
     return text[start:min(ends, default=len(text))].rstrip() + "\n"
 
+SIZE_CUTS_TITLE = "### Size cuts, before and after"
+size_cuts = kept_subsection(SIZE_CUTS_TITLE)
+if size_cuts:
+    md.append(size_cuts)
 
 # ---- Identity
 md.append("## 2. Time to identity\n")
@@ -506,7 +510,7 @@ def fapi_section():
             md.append(
                 f"The proof itself: {fmt(num('fapi.proof.n'))} proofs signed in a loop by "
                 "`bff::oidc::dpop::DpopKey::proof` (claims with a random `jti`, JSON, base64url, the session key's "
-                f"PKCS#8 parsed, one ES256 signature by aws-lc): **{fmt(cpu, 1)} µs of CPU** per proof (the thread's "
+                f"PKCS#8 read by ring, which checks its public half against the private one, one ES256 signature by ring): **{fmt(cpu, 1)} µs of CPU** per proof (the thread's "
                 f"own run time, from `/proc/thread-self/schedstat`), {fmt(proof, 1)} µs of wall time on the busy "
                 "machine.\n")
             summary.append(f"fapi: DPoP/Bearer proxy req/s {', '.join('n/a' if x is None else f'{x:.2f}' for x in ratios)} "
@@ -518,8 +522,9 @@ def fapi_section():
                 f"`bff::oidc::dpop` on their stack (the proof, and the session's key read from the store): "
                 f"**{r.get('fapi.profile.incl.dpop', '?')} %**; with the session read (`bff::session`) on their stack: "
                 f"{r.get('fapi.profile.incl.session', '?')} %; in the kernel "
-                f"{r.get('fapi.profile.kernel_pct', '?')} %. The functions with the most self time (`p256`/`primeorder`: "
-                "the pure-Rust P-256 arithmetic; `ecp_nistz256`: aws-lc's signature):\n")
+                f"{r.get('fapi.profile.kernel_pct', '?')} %. The functions with the most self time (`ecp_nistz256`: "
+                "ring's P-256 arithmetic, two scalar multiplications per proof: the key's check as it is read, and "
+                "the signature):\n")
             md.append("| function (self time) | % of samples |")
             md.append("|---|---:|")
             selfs = sorted((k for k in r if k.startswith("fapi.profile.self.")), key=lambda k: int(k.rsplit(".", 1)[1]))
