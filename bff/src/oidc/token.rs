@@ -372,19 +372,17 @@ mod tests {
         let metadata = metadata(&bearer_only_op().await);
         let http = reqwest::Client::new();
         let (key, nonces) = (DpopKey::generate(), DpopNonces::default());
-        let dpop = || {
-            Some(Dpop {
-                key: &key,
-                nonces: &nonces,
-            })
-        };
+        let dpop = Some(Dpop {
+            key: &key,
+            nonces: &nonces,
+        });
         let upstream = Some(&config.apis["b"]);
         let refused = |r: Result<Granted, AppError>| matches!(r, Err(AppError::DpopNotBound));
-        let exchange = exchange_code(&http, &metadata, &config, "c", "v", dpop()).await;
+        let exchange = exchange_code(&http, &metadata, &config, "c", "v", dpop).await;
         assert!(refused(exchange), "the code exchange");
-        let main = refresh(&http, &metadata, &config, "RT", None, dpop()).await;
+        let main = refresh(&http, &metadata, &config, "RT", None, dpop).await;
         assert!(refused(main), "the refresh of the session's token");
-        let own = refresh(&http, &metadata, &config, "RT", upstream, dpop()).await;
+        let own = refresh(&http, &metadata, &config, "RT", upstream, dpop).await;
         assert!(refused(own), "the grant of an upstream's own token");
     }
 
@@ -398,21 +396,19 @@ mod tests {
         metadata.revocation_endpoint = Some(Url::parse(&format!("{base}/revoke")).unwrap());
         let http = reqwest::Client::new();
         let (key, nonces) = (DpopKey::generate(), DpopNonces::default());
-        let dpop = || {
-            Some(Dpop {
-                key: &key,
-                nonces: &nonces,
-            })
-        };
+        let dpop = Some(Dpop {
+            key: &key,
+            nonces: &nonces,
+        });
         let refused = |r: Result<Granted, AppError>| matches!(r, Err(AppError::DpopNotBound));
         assert!(refused(
-            exchange_code(&http, &metadata, &config, "c", "v", dpop()).await
+            exchange_code(&http, &metadata, &config, "c", "v", dpop).await
         ));
         assert!(refused(
-            refresh(&http, &metadata, &config, "RT", None, dpop()).await
+            refresh(&http, &metadata, &config, "RT", None, dpop).await
         ));
         assert!(refused(
-            refresh(&http, &metadata, &config, "RT2", None, dpop()).await
+            refresh(&http, &metadata, &config, "RT2", None, dpop).await
         ));
         let seen = revocations.lock().unwrap().clone();
         assert_eq!(
