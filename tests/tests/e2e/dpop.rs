@@ -55,6 +55,19 @@ async fn dpop_stack(mode: &str, more: StackOptions) -> (FaultProxy, Stack) {
     (proxy, stack)
 }
 
+/// [`dpop_stack`] at an OP that advertises DPoP but answers Bearer (`OP_DPOP_IGNORED`: `1` for every grant,
+/// `refresh` for every grant after the login's code exchange).
+async fn at_an_op_ignoring_dpop(mode: &str, ignored: &str) -> (FaultProxy, Stack) {
+    dpop_stack(
+        mode,
+        StackOptions {
+            op_env: vec![("OP_DPOP_IGNORED", ignored.into())],
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 async fn get_json(bff: &BffClient, path: &str) -> (u16, Value) {
     let r = bff.get(path).await;
     let status = r.status().as_u16();
@@ -240,24 +253,10 @@ async fn the_demo_api_refuses_a_replayed_proof_and_a_bound_token_presented_as_be
 
 #[tokio::test]
 async fn a_bearer_answer_under_dpop_required_refuses_the_login() {
-    let (_proxy, stack) = dpop_stack(
-        "required",
-        StackOptions {
-            op_env: vec![("OP_DPOP_IGNORED", "1".into())],
-            ..Default::default()
-        },
-    )
-    .await;
+    let (_proxy, stack) = at_an_op_ignoring_dpop("required", "1").await;
     let bff = BffClient::new(&stack.origin);
-    let started = bff.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    let response = shared::fragment::parse_fragment(&fragment).expect("the OP's response parses");
-    let r = bff
-        .post(
-            "/bff/session",
-            Some(&serde_json::to_value(&response).unwrap()),
-        )
-        .await;
+    let response = bff.authorization_response(&stack.redirect_uri).await;
+    let r = bff.post("/bff/session", Some(&response)).await;
     let body = expect_error(r, 502, "dpop_not_bound").await;
     assert!(
         body["message"]
@@ -272,14 +271,7 @@ async fn a_bearer_answer_under_dpop_required_refuses_the_login() {
 /// Signed in under `dpop = mode` at an OP that binds the login's tokens and answers Bearer to every later grant
 /// (`OP_DPOP_IGNORED=refresh`), such as the refresh-token grant for the demo API's own token (`resource`).
 async fn signed_in_with_bearer_later_grants(mode: &str) -> (FaultProxy, Stack, BffClient) {
-    let (proxy, stack) = dpop_stack(
-        mode,
-        StackOptions {
-            op_env: vec![("OP_DPOP_IGNORED", "refresh".into())],
-            ..Default::default()
-        },
-    )
-    .await;
+    let (proxy, stack) = at_an_op_ignoring_dpop(mode, "refresh").await;
     let bff = BffClient::new(&stack.origin);
     log_in(&bff, &stack).await;
     (proxy, stack, bff)
@@ -445,26 +437,14 @@ async fn assert_revoked(proxy: &FaultProxy, stack: &Stack, refresh_token: &str) 
 /// on the stack's configuration) says so without the token.
 #[tokio::test]
 async fn the_refresh_token_of_a_login_refused_for_dpop_is_revoked() {
-    let (proxy, stack) = dpop_stack(
-        "required",
-        StackOptions {
-            op_env: vec![("OP_DPOP_IGNORED", "1".into())],
-            ..Default::default()
-        },
-    )
-    .await;
+    let (proxy, stack) = at_an_op_ignoring_dpop("required", "1").await;
     let port = free_port();
     let process = BffProcess::start(port, &stack.bff_config(port)).await;
     let bff = BffClient::new(&process.origin);
-    let started = bff.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    let response = shared::fragment::parse_fragment(&fragment).expect("the OP's response parses");
+    let response = bff.authorization_response(&stack.redirect_uri).await;
     let exchange = {
         let bff = bff.clone();
-        async move {
-            let body = serde_json::to_value(&response).unwrap();
-            bff.post("/bff/session", Some(&body)).await
-        }
+        async move { bff.post("/bff/session", Some(&response)).await }
     };
     let (status, body, refresh_token) = with_token_answer_read(&proxy, exchange).await;
     assert_eq!(
