@@ -24,6 +24,15 @@ impl RedisServer {
         }
     }
 
+    /// The BFF's `[session]` table for this server: the Redis store, its keys under `prefix`, sealed with `key`
+    /// (base64 of 32 bytes).
+    pub fn session_toml(&self, prefix: &str, key: &str) -> String {
+        format!(
+            "[session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"{prefix}\"\nkeys = [\"{key}\"]\n",
+            self.url
+        )
+    }
+
     /// Kills the server (SIGKILL, as a crash); its port refuses connections until [`RedisServer::start_again`].
     pub fn kill(&mut self) {
         // Dropping the process kills it and waits for it, so its port is free again.

@@ -371,11 +371,7 @@ async fn a_logout_token_without_exp_needs_the_operators_consent() {
 #[tokio::test]
 async fn a_jti_spent_at_one_replica_is_refused_by_the_other() {
     let redis = hybrid_e2e::redis_server::RedisServer::start().await;
-    let store = format!(
-        "[session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"bcl:\"\nkeys = [\"{}\"]\n",
-        redis.url,
-        "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
-    );
+    let store = redis.session_toml("bcl:", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=");
     let op = TestOp::start().await;
     let a = Setup {
         bff: start_bff(&op.issuer, ResponseType::CodeIdToken, &store).await,
@@ -475,10 +471,7 @@ async fn a_failed_removal_leaves_the_jti_unspent(kind: &str) {
                 path.display().to_string()
             )
         }
-        ("redis", Some(redis)) => format!(
-            "[session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"bclr:\"\nkeys = [\"{key}\"]\n",
-            redis.url
-        ),
+        ("redis", Some(redis)) => redis.session_toml("bclr:", key),
         _ => panic!("no store {kind}"),
     };
     let op = TestOp::start().await;

@@ -132,11 +132,7 @@ async fn a_replica_sharing_redis_signs_with_the_sessions_key() {
     let (_proxy, stack) = dpop_stack(
         "required",
         StackOptions {
-            bff_toml: format!(
-                "[session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"dpop:\"\n\
-                 keys = [\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"]\n",
-                redis.url
-            ),
+            bff_toml: redis.session_toml("dpop:", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="),
             ..Default::default()
         },
     )
@@ -347,11 +343,9 @@ async fn par_private_key_jwt_and_dpop_together_across_two_replicas_on_redis() {
     let redis = RedisServer::start().await;
     let stack = Stack::start(StackOptions {
         bff_toml: format!(
-            "{}par = \"required\"\ndpop = \"required\"\n[apis.demo]\ndpop = true\n\
-             [session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"all3:\"\n\
-             keys = [\"AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\"]\n",
+            "{}par = \"required\"\ndpop = \"required\"\n[apis.demo]\ndpop = true\n{}",
             private_key_jwt_toml(&[p256_pem()]),
-            redis.url
+            redis.session_toml("all3:", "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=")
         ),
         ..Default::default()
     })

@@ -238,10 +238,7 @@ async fn the_op_key_set_down_while_the_bff_holds_one_does_not_stop_logins() {
 const STORE_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 fn redis_store(redis: &RedisServer) -> String {
-    format!(
-        "[session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"faults:\"\nkeys = [\"{STORE_KEY}\"]\n",
-        redis.url
-    )
+    redis.session_toml("faults:", STORE_KEY)
 }
 
 fn sqlite_store(name: &str) -> String {

@@ -229,9 +229,8 @@ async fn pushed_sign_in_on_redis(response_type: ResponseType) {
     let stack = Stack::start(StackOptions {
         response_type,
         bff_toml: format!(
-            "[oidc]\npar = \"required\"\n[session]\nstore = \"redis\"\nredis_url = \"{}\"\n\
-             keys = [\"BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU=\"]\n",
-            redis.url
+            "[oidc]\npar = \"required\"\n{}",
+            redis.session_toml("par:", "BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU=")
         ),
         ..Default::default()
     })
@@ -278,9 +277,9 @@ async fn par_and_private_key_jwt_work_across_two_replicas_on_redis() {
     let key = "CAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg=";
     let stack = Stack::start(StackOptions {
         bff_toml: format!(
-            "{}par = \"required\"\n[session]\nstore = \"redis\"\nredis_url = \"{}\"\nkeys = [\"{key}\"]\n",
+            "{}par = \"required\"\n{}",
             private_key_jwt_toml(&[p256_pem()]),
-            redis.url
+            redis.session_toml("par-pkjwt:", key)
         ),
         main_token_for_op: true,
         ..Default::default()

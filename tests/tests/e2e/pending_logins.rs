@@ -28,11 +28,7 @@ fn key(byte: u8) -> String {
 }
 
 fn redis_toml(redis: &RedisServer) -> String {
-    format!(
-        "[session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"pl:\"\nkeys = [\"{}\"]\n",
-        redis.url,
-        key(9)
-    )
+    redis.session_toml("pl:", &key(9))
 }
 
 /// `POST /bff/login` `FLOOD` times from one cookie-less client (8 at a time), answering each status.

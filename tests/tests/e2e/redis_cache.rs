@@ -17,10 +17,7 @@ use std::time::Duration;
 const KEY: &str = "CAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg=";
 
 fn redis_toml(redis: &RedisServer) -> String {
-    format!(
-        "[session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"cache:\"\nkeys = [\"{KEY}\"]\n",
-        redis.url
-    )
+    redis.session_toml("cache:", KEY)
 }
 
 /// How many `GET`s Redis has executed (`INFO commandstats`): a session read from Redis is one.

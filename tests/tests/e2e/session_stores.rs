@@ -507,11 +507,7 @@ fn sqlite_toml(name: &str) -> String {
 }
 
 fn redis_toml(redis: &RedisServer) -> String {
-    format!(
-        "[session]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"e2e:\"\nkeys = [\"{}\"]\n",
-        redis.url,
-        key(7)
-    )
+    redis.session_toml("e2e:", &key(7))
 }
 
 /// The BFF's `[session]` table for a store on `cluster` (prefix `e2e:`, hash-tagged by the store).
