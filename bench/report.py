@@ -223,7 +223,7 @@ if num("proxy.direct.c1.rps") is not None:
         f"`wrk --latency`, {secs} s per cell, `GET /bench/item?id=1`, threads = min(connections, 2), all on 127.0.0.1 "
         "(wrk shares the 2 cores with the servers). The upstream is **nginx answering `return 200 {\"ok\":true}`** "
         "(one worker; not the Node demo API, which would be the bottleneck), so the rows differ only by what sits in "
-        "front of it: nothing (direct); Debian's nginx `proxy_pass` (2 workers, upstream keep-alive); the BFF "
+        "front of it: nothing (direct); Debian's nginx `proxy_pass` (2 workers, each with its own socket: `reuseport`; upstream keep-alive); the BFF "
         "(`/api/trivial/...`, with a real login's session cookie and `X-CSRF: 1`, adding the access token) with the "
         "memory store; the same BFF with the Redis store (a local `redis-server`; its in-process session cache on, "
         "the default `session.redis_cache = true`). The BFF is **the deployable "

@@ -49,13 +49,44 @@ impl Listeners {
                 source,
             })
         };
-        let main = bind("listen", config.listen).await?;
+        let main = first_listener(config.listen).map_err(|source| BindError {
+            field: "listen",
+            addr: config.listen,
+            source,
+        })?;
         let metrics = match config.metrics_listen {
             Some(addr) => Some(bind("metrics_listen", addr).await?),
             None => None,
         };
         Ok(Listeners { main, metrics })
     }
+}
+
+/// The first socket on `addr`. The port must be free: `SO_REUSEPORT` alone would let this BFF share a port that
+/// another BFF (of the same user) still serves, so the port is first bound once without it, which fails while
+/// anything listens there. Port 0 is an unused port by definition.
+fn first_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    if addr.port() != 0 {
+        drop(std::net::TcpListener::bind(addr)?);
+    }
+    reuse_port_listener(addr)
+}
+
+/// A listener on `addr` with `SO_REUSEPORT`, so that [`run_on_threads`] can give each serving thread a socket
+/// of its own on the same port: the kernel then spreads new connections over the threads by their addresses'
+/// hash. With one shared socket, the thread that wakes first accepts a whole burst of connections, and as
+/// keep-alive connections (from a proxy's upstream pool, say) stay where they were accepted, one core could serve
+/// them all while the others idle. Linux lets only sockets of the same user share the port.
+fn reuse_port_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    // The backlog `TcpListener::bind` uses.
+    socket.listen(1024)
 }
 
 /// Serves the BFF ([`crate::app::router`]) on `listeners.main` and the operational endpoints
@@ -85,10 +116,10 @@ pub fn serving_threads() -> usize {
 }
 
 /// As [`run`], but `listen` is served by [`serving_threads`] threads, each with its own single-threaded
-/// runtime accepting from the one socket, as nginx's workers do: a request's handler, its upstream
-/// connection's task (see [`crate::proxy::client::UpstreamClients`]) and their I/O stay on one thread, so a
-/// call wakes no other thread and no task moves between cores. The operational endpoints and the background
-/// work (discovery, the store's connections) stay on the caller's runtime.
+/// runtime and its own socket on the port ([`reuse_port_listener`]; nginx's `listen … reuseport`): a request's
+/// handler, its upstream connection's task (see [`crate::proxy::client::UpstreamClients`]) and their I/O stay on
+/// one thread, so a call wakes no other thread and no task moves between cores. The operational endpoints and
+/// the background work (discovery, the store's connections) stay on the caller's runtime.
 pub async fn run_on_threads(
     state: AppState,
     listeners: Listeners,
@@ -96,11 +127,16 @@ pub async fn run_on_threads(
 ) -> io::Result<()> {
     let header_read_timeout = header_read_timeout(&state);
     let stop = Stop::on(shutdown);
+    let addr = listeners.main.local_addr()?;
     let main = listeners.main.into_std()?;
     let app = crate::app::router(state.clone());
     let mut threads = Vec::new();
     for index in 0..serving_threads() {
-        let (listener, app, stop) = (main.try_clone()?, app.clone(), stop.clone());
+        let listener = match index {
+            0 => main.try_clone()?,
+            _ => sibling_listener(addr, &main)?,
+        };
+        let (app, stop) = (app.clone(), stop.clone());
         let (done, finished) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
             .name(format!("bff-serve-{index}"))
@@ -131,6 +167,21 @@ pub async fn run_on_threads(
     };
     let (serving, ops) = tokio::join!(serving, serve_ops(state, listeners.metrics, stop));
     serving.and(ops)
+}
+
+/// Another socket on `addr` for one more serving thread; if the port cannot be shared (the listener was bound
+/// without `SO_REUSEPORT`), the threads share `main` instead, which serves the same, only less evenly.
+fn sibling_listener(
+    addr: SocketAddr,
+    main: &std::net::TcpListener,
+) -> io::Result<std::net::TcpListener> {
+    match reuse_port_listener(addr).and_then(TcpListener::into_std) {
+        Ok(own) => Ok(own),
+        Err(e) => {
+            tracing::warn!(error = %e, %addr, "serving threads share one socket");
+            main.try_clone()
+        }
+    }
 }
 
 /// `metrics_listen`'s server, when one is configured.
@@ -239,5 +290,30 @@ pub async fn bff_deadline(State(state): State<AppState>, request: Request, next:
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => AppError::RequestTimeout.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_port_someone_listens_on_fails_the_start_even_with_reuseport() {
+        let first = first_listener("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = first.local_addr().unwrap();
+        let second = first_listener(addr).map(|_| ()).unwrap_err();
+        assert_eq!(second.kind(), io::ErrorKind::AddrInUse);
+    }
+
+    #[tokio::test]
+    async fn serving_threads_get_a_socket_on_the_port_or_share_the_first() {
+        let first = first_listener("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = first.local_addr().unwrap();
+        let sibling = sibling_listener(addr, &first.into_std().unwrap()).unwrap();
+        assert_eq!(sibling.local_addr().unwrap(), addr);
+        // A listener bound without SO_REUSEPORT (an embedder's) cannot get siblings: it is shared instead.
+        let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let shared = sibling_listener(plain.local_addr().unwrap(), &plain).unwrap();
+        assert_eq!(shared.local_addr().unwrap(), plain.local_addr().unwrap());
     }
 }

@@ -380,12 +380,13 @@ fn trivial_upstream(port: u16) -> Nginx {
     start_nginx(port, 1, &http)
 }
 
-/// nginx as the reference proxy: 2 workers, upstream keep-alive, `proxy_pass` to `upstream`.
+/// nginx as the reference proxy: 2 workers, each with its own socket (`reuseport`, as the BFF's serving
+/// threads have), upstream keep-alive, `proxy_pass` to `upstream`.
 fn nginx_proxy(port: u16, upstream: u16) -> Nginx {
     let http = format!(
         r#"    upstream api {{ server 127.0.0.1:{upstream}; keepalive 64; keepalive_requests 1000000; }}
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port} reuseport;
         location / {{
             proxy_pass http://api;
             proxy_http_version 1.1;
