@@ -15,7 +15,7 @@ use shared::{ResponseType, ValidationError};
 /// Generous for every BFF answer; the demo API's JSON is tiny.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// No BFF call waits longer than this (the BFF's own upstream timeouts are shorter).
-const TIMEOUT_MS: i32 = 20_000;
+const TIMEOUT_MS: u32 = 20_000;
 
 /// `POST /bff/login`: starts a sign-in; the answer says where to send the browser. No body asks for the BFF's
 /// default response type; another one (conformance mode) must be one the BFF accepts, or it answers 400.

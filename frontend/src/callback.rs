@@ -22,7 +22,7 @@ use shared::verify::{Context, Keys};
 use shared::{Stage, ValidationError};
 
 /// The key set fetch gives up after this.
-const JWKS_TIMEOUT_MS: i32 = 10_000;
+const JWKS_TIMEOUT_MS: u32 = 10_000;
 
 /// A response that passed every rule in the browser, ready for the BFF.
 pub struct Verified {

@@ -4,7 +4,6 @@
 use js_sys::Uint8Array;
 use std::cell::Cell;
 use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -22,7 +21,7 @@ pub struct Call<'a> {
     /// Bodies larger than this are refused without being read whole (when the server says its length).
     pub max_bytes: usize,
     /// The whole request (answer and body) is aborted after this many milliseconds: nothing spins forever.
-    pub timeout_ms: i32,
+    pub timeout_ms: u32,
 }
 
 pub struct Reply {
@@ -46,23 +45,16 @@ pub enum Failure {
 pub async fn send(call: Call<'_>) -> Result<Reply, Failure> {
     let abort = AbortController::new().map_err(|_| Failure::Unreachable)?;
     let timed_out = Rc::new(Cell::new(false));
-    let on_timeout = {
+    // Dropping the guard clears the browser's timer, also when this future is dropped before the answer.
+    let timer = {
         let (abort, timed_out) = (abort.clone(), timed_out.clone());
-        Closure::once(move || {
+        gloo_timers::callback::Timeout::new(call.timeout_ms, move || {
             timed_out.set(true);
             abort.abort();
         })
     };
-    let window = crate::browser::window();
-    let timer = window
-        .set_timeout_with_callback_and_timeout_and_arguments_0(
-            on_timeout.as_ref().unchecked_ref(),
-            call.timeout_ms,
-        )
-        .unwrap_or(0);
     let result = send_with(call, &abort).await;
-    window.clear_timeout_with_handle(timer);
-    drop(on_timeout);
+    drop(timer);
     match result {
         Err(_) if timed_out.get() => Err(Failure::Timeout),
         other => other,
