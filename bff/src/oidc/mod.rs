@@ -2,6 +2,7 @@
 //! jsonwebtoken, and the token endpoint. Validation *rules* are not here: they are in `shared`.
 
 pub mod client_auth;
+pub mod body;
 pub mod compatibility;
 pub mod discovery;
 pub mod dpop;
