@@ -16,7 +16,9 @@
 //! - `logins N CONCURRENCY`: completed logins per second through the BFF (`POST /bff/session`: checks, code
 //!   exchange, token validation, session) against the dev OP's own token endpoint rate for the same codes
 //!   redeemed directly with the client secret; both with CONCURRENCY requests in flight.
-//! - `fapi SECONDS LOGINS CONCURRENCY`: what issue 17's options cost. One DPoP proof signed in a loop; `wrk` at
+//! - `sign N`: the BFF's own signatures, each in a loop on one core: a DPoP proof, and a `private_key_jwt`
+//!   client assertion with a P-256 key (ES256) and an RSA-2048 key (RS256, PS256).
+//! - `fapi SECONDS LOGINS CONCURRENCY`: what issue 17's options cost. What `sign` measures; `wrk` at
 //!   1/16/64 connections through two BFF binaries alike but for DPoP (Bearer, and `oidc.dpop = "required"` with
 //!   the API marked `dpop = true`: one proof per call); and LOGINS logins per second through the BFF with the
 //!   client secret and no PAR, with PAR, and with PAR + private_key_jwt + DPoP. With
@@ -31,6 +33,10 @@ use hybrid_e2e::{free_port, repo_root, wait_for};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+/// The deployable binary's allocator (bff/src/main.rs), for the BFF this process runs in the logins benchmarks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
@@ -48,6 +54,7 @@ async fn main() {
         }
         "validate" => validate(arg(1, "2000").parse().unwrap()).await,
         "logins" => logins(arg(1, "200").parse().unwrap(), arg(2, "8").parse().unwrap()).await,
+        "sign" => sign(arg(1, "20000").parse().unwrap()),
         "fapi" => {
             fapi(
                 arg(1, "5").parse().unwrap(),
@@ -58,7 +65,7 @@ async fn main() {
         }
         other => {
             panic!(
-                "unknown benchmark {other:?}: identity | proxy | memory | validate | logins | fapi"
+                "unknown benchmark {other:?}: identity | proxy | memory | validate | logins | sign | fapi"
             )
         }
     }
@@ -841,6 +848,111 @@ async fn mint(stack: &Stack, n: usize, own_verifier: Option<&str>) -> Vec<(BffCl
     minted
 }
 
+/// The CPU time (user + system, ms) process `pid` has used, from `/proc/<pid>/stat` (clock ticks of 10 ms).
+fn process_cpu_ms(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks * 10.0)
+}
+
+/// The 1-minute load average: how much else ran on the machine meanwhile.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split(' ').next().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The dev OP's process: the child of this process that runs `dev/op/server.mjs`.
+fn op_pid() -> Option<String> {
+    let tasks = std::fs::read_dir("/proc/self/task").ok()?;
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+        .flat_map(|c| c.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("dev/op/server.mjs"))
+        })
+}
+
+/// CPU time used during timed batches, by the OP and by this process (the driver, and the BFF in it), ms.
+#[derive(Default)]
+struct CpuUse {
+    op_ms: f64,
+    driver_ms: f64,
+}
+
+impl CpuUse {
+    /// Runs `batch`, adding the CPU time used meanwhile.
+    async fn during<T>(
+        &mut self,
+        op: Option<&str>,
+        batch: impl std::future::Future<Output = T>,
+    ) -> T {
+        let read = || {
+            (
+                op.and_then(process_cpu_ms).unwrap_or(0.0),
+                process_cpu_ms("self").unwrap_or(0.0),
+            )
+        };
+        let (op0, me0) = read();
+        let out = batch.await;
+        let (op1, me1) = read();
+        self.op_ms += op1 - op0;
+        self.driver_ms += me1 - me0;
+        out
+    }
+}
+
+/// The OP-alone path of a login: the BFF's two requests to the OP, made directly with one pooled client.
+#[derive(Clone)]
+struct DirectLogin {
+    http: reqwest::Client,
+    token_endpoint: String,
+    userinfo_endpoint: String,
+    redirect_uri: String,
+    verifier: &'static str,
+}
+
+impl DirectLogin {
+    /// Redeems the code of `fragment` at the token endpoint with the client secret, then reads userinfo.
+    async fn redeem(self, fragment: String) {
+        let code = shared::fragment::parse_fragment(&fragment)
+            .unwrap()
+            .code
+            .expect("a code");
+        let r = self
+            .http
+            .post(&self.token_endpoint)
+            .basic_auth("hybrid-spa", Some("dev-only-hybrid-secret-0123456789"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", self.redirect_uri.as_str()),
+                ("code_verifier", self.verifier),
+                ("resource", "urn:demo-api"),
+            ])
+            .send()
+            .await
+            .expect("token endpoint reachable");
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+        let tokens: serde_json::Value = r.json().await.expect("token response JSON");
+        let access_token = tokens["access_token"].as_str().expect("an access token");
+        // Whatever the OP answers (the BFF's `auto` mode keeps the ID token's claims when userinfo refuses a
+        // token meant for an API), the request is made and its body read.
+        let r = self
+            .http
+            .get(&self.userinfo_endpoint)
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("userinfo endpoint reachable");
+        let _ = r.bytes().await;
+    }
+}
+
 /// Logins are minted and redeemed in batches of this many: the dev OP's codes live 60 s, and minting is not
 /// timed, so a batch must be redeemed well before its first code expires.
 const LOGIN_BATCH: usize = 25;
@@ -869,64 +981,59 @@ async fn logins(n: usize, concurrency: usize) {
         .as_str()
         .expect("the dev OP has a userinfo endpoint")
         .to_owned();
+    let direct = DirectLogin {
+        http,
+        token_endpoint,
+        userinfo_endpoint,
+        redirect_uri: stack.redirect_uri.clone(),
+        verifier,
+    };
     let (mut bff, mut op) = (Duration::ZERO, Duration::ZERO);
+    let op_process = op_pid();
+    let (mut bff_cpu, mut op_cpu) = (CpuUse::default(), CpuUse::default());
     let mut left = n;
-    while left > 0 {
+    for round in 0.. {
+        if left == 0 {
+            break;
+        }
         let batch = left.min(LOGIN_BATCH);
         left -= batch;
-        let through_bff: Vec<_> = mint(&stack, batch, None)
-            .await
-            .into_iter()
-            .map(|(client, fragment)| async move {
-                client.create_session(&fragment).await;
-            })
-            .collect();
-        bff += timed_batch(through_bff, concurrency).await;
-
-        let direct: Vec<_> = mint(&stack, batch, Some(verifier))
-            .await
-            .into_iter()
-            .map(|(_, fragment)| {
-                let (http, token_endpoint, userinfo_endpoint, redirect_uri) = (
-                    http.clone(),
-                    token_endpoint.clone(),
-                    userinfo_endpoint.clone(),
-                    stack.redirect_uri.clone(),
-                );
-                async move {
-                    let code = shared::fragment::parse_fragment(&fragment)
-                        .unwrap()
-                        .code
-                        .expect("a code");
-                    let r = http
-                        .post(&token_endpoint)
-                        .basic_auth("hybrid-spa", Some("dev-only-hybrid-secret-0123456789"))
-                        .form(&[
-                            ("grant_type", "authorization_code"),
-                            ("code", code.as_str()),
-                            ("redirect_uri", redirect_uri.as_str()),
-                            ("code_verifier", verifier),
-                            ("resource", "urn:demo-api"),
-                        ])
-                        .send()
-                        .await
-                        .expect("token endpoint reachable");
-                    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
-                    let tokens: serde_json::Value = r.json().await.expect("token response JSON");
-                    let access_token = tokens["access_token"].as_str().expect("an access token");
-                    // Whatever the OP answers (the BFF's `auto` mode keeps the ID token's claims when
-                    // userinfo refuses a token meant for an API), the request is made and its body read.
-                    let r = http
-                        .get(&userinfo_endpoint)
-                        .bearer_auth(access_token)
-                        .send()
-                        .await
-                        .expect("userinfo endpoint reachable");
-                    let _ = r.bytes().await;
-                }
-            })
-            .collect();
-        op += timed_batch(direct, concurrency).await;
+        // Which path goes first alternates, so neither always runs right after the other's minting.
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for through_bff in order {
+            if through_bff {
+                let minted = mint(&stack, batch, None).await;
+                // Each job works on a copy of its browser: the browsers themselves (reqwest clients, their TLS
+                // roots, pools and cookie jars) are dropped after the timing, as the direct path drops its own
+                // before.
+                let jobs: Vec<_> = minted
+                    .iter()
+                    .map(|(client, fragment)| {
+                        let (client, fragment) = (client.clone(), fragment.clone());
+                        async move {
+                            client.create_session(&fragment).await;
+                        }
+                    })
+                    .collect();
+                bff += bff_cpu
+                    .during(op_process.as_deref(), timed_batch(jobs, concurrency))
+                    .await;
+                drop(minted);
+            } else {
+                let jobs: Vec<_> = mint(&stack, batch, Some(verifier))
+                    .await
+                    .into_iter()
+                    .map(|(_, fragment)| direct.clone().redeem(fragment))
+                    .collect();
+                op += op_cpu
+                    .during(op_process.as_deref(), timed_batch(jobs, concurrency))
+                    .await;
+            }
+        }
     }
 
     report("logins.n", n);
@@ -943,6 +1050,15 @@ async fn logins(n: usize, concurrency: usize) {
         "logins.ratio",
         format!("{:.2}", op.as_secs_f64() / bff.as_secs_f64()),
     );
+    // Where the time goes: CPU per login (ms) of the OP and of this process, in each path's timed batches.
+    let per_login = |ms: f64| format!("{:.3}", ms / n as f64);
+    if op_process.is_some() {
+        report("logins.bff.op_cpu_ms", per_login(bff_cpu.op_ms));
+        report("logins.op_alone.op_cpu_ms", per_login(op_cpu.op_ms));
+    }
+    report("logins.bff.driver_cpu_ms", per_login(bff_cpu.driver_ms));
+    report("logins.op_alone.driver_cpu_ms", per_login(op_cpu.driver_ms));
+    report("logins.loadavg", loadavg());
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -950,32 +1066,77 @@ async fn logins(n: usize, concurrency: usize) {
 // ---------------------------------------------------------------------------------------------------------
 
 async fn fapi(secs: u32, logins: usize, concurrency: usize) {
-    proof_cost(20_000);
+    sign(20_000);
     fapi_proxy(secs).await;
     fapi_logins(logins, concurrency).await;
 }
 
+/// The signatures the BFF makes per request, each in a bounded loop on one core: a DPoP proof, and a
+/// `private_key_jwt` client assertion with each kind of key.
+fn sign(n: u32) {
+    proof_cost(n);
+    let p256 = hybrid_e2e::client_keys::p256_pem();
+    let rsa = hybrid_e2e::client_keys::rsa_pem();
+    for (alg, key) in [("ES256", &p256), ("RS256", &rsa), ("PS256", &rsa)] {
+        assertion_cost(alg, key, n / 4);
+    }
+}
+
 /// What the BFF adds to each call to a `dpop = true` API: one proof (claims, JSON, base64url, one ES256
-/// signature with the session's key), signed in a bounded loop on one core.
+/// signature with the session's key).
 fn proof_cost(n: u32) {
-    let key = bff::oidc::dpop::DpopKey::generate();
+    // As a session read from the store has it: a copy of the key, not the one that made it.
+    let key: bff::oidc::dpop::DpopKey =
+        serde_json::from_value(serde_json::to_value(bff::oidc::dpop::DpopKey::generate()).unwrap())
+            .unwrap();
     let token = token(0, 900);
     let url = "http://127.0.0.1:4001/bench/item?id=1";
-    for _ in 0..200 {
+    cpu_cost("fapi.proof", n, || {
         key.proof("GET", url, Some(&token), None).unwrap();
+    });
+}
+
+/// One client assertion (`client_auth::for_attempt`: claims, JSON, base64url, the signature) signed with `alg`
+/// by the configured key `pem`, for an OP that accepts only `alg`.
+fn assertion_cost(alg: &str, pem: &str, n: u32) {
+    let toml = format!(
+        "public_origin = \"http://localhost:8080\"\n[oidc]\nissuer = \"http://127.0.0.1:9\"\n\
+         client_id = \"app\"\nclient_secret = \"\"\nredirect_uri = \"http://localhost:8080/callback\"\n\
+         auth_method = \"private_key_jwt\"\nclient_keys = [{pem:?}]\n"
+    );
+    let config =
+        bff::config::Config::from_toml(&toml, []).expect("a private_key_jwt configuration");
+    let metadata: bff::oidc::discovery::Metadata = serde_json::from_value(serde_json::json!({
+        "issuer": "http://127.0.0.1:9",
+        "authorization_endpoint": "http://127.0.0.1:9/auth",
+        "token_endpoint": "http://127.0.0.1:9/token",
+        "jwks_uri": "http://127.0.0.1:9/jwks",
+        "token_endpoint_auth_signing_alg_values_supported": [alg],
+    }))
+    .unwrap();
+    cpu_cost(&format!("fapi.assertion.{alg}"), n, || {
+        bff::oidc::client_auth::for_attempt(&config, &metadata).unwrap();
+    });
+}
+
+/// Runs `f` up to `n` times (at most 10 s) after a short warm-up; reports `<key>.n`, the wall time per call
+/// (`<key>.us`) and this thread's CPU time per call (`<key>.cpu_us`).
+fn cpu_cost(key: &str, n: u32, mut f: impl FnMut()) {
+    for _ in 0..n.min(200) {
+        f();
     }
     let (start, cpu_start) = (Instant::now(), thread_cpu_ns());
     let mut done = 0u32;
     while done < n && start.elapsed() < Duration::from_secs(10) {
-        key.proof("GET", url, Some(&token), None).unwrap();
+        f();
         done += 1;
     }
     let per = start.elapsed().as_secs_f64() * 1e6 / f64::from(done);
-    report("fapi.proof.n", done);
-    report("fapi.proof.us", format!("{per:.1}"));
+    report(&format!("{key}.n"), done);
+    report(&format!("{key}.us"), format!("{per:.1}"));
     if let (Some(a), Some(b)) = (cpu_start, thread_cpu_ns()) {
         let cpu = (b - a) as f64 / 1e3 / f64::from(done);
-        report("fapi.proof.cpu_us", format!("{cpu:.1}"));
+        report(&format!("{key}.cpu_us"), format!("{cpu:.1}"));
     }
 }
 
@@ -1050,13 +1211,7 @@ async fn fapi_proxy(secs: u32) {
         let url = format!("http://127.0.0.1:{}/api/trivial/bench/item?id=1", bff.port);
         targets.push((name, url, cookie));
     }
-    report(
-        "fapi.proxy.loadavg",
-        std::fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|l| l.split(' ').next().map(str::to_owned))
-            .unwrap_or_default(),
-    );
+    report("fapi.proxy.loadavg", loadavg());
     for conns in [1, 16, 64] {
         for (name, url, cookie) in &targets {
             let (name, url, cookie) = (name.to_string(), url.clone(), cookie.clone());

@@ -8,9 +8,8 @@ use crate::error::AppError;
 use crate::session::{now, random_token};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use jsonwebtoken::Algorithm;
+use serde::Serialize;
 use shared::client_assertion::{signing_alg, AssertionClaims, NoCommonAlg, ASSERTION_TYPE};
-use shared::jose::alg::Alg;
 
 /// What one request attempt carries to authenticate the client: an `Authorization` header or form parameters.
 pub struct ClientAuth {
@@ -73,7 +72,8 @@ pub fn assertion_alg(
     })
 }
 
-/// A fresh client assertion (RFC 7523 2.2): new `jti`, a minute to live, audience the OP's issuer.
+/// A fresh client assertion (RFC 7523 2.2): new `jti`, a minute to live, audience the OP's issuer; signed with
+/// the key ring parsed when the configuration was read.
 fn assertion(config: &Config, metadata: &Metadata, key: &SigningKey) -> Result<String, AppError> {
     let alg = signing_alg(
         key.family,
@@ -86,68 +86,86 @@ fn assertion(config: &Config, metadata: &Metadata, key: &SigningKey) -> Result<S
         random_token(),
         now(),
     );
-    let mut header = jsonwebtoken::Header::new(algorithm(alg));
-    header.kid = Some(key.kid.clone());
-    header.typ = Some("JWT".into());
-    jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|e| {
-        tracing::error!(kind = ?e.kind(), "signing the client assertion failed");
+    let header = AssertionHeader {
+        alg: alg.name(),
+        kid: &key.kid,
+        typ: "JWT",
+    };
+    let input = super::jws::signing_input(&header, &claims);
+    let signature = key.signer.sign(alg, input.as_bytes()).map_err(|e| {
+        tracing::error!(error = %e, "signing the client assertion failed");
         AppError::ClientAuthUnavailable
-    })
+    })?;
+    Ok(super::jws::compact(&input, &signature))
+}
+
+/// A client assertion's JOSE header: the key's `kid`, so an OP holding several of the client's keys (during a
+/// rotation) picks the right one.
+#[derive(Serialize)]
+struct AssertionHeader<'a> {
+    alg: &'static str,
+    kid: &'a str,
+    typ: &'static str,
 }
 
 fn form_urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// jsonwebtoken's name for `alg`, which signs the client assertions.
-fn algorithm(alg: Alg) -> Algorithm {
-    match alg {
-        Alg::RS256 => Algorithm::RS256,
-        Alg::RS384 => Algorithm::RS384,
-        Alg::RS512 => Algorithm::RS512,
-        Alg::PS256 => Algorithm::PS256,
-        Alg::PS384 => Algorithm::PS384,
-        Alg::PS512 => Algorithm::PS512,
-        Alg::ES256 => Algorithm::ES256,
-        Alg::ES384 => Algorithm::ES384,
-        Alg::EdDSA => Algorithm::EdDSA,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
     use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    use shared::jose::public_jwk::PublicJwk;
 
-    fn claims(auth: &ClientAuth) -> serde_json::Value {
+    fn assertion_of(auth: &ClientAuth) -> &str {
         let (_, assertion) = auth
             .params
             .iter()
             .find(|(k, _)| *k == "client_assertion")
             .expect("an assertion");
-        let payload = assertion.split('.').nth(1).unwrap();
+        assertion
+    }
+
+    fn claims(auth: &ClientAuth) -> serde_json::Value {
+        let payload = assertion_of(auth).split('.').nth(1).unwrap();
         serde_json::from_slice(&shared::jose::b64url_decode(payload).unwrap()).unwrap()
+    }
+
+    fn p256_pem() -> String {
+        p256::SecretKey::random(&mut rand::thread_rng())
+            .to_pkcs8_pem(LineEnding::LF)
+            .unwrap()
+            .to_string()
+    }
+
+    /// A `private_key_jwt` configuration signing with the key `pem`.
+    fn config_signing_with(pem: &str) -> Config {
+        crate::config::fixture::with(
+            "auth_method = \"private_key_jwt\"",
+            &[("BFF_OIDC__CLIENT_KEYS", pem)],
+        )
+        .unwrap()
+    }
+
+    /// An OP that accepts client assertions signed with `algs`.
+    fn op_accepting(algs: &[&str]) -> Metadata {
+        serde_json::from_value(serde_json::json!({
+            "issuer": "http://127.0.0.1:9",
+            "authorization_endpoint": "http://127.0.0.1:9/auth",
+            "token_endpoint": "http://127.0.0.1:9/token",
+            "jwks_uri": "http://127.0.0.1:9/jwks",
+            "token_endpoint_auth_signing_alg_values_supported": algs,
+        }))
+        .unwrap()
     }
 
     /// Each attempt signs anew (a retry must not reuse a `jti` the OP has seen), for the OP's issuer only.
     #[test]
     fn every_attempt_signs_a_new_assertion_for_the_issuer() {
-        let key = p256::SecretKey::random(&mut rand::thread_rng())
-            .to_pkcs8_pem(LineEnding::LF)
-            .unwrap();
-        let config = crate::config::fixture::with(
-            "auth_method = \"private_key_jwt\"",
-            &[("BFF_OIDC__CLIENT_KEYS", key.as_str())],
-        )
-        .unwrap();
-        let metadata: Metadata = serde_json::from_value(serde_json::json!({
-            "issuer": "http://127.0.0.1:9",
-            "authorization_endpoint": "http://127.0.0.1:9/auth",
-            "token_endpoint": "http://127.0.0.1:9/token",
-            "jwks_uri": "http://127.0.0.1:9/jwks",
-            "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
-        }))
-        .unwrap();
+        let config = config_signing_with(&p256_pem());
+        let metadata = op_accepting(&["RS256", "ES256"]);
         let first = for_attempt(&config, &metadata).unwrap();
         let second = for_attempt(&config, &metadata).unwrap();
         assert!(first.authorization.is_none());
@@ -160,5 +178,44 @@ mod tests {
         assert!(first
             .params
             .contains(&("client_assertion_type", ASSERTION_TYPE.to_owned())));
+    }
+
+    /// An OP verifies the assertion with the published key under the algorithm it accepts, and the header
+    /// names the key (`kid`) and the token's type.
+    fn verifies_at_op(pem: &str, alg: Algorithm) {
+        let config = config_signing_with(pem);
+        let key = config.oidc.client_keys.signing().unwrap();
+        let auth = for_attempt(&config, &op_accepting(&[&format!("{alg:?}")])).unwrap();
+        let assertion = assertion_of(&auth);
+        let header = jsonwebtoken::decode_header(assertion).unwrap();
+        assert_eq!(header.alg, alg);
+        assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        let decoding = match &key.public {
+            PublicJwk::Rsa { n, e } => DecodingKey::from_rsa_components(n, e).unwrap(),
+            PublicJwk::Ec { x, y, .. } => DecodingKey::from_ec_components(x, y).unwrap(),
+        };
+        let mut validation = Validation::new(alg);
+        validation.set_audience(&["http://127.0.0.1:9"]);
+        let claims = jsonwebtoken::decode::<AssertionClaims>(assertion, &decoding, &validation)
+            .expect("the published key verifies the assertion")
+            .claims;
+        assert_eq!(claims.iss, "app");
+    }
+
+    #[test]
+    fn a_p256_key_signs_es256_assertions_the_op_verifies() {
+        verifies_at_op(&p256_pem(), Algorithm::ES256);
+    }
+
+    #[test]
+    fn an_rsa_key_signs_rs256_and_ps256_assertions_the_op_verifies() {
+        let pem = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
+            .unwrap()
+            .to_pkcs8_pem(LineEnding::LF)
+            .unwrap()
+            .to_string();
+        verifies_at_op(&pem, Algorithm::RS256);
+        verifies_at_op(&pem, Algorithm::PS256);
     }
 }

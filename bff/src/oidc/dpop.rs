@@ -21,7 +21,7 @@ use shared::dpop::{
 };
 use shared::token_response::TokenType;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// A session's ES256 proof key: the PKCS#8 private key (what signs) and its public JWK (what each proof's
 /// header carries, kept so a session read from the store needs no point multiplication per request).
@@ -88,26 +88,79 @@ impl DpopKey {
             ath: access_token.map(access_token_hash),
             nonce,
         };
-        let input = format!("{}.{}", b64_json(&header), b64_json(&claims));
+        let input = super::jws::signing_input(&header, &claims);
         // ring: one proof per proxied call to a DPoP API, so the signature is on the hot path, and ring's
-        // P-256 (the same library as TLS) costs a fraction of pure-Rust arithmetic. Reading the key checks its
-        // public half against the private one, so a damaged key fails here rather than signing nonsense.
-        let rng = SystemRandom::new();
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &self.pkcs8, &rng)
-            .map_err(|_| DpopError::Signing)?;
+        // P-256 (the same library as TLS) costs a fraction of pure-Rust arithmetic.
+        let pair = PAIRS.get_or_parse(&self.pkcs8)?;
         let signature = pair
-            .sign(&rng, input.as_bytes())
+            .sign(&SystemRandom::new(), input.as_bytes())
             .map_err(|_| DpopError::Signing)?;
-        Ok(format!(
-            "{input}.{}",
-            URL_SAFE_NO_PAD.encode(signature.as_ref())
-        ))
+        Ok(super::jws::compact(&input, signature.as_ref()))
     }
 }
 
-/// A JWS part: base64url of the JSON.
-fn b64_json<T: Serialize>(value: &T) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("proof parts serialise"))
+/// The key pairs recent proofs were signed with, parsed. A session's key comes out of the store as PKCS#8 bytes
+/// on every request, and ring's reading of them checks the public half against the private one (a scalar
+/// multiplication, about as much CPU as the signature itself), so a damaged key fails there rather than
+/// signing nonsense; the check's answer does not change, so it is made once per key while the key is in use.
+///
+/// Process-wide, because the same session is served by whichever request comes, and bounded
+/// ([`PAIR_CACHE_CAPACITY`] keys, whatever the number of sessions). Keyed by the SHA-256 of the PKCS#8
+/// document, so the map holds no second copy of a private key and a different key never finds another's pair.
+/// The pairs are private keys: nothing here is logged, and the map is never exposed.
+static PAIRS: LazyLock<PairCache> = LazyLock::new(PairCache::default);
+
+/// How many parsed keys [`PAIRS`] keeps: the sessions active at the same moment on a busy replica, at about
+/// 0.3 KiB each (ring's P-256 pair is about 240 bytes, plus its `Arc` and the map entry). With more, each key
+/// parsed evicts another and a proof costs what it did without the cache.
+pub const PAIR_CACHE_CAPACITY: usize = 1024;
+
+/// A bounded map from a PKCS#8 document's digest to its parsed key pair.
+#[derive(Default)]
+struct PairCache {
+    pairs: Mutex<HashMap<[u8; 32], Arc<EcdsaKeyPair>>>,
+}
+
+impl PairCache {
+    /// The pair for `pkcs8`, parsed (and checked) unless a recent proof already did. At capacity, an arbitrary
+    /// key makes room: no order to keep up on the hot path, and a key evicted while in use is parsed again.
+    fn get_or_parse(&self, pkcs8: &[u8]) -> Result<Arc<EcdsaKeyPair>, DpopError> {
+        let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, pkcs8)
+            .as_ref()
+            .try_into()
+            .expect("SHA-256 is 32 bytes");
+        if let Some(pair) = self.lock().get(&digest) {
+            return Ok(pair.clone());
+        }
+        // Parsed outside the lock: other proofs go on meanwhile.
+        let pair = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            pkcs8,
+            &SystemRandom::new(),
+        )
+        .map(Arc::new)
+        .map_err(|_| DpopError::Signing)?;
+        let mut pairs = self.lock();
+        if pairs.len() >= PAIR_CACHE_CAPACITY && !pairs.contains_key(&digest) {
+            if let Some(evicted) = pairs.keys().next().copied() {
+                pairs.remove(&evicted);
+            }
+        }
+        pairs.insert(digest, pair.clone());
+        Ok(pair)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<EcdsaKeyPair>>> {
+        self.pairs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many pairs are kept (for the bound's test).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
 }
 
 // The private key must never reach a log through `{:?}`.
@@ -159,7 +212,7 @@ impl<'de> Deserialize<'de> for DpopKey {
 /// than a failed signature later. Read without `SecretKey::from_pkcs8_der`, whose check of the embedded public
 /// key is a pure-Rust point multiplication: the key is read with the session on every proxied call, where that
 /// check cost more CPU than the proof itself (BENCHMARKS.md, section 7). The scalar is checked by the signer at
-/// each proof ([`DpopError::Signing`]).
+/// the key's first proof ([`DpopError::Signing`]; see [`PAIRS`]).
 fn is_p256_pkcs8(pkcs8: &[u8]) -> bool {
     use p256::pkcs8::{AssociatedOid, PrivateKeyInfo};
     PrivateKeyInfo::try_from(pkcs8).is_ok_and(|info| {
@@ -389,6 +442,49 @@ mod tests {
         validation.required_spec_claims.clear();
         validation.validate_exp = false;
         assert!(jsonwebtoken::decode::<ProofClaims>(&proof, &decoding, &validation).is_ok());
+    }
+
+    /// The key in a proof's header verifies it.
+    fn verifies_with_its_own_key(key: &DpopKey, proof: &str) -> bool {
+        let decoding = DecodingKey::from_ec_components(&key.jwk.x, &key.jwk.y).unwrap();
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        jsonwebtoken::decode::<ProofClaims>(proof, &decoding, &validation).is_ok()
+    }
+
+    /// However many sessions sign, the parsed keys kept stay within the bound, and a key evicted or kept
+    /// signs as itself: the cache never hands one session's key pair to another.
+    #[test]
+    fn parsed_keys_are_kept_within_the_bound_and_each_key_signs_as_itself() {
+        let url = "http://127.0.0.1:4001/x";
+        let keys: Vec<DpopKey> = (0..PAIR_CACHE_CAPACITY + 8)
+            .map(|_| DpopKey::generate())
+            .collect();
+        for key in &keys {
+            key.proof("GET", url, None, None).unwrap();
+        }
+        assert!(PAIRS.len() <= PAIR_CACHE_CAPACITY);
+        for key in [&keys[0], &keys[1], &keys[keys.len() - 1]] {
+            let proof = key.proof("GET", url, None, None).unwrap();
+            assert!(verifies_with_its_own_key(key, &proof));
+            assert!(!verifies_with_its_own_key(&keys[2], &proof));
+        }
+    }
+
+    /// A key read back from the store signs from its cached pair exactly as the key that was stored.
+    #[test]
+    fn a_key_read_back_from_the_store_signs_as_the_stored_one() {
+        let key = DpopKey::generate();
+        let first = key
+            .proof("GET", "http://127.0.0.1:4001/x", None, None)
+            .unwrap();
+        let back: DpopKey = serde_json::from_str(&serde_json::to_string(&key).unwrap()).unwrap();
+        let again = back
+            .proof("GET", "http://127.0.0.1:4001/x", None, None)
+            .unwrap();
+        assert!(verifies_with_its_own_key(&key, &first));
+        assert!(verifies_with_its_own_key(&key, &again));
     }
 
     #[test]

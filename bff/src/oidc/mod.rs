@@ -1,11 +1,13 @@
-//! Everything the BFF learns from and asks of the OP: discovery, the key set, signature checking with
-//! jsonwebtoken, and the token endpoint. Validation *rules* are not here: they are in `shared`.
+//! Everything the BFF learns from and asks of the OP: discovery, the key set, signature checking and signing
+//! with ring, and the token endpoint. Validation *rules* are not here: they are in `shared`.
 
+pub mod body;
 pub mod client_auth;
 pub mod compatibility;
 pub mod discovery;
 pub mod dpop;
 pub mod jwks;
+pub mod jws;
 pub mod par;
 pub mod token;
 pub mod userinfo;

@@ -1,6 +1,7 @@
 //! Requests to the OP on the user's behalf: the authorization URL, the code exchange, and token revocation.
 //! Client authentication is [`super::client_auth`]'s, applied per attempt by [`authenticated_post`].
 
+use super::body::BodyError;
 use super::discovery::Metadata;
 use super::dpop::{bound_key, Dpop, DpopKey};
 use crate::config::{ApiConfig, Config};
@@ -226,11 +227,16 @@ pub async fn revoke(
         ("token_type_hint", "refresh_token"),
     ];
     match authenticated_post(http, endpoint, config, metadata, form, None).await {
-        Ok(r) if r.status().is_success() => tracing::info!("refresh token revoked"),
-        Ok(r) => tracing::warn!(
-            status = r.status().as_u16(),
-            "refresh token revocation refused"
-        ),
+        Ok(r) => {
+            let status = r.status();
+            // Read through (the answer says nothing more), so the connection goes back to the pool.
+            let _ = read_capped(r).await;
+            if status.is_success() {
+                tracing::info!("refresh token revoked");
+            } else {
+                tracing::warn!(status = status.as_u16(), "refresh token revocation refused");
+            }
+        }
         Err(e) => tracing::warn!(error = %e, "refresh token revocation failed"),
     }
 }
@@ -271,22 +277,16 @@ pub(crate) async fn authenticated_post(
 }
 
 /// The answer's body, refused past `MAX_TOKEN_RESPONSE_BYTES` (an OP endpoint answers a few tokens at most).
-pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, AppError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+pub(crate) async fn read_capped(response: reqwest::Response) -> Result<Vec<u8>, AppError> {
+    super::body::read_capped(response, MAX_TOKEN_RESPONSE_BYTES)
         .await
-        .map_err(|e| AppError::from_op_request(&e))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_TOKEN_RESPONSE_BYTES {
-            return Err(ValidationError::MalformedTokenResponse {
+        .map_err(|e| match e {
+            BodyError::TooLarge => ValidationError::MalformedTokenResponse {
                 reason: "it is too large".into(),
             }
-            .into());
-        }
-    }
-    Ok(body)
+            .into(),
+            BodyError::Failed(e) => AppError::from_op_request(&e),
+        })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //!
 //! The answer's body is never logged, only why it was not used.
 
+use super::body::{read_capped, BodyError};
 use super::dpop::{Dpop, DpopKey};
 use super::{verifier, Provider};
 use crate::config::UserinfoMode;
@@ -188,9 +189,18 @@ async fn fetch(
     let mut response = send().await?;
     if dpop.is_some_and(|d| d.nonce_retry(endpoint.as_str(), response.status(), response.headers()))
     {
+        // Read through, so the retry can go on the same connection.
+        let _ = read_capped(response, MAX_USERINFO_BYTES).await;
         response = send().await?;
     }
     let status = response.status();
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    // Read before the status is judged, so a refusal's connection goes back to the pool too.
+    let body = read_capped(response, MAX_USERINFO_BYTES).await;
     if status.is_server_error() {
         return Err(UserinfoError::Unavailable(
             "it answered with a server error",
@@ -201,24 +211,9 @@ async fn fetch(
             "it refused the request (not a success status)",
         ));
     }
-    let too_large = UserinfoError::Unavailable("the answer is too large");
-    if response
-        .content_length()
-        .is_some_and(|l| l > MAX_USERINFO_BYTES as u64)
-    {
-        return Err(too_large);
-    }
-    let content_type = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(failed)? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_USERINFO_BYTES {
-            return Err(too_large);
-        }
-    }
+    let body = body.map_err(|e| match e {
+        BodyError::TooLarge => UserinfoError::Unavailable("the answer is too large"),
+        BodyError::Failed(e) => failed(e),
+    })?;
     Ok((content_type, body))
 }

@@ -1,11 +1,10 @@
 //! One client signing key for `private_key_jwt`, read from the configuration as a PEM block (PKCS#8, PKCS#1 or
-//! SEC1) or a private JWK, into what signs (jsonwebtoken's key) and what is published (its public JWK).
+//! SEC1) or a private JWK, into what signs (ring's key pair, [`Signer`]) and what is published (its public JWK).
 //!
 //! Every refusal says what the text is, never what it contains: the text is a private key.
 
-use jsonwebtoken::EncodingKey;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use p256::pkcs8::DecodePrivateKey;
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPrivateKey};
@@ -15,14 +14,21 @@ use shared::jose::b64url_decode;
 use shared::jose::public_jwk::PublicJwk;
 use std::fmt;
 
+mod signer;
+pub use signer::Signer;
+
 /// The smallest RSA modulus accepted (NIST SP 800-131A; the signer refuses shorter keys too).
 const MIN_RSA_BITS: usize = 2048;
+/// The largest RSA modulus ring signs with.
+const MAX_RSA_BITS: usize = 4096;
+/// The smallest public exponent ring signs with (the usual one; 3 and other small ones are refused).
+const MIN_RSA_EXPONENT: u64 = 65537;
 
 /// A parsed signing key.
 #[derive(Clone)]
 pub struct SigningKey {
     pub family: KeyFamily,
-    pub encoding: EncodingKey,
+    pub signer: Signer,
     pub public: PublicJwk,
     /// The JWK's own `kid` when it has one, else the key's RFC 7638 thumbprint.
     pub kid: String,
@@ -51,7 +57,7 @@ pub enum KeyError {
     NotAKey,
     #[error("does not parse as {0}")]
     Malformed(&'static str),
-    #[error("is of a kind that cannot sign here ({0}); use RSA (2048 bits or more) or P-256")]
+    #[error("is of a kind that cannot sign here ({0}); use RSA (2048 to 4096 bits, public exponent 65537) or P-256")]
     Unsupported(String),
 }
 
@@ -70,36 +76,39 @@ impl SigningKey {
     }
 
     fn rsa(key: RsaPrivateKey, kid: Option<String>) -> Result<SigningKey, KeyError> {
-        if key.size() * 8 < MIN_RSA_BITS {
-            return Err(KeyError::Unsupported(format!(
-                "RSA of {} bits",
-                key.size() * 8
-            )));
+        let bits = key.size() * 8;
+        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+            return Err(KeyError::Unsupported(format!("RSA of {bits} bits")));
+        }
+        if key.e() < &BigUint::from(MIN_RSA_EXPONENT) {
+            return Err(KeyError::Unsupported(
+                "RSA with a public exponent below 65537".into(),
+            ));
         }
         let der = key
             .to_pkcs1_der()
             .map_err(|_| KeyError::Malformed("an RSA key"))?;
+        let signer = Signer::rsa(der.as_bytes()).map_err(|_| KeyError::Malformed("an RSA key"))?;
         let public = PublicJwk::rsa(&key.n().to_bytes_be(), &key.e().to_bytes_be());
         Ok(SigningKey {
             family: KeyFamily::Rsa,
-            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+            signer,
             kid: kid.unwrap_or_else(|| public.thumbprint()),
             public,
         })
     }
 
     fn p256(key: p256::SecretKey, kid: Option<String>) -> Result<SigningKey, KeyError> {
-        let der = key
-            .to_pkcs8_der()
-            .map_err(|_| KeyError::Malformed("a P-256 key"))?;
         let point = key.public_key().to_encoded_point(false);
         let (Some(x), Some(y)) = (point.x(), point.y()) else {
             return Err(KeyError::Malformed("a P-256 key"));
         };
+        let signer = Signer::p256(&key.to_bytes(), point.as_bytes())
+            .map_err(|_| KeyError::Malformed("a P-256 key"))?;
         let public = PublicJwk::p256(x, y);
         Ok(SigningKey {
             family: KeyFamily::P256,
-            encoding: EncodingKey::from_ec_der(der.as_bytes()),
+            signer,
             kid: kid.unwrap_or_else(|| public.thumbprint()),
             public,
         })

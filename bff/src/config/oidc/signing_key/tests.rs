@@ -1,7 +1,9 @@
 use super::*;
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use p256::pkcs8::EncodePrivateKey;
 use proptest::prelude::*;
 use rsa::traits::PrivateKeyParts;
+use shared::jose::alg::Alg;
 use shared::jose::b64url_encode;
 use std::sync::OnceLock;
 
@@ -51,8 +53,10 @@ fn signs_and_verifies(key: &SigningKey, alg: Algorithm) {
         "j".into(),
         4_000_000_000,
     );
-    let token =
-        jsonwebtoken::encode(&jsonwebtoken::Header::new(alg), &claims, &key.encoding).unwrap();
+    let input = crate::oidc::jws::signing_input(&jsonwebtoken::Header::new(alg), &claims);
+    let ours = Alg::from_name(&format!("{alg:?}")).unwrap();
+    let signature = key.signer.sign(ours, input.as_bytes()).unwrap();
+    let token = crate::oidc::jws::compact(&input, &signature);
     let decoding = match &key.public {
         PublicJwk::Rsa { n, e } => DecodingKey::from_rsa_components(n, e).unwrap(),
         PublicJwk::Ec { x, y, .. } => DecodingKey::from_ec_components(x, y).unwrap(),
@@ -125,6 +129,17 @@ fn keys_that_cannot_sign_are_refused_by_kind() {
     let small = armor("RSA PRIVATE KEY", small.to_pkcs1_der().unwrap().as_bytes());
     assert!(matches!(
         SigningKey::parse(&small),
+        Err(KeyError::Unsupported(_))
+    ));
+    // ring, which signs, takes no public exponent below 65537: refused at start, not at the first sign-in.
+    let exponent_3 =
+        RsaPrivateKey::new_with_exp(&mut rand::thread_rng(), 2048, &BigUint::from(3u32)).unwrap();
+    let exponent_3 = armor(
+        "RSA PRIVATE KEY",
+        exponent_3.to_pkcs1_der().unwrap().as_bytes(),
+    );
+    assert!(matches!(
+        SigningKey::parse(&exponent_3),
         Err(KeyError::Unsupported(_))
     ));
     let truncated = armor(
