@@ -11,12 +11,19 @@
 //! sealed stores keep).
 
 use super::model::{logout_matches, Session, UpstreamToken};
+use allocator_api2::alloc::System;
 use shared::api::{Claim, ClaimSource, User, UserinfoReport, UserinfoStatus};
 use shared::verify::userinfo::user_of;
 use std::collections::BTreeMap;
 
 /// One session as the memory store keeps it: see the module documentation.
-pub struct Packed(Box<[u8]>);
+///
+/// The block comes from the system allocator (glibc's malloc), not the binary's global one (mimalloc,
+/// `main.rs`), which serves the short-lived allocations of each request fast by rounding every block up to a
+/// size class: 256-byte steps between 1 and 2 KiB, so a packed session of 1.8 to 1.9 KB (the dev OP's tokens)
+/// took a 2 KiB block, about 125 bytes more per session (BENCHMARKS.md §4). glibc rounds to 16 bytes, and a
+/// session's block is allocated only when the session is written (sign-in, refresh), never per proxied call.
+pub struct Packed(allocator_api2::boxed::Box<[u8], System>);
 
 /// A packed session that does not unpack. [`Packed::new`] never makes one, so this is a bug; the store reports
 /// it as its error (503) instead of panicking.
@@ -90,7 +97,9 @@ impl Packed {
         w.opt_str(key.as_deref());
         // Copied into a block of the exact size rather than shrunk in place: glibc's realloc leaves the cut-off
         // tail as a hole between long-lived blocks, which cost 900 bytes per session at 100k (measured).
-        Packed(Box::from(w.0.as_slice()))
+        let mut block = allocator_api2::vec::Vec::with_capacity_in(w.0.len(), System);
+        block.extend_from_slice(&w.0);
+        Packed(block.into_boxed_slice())
     }
 
     /// The session again.
@@ -471,7 +480,7 @@ mod tests {
         }
         let mut longer = bytes.to_vec();
         longer.push(0);
-        assert!(Packed(longer.into()).unpack().is_err());
+        assert!(Packed(longer.as_slice().into()).unpack().is_err());
     }
 
     fn text() -> impl Strategy<Value = String> {
