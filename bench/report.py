@@ -127,10 +127,15 @@ if size_cuts:
 
 # ---- Identity
 md.append("## 2. Time to identity\n")
+if r.get("identity.loadavg"):
+    md.append(f"The 1-minute load average was {r['identity.loadavg']} on {os.cpu_count()} cores when these rounds "
+              "started: the browser, the OP, the BFF and whatever else runs share the CPU, so compare the ratios of "
+              "one round (measured alternately in the same browser) rather than absolute times.\n")
 
 
-def identity_table(prefix, title):
-    """One series of logins (`identity` on localhost, `identity_net` with the emulated network)."""
+def identity_table(prefix, title, judged=True):
+    """One series of logins (`identity` on localhost, `identity_net` with the emulated network, `identity_net_cached`
+    on it with the HTTP cache on). Only the cache-off series are judged against issue 14's goals."""
     n = r.get(f"{prefix}.identity_shown.n")
     if not n:
         return None
@@ -138,6 +143,8 @@ def identity_table(prefix, title):
     md.append("| from navigation start to | median ms | p90 ms | min ms | max ms |")
     md.append("|---|---:|---:|---:|---:|")
     for label, key in (("hello world: wasm loaded", "hello_wasm_loaded"), ("**hello world mounted**", "hello_mount"),
+                       ("hello world mounted, loaded from another site's page (as the SPA is, from the OP's)",
+                        "hello_mount_cross_site"),
                        ("SPA: its own request starts (`fetchStart`, after the OP's redirect)", "fetch_start"),
                        ("SPA: wasm loaded", "wasm_loaded"),
                        ("SPA: `main` begins (`spa-started`: wasm compiled and instantiated)", "spa_started"),
@@ -154,6 +161,10 @@ def identity_table(prefix, title):
                           num(f"{prefix}.session_established.median"))
     r1, r2 = shown / hello, shown / sess
     md.append("")
+    if not judged:
+        md.append(f"Identity shown at {r1:.2f}× the hello world's mount and {r2:.2f}× the time to session (medians; "
+                  "for information: the goals are judged with the cache off, above).\n")
+        return shown, sess, hello, r1, r2
     md.append("| goal | measured (medians) | |")
     md.append("|---|---:|---|")
     md.append(f"| identity ≤ 1.5× hello-world mount | {r1:.2f}× | {goal(r1 <= 1.5)} |")
@@ -207,6 +218,15 @@ if net:
     shown, sess, hello, r1, r2 = net
     summary.append(f"identity (40 ms, 10 Mbit/s): shown {fmt(shown, 1)} ms, session {fmt(sess, 1)} ms, hello "
                    f"{fmt(hello, 1)} ms -> {r1:.2f}x hello (goal ≤ 1.5), {r2:.2f}x session (goal ≤ 0.5)")
+cached = identity_table("identity_net_cached", (
+    "The same emulated network **with the HTTP cache on**, as a person's browser has it: the SPA that started the "
+    "sign-in was loaded moments before, so on the OP's redirect back index.html and boot.js are revalidated "
+    "(`no-cache`) while the fingerprinted wasm and JS glue come from the cache (`immutable`). {n} logins and hello world "
+    "loads (the hello world, loaded before each login, is cached alike) in a fresh browser.\n"), judged=False)
+if cached:
+    shown, sess, hello, r1, r2 = cached
+    summary.append(f"identity (40 ms, 10 Mbit/s, HTTP cache on): shown {fmt(shown, 1)} ms, session {fmt(sess, 1)} ms, "
+                   f"hello {fmt(hello, 1)} ms -> {r1:.2f}x hello, {r2:.2f}x session (for information)")
 STARTUP_AB_TITLE = "### Start-up changes, before and after"
 startup_ab = kept_subsection(STARTUP_AB_TITLE)
 if startup_ab:

@@ -4,7 +4,8 @@
 //!
 //! - `identity N HELLO_DIST`: N logins in headless Chromium against the real stack (dev OP, BFF serving the
 //!   release SPA), reading the SPA's Performance marks; N loads of the Leptos hello world in the same browser;
-//!   then the same again in a browser with an emulated network (CDP: 40 ms, 10 Mbit/s down, 5 up, no cache).
+//!   then the same again in a browser with an emulated network (CDP: 40 ms, 10 Mbit/s down, 5 up, no cache),
+//!   and once more on that network with the HTTP cache on (as a person's browser returns from the OP).
 //!   The last login's boot waterfall of each round (resources, paints, marks) goes to stderr.
 //! - `proxy SECONDS`: `wrk` at 1/16/64 connections against a trivial upstream (nginx `return 200`), direct,
 //!   through nginx and through the deployable BFF binary as its own process (`target/release/hybrid-bff CONFIG`,
@@ -169,8 +170,10 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     }
 }
 
-/// The emulated network of the second identity round: 40 ms latency, 10 Mbit/s down, 5 up, no HTTP cache.
-async fn emulate_network(browser: &Browser) {
+/// The emulated network of the later identity rounds: 40 ms latency, 10 Mbit/s down, 5 up; the HTTP cache off
+/// (`cache = false`: every load downloads the whole bundle, issue 14's measure) or on (what a person's browser
+/// does: the SPA that started the sign-in was loaded moments before the OP's redirect back).
+async fn emulate_network(browser: &Browser, cache: bool) {
     let commands = [
         Cdp("Network.enable", serde_json::json!({})),
         Cdp(
@@ -180,7 +183,7 @@ async fn emulate_network(browser: &Browser) {
         ),
         Cdp(
             "Network.setCacheDisabled",
-            serde_json::json!({ "cacheDisabled": true }),
+            serde_json::json!({ "cacheDisabled": !cache }),
         ),
     ];
     for command in commands {
@@ -200,10 +203,15 @@ async fn identity(n: usize, hello_dist: PathBuf) {
     })
     .await;
     let hello = format!("http://localhost:{}/", serve_dir(hello_dist).await);
-    for (prefix, emulated) in [("identity", false), ("identity_net", true)] {
+    let rounds = [
+        ("identity", None),
+        ("identity_net", Some(false)),
+        ("identity_net_cached", Some(true)),
+    ];
+    for (prefix, emulated_with_cache) in rounds {
         let browser = Browser::start().await;
-        if emulated {
-            emulate_network(&browser).await;
+        if let Some(cache) = emulated_with_cache {
+            emulate_network(&browser, cache).await;
         }
         identity_round(prefix, n, &stack, &hello, &browser).await;
         browser.close().await;
@@ -216,6 +224,11 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
     let (mut shown, mut session, mut verified, mut mounted) = (vec![], vec![], vec![], vec![]);
     let (mut parsed, mut fetch, mut wasm, mut hello_wasm) = (vec![], vec![], vec![], vec![]);
     let (mut started, mut shown_painted, mut contentful) = (vec![], vec![], vec![]);
+    let mut mounted_cross_site = vec![];
+    // A page of another site (the OP's origin, 127.0.0.1, where the SPA is at localhost), to load the hello world
+    // from as the SPA is loaded on the OP's redirect back: a navigation across sites, which Chromium's site
+    // isolation commits in another renderer process than a same-site one.
+    let other_site = format!("{}/.well-known/openid-configuration", stack.issuer);
     for i in 0..=n {
         if Instant::now() > deadline {
             eprintln!("{prefix}: time bound reached after {i} logins");
@@ -226,6 +239,16 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
         let hw = load_timing(browser).await[1];
         if i == n {
             waterfall(&format!("{prefix}.hello"), browser).await;
+        }
+        browser
+            .client
+            .goto(&other_site)
+            .await
+            .expect("OP page loads");
+        browser.client.goto(hello).await.expect("hello loads");
+        let mc = mark(browser, "hello-mounted").await;
+        if i == n {
+            waterfall(&format!("{prefix}.hello_cross_site"), browser).await;
         }
 
         browser.client.delete_all_cookies().await.expect("cookies");
@@ -243,6 +266,7 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
         }
         if i > 0 {
             mounted.push(m);
+            mounted_cross_site.push(mc);
             shown.push(s);
             session.push(e);
             verified.push(v);
@@ -263,6 +287,7 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
     }
     let key = |name: &str| format!("{prefix}.{name}");
     report_ms(&key("hello_mount"), mounted);
+    report_ms(&key("hello_mount_cross_site"), mounted_cross_site);
     report_ms(&key("hello_wasm_loaded"), hello_wasm);
     let in_browser: Vec<f64> = verified.iter().zip(&parsed).map(|(v, f)| v - f).collect();
     report_ms(&key("browser_validation"), in_browser);
