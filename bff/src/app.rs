@@ -170,3 +170,137 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         state.metrics.render(state.sessions.count().await.ok()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    type App = axum::Router;
+
+    /// An upstream that answers every request with the path and query it was asked for.
+    async fn echo_upstream() -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let echo = axum::Router::new().fallback(|request: axum::extract::Request| async move {
+            request
+                .uri()
+                .path_and_query()
+                .map_or_else(String::new, ToString::to_string)
+        });
+        tokio::spawn(async move { axum::serve(listener, echo).await });
+        addr
+    }
+
+    /// The BFF with one public API, `echo`, under `/base/` of [`echo_upstream`], serving the SPA or not.
+    fn app(upstream: std::net::SocketAddr, spa: Option<&std::path::Path>) -> App {
+        let apis = format!(
+            "[apis.echo]\nurl = \"http://{upstream}/base/\"\nmethods = [\"GET\"]\ntoken = false\n"
+        );
+        let mut config = crate::config::fixture::config(&apis);
+        config.static_dir = spa.map(std::path::Path::to_path_buf);
+        let (state, _discovery) = crate::start(config).expect("memory store");
+        super::router(state)
+    }
+
+    /// `status what`: the JSON `error` code, else the body's text (the upstream's echo, the SPA's page).
+    async fn answer(app: &App, method: &str, path: &str) -> (String, axum::http::HeaderMap) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("x-csrf", "1")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let what = serde_json::from_slice::<shared::api::ErrorBody>(&body)
+            .map_or_else(|_| String::from_utf8_lossy(&body).into_owned(), |b| b.error);
+        (format!("{status} {what}"), headers)
+    }
+
+    /// Which `/api` paths reach the proxy, with what name and path (percent-decoded once, as a route's
+    /// parameters are), and which fall through to what no route matches (`-`: the fallback's answer, 400 JSON
+    /// without the SPA, the SPA's page or 405 with it).
+    const SHAPES: &[(&str, &str, &str)] = &[
+        ("GET", "/api/echo/a", "200 /base/a"),
+        ("GET", "/api/echo/a/b?q=1&r=%20", "200 /base/a/b?q=1&r=%20"),
+        ("GET", "/api/echo/a/", "200 /base/a"),
+        ("GET", "/api/echo//a", "200 /base/a"),
+        ("GET", "/api/echo/a%2Fb", "200 /base/a/b"),
+        ("GET", "/api/echo/caf%C3%A9", "200 /base/caf%C3%A9"),
+        ("GET", "/api/echo/a%20b", "200 /base/a%20b"),
+        ("GET", "/api/ec%68o/a", "200 /base/a"),
+        ("GET", "/api/echo/a%252e%252e", "400 bad_request"),
+        ("GET", "/api/echo/%2e%2e/x", "400 bad_request"),
+        ("GET", "/api/echo/a%00", "400 bad_request"),
+        (
+            "GET",
+            "/api/echo/%FF",
+            "400 Invalid URL: Invalid UTF-8 in `path`",
+        ),
+        (
+            "GET",
+            "/api/%FF/a",
+            "400 Invalid URL: Invalid UTF-8 in `name`",
+        ),
+        ("GET", "/api/echo/%", "200 /base/%25"),
+        ("GET", "/api/echo/%zz", "200 /base/%25zz"),
+        ("GET", "/api/echo//", "200 /base"),
+        (
+            "GET",
+            "/api/%E2%82/a",
+            "400 Invalid URL: Invalid UTF-8 in `name`",
+        ),
+        ("GET", "/api/nope/a", "404 unknown_api"),
+        ("GET", "/api//a", "404 unknown_api"),
+        ("GET", "/api///a", "404 unknown_api"),
+        ("GET", "/api/%2F/a", "404 unknown_api"),
+        ("GET", "/api/x%2Fy/a", "404 unknown_api"),
+        ("POST", "/api/echo/a", "405 method_not_allowed"),
+        ("POST", "/api/nope/a", "404 unknown_api"),
+        ("GET", "/api/echo/", "-"),
+        ("GET", "/api/echo", "-"),
+        ("GET", "/api/", "-"),
+        ("GET", "/api", "-"),
+        ("GET", "/apix/echo/a", "-"),
+        ("GET", "/API/echo/a", "-"),
+        ("POST", "/api/echo/", "-"),
+        ("GET", "/api//", "-"),
+    ];
+
+    #[tokio::test]
+    async fn api_paths_reach_the_proxy_exactly_in_the_routes_shape() {
+        let upstream = echo_upstream().await;
+        let dist = std::env::temp_dir().join(format!("hybrid-app-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dist).unwrap();
+        std::fs::write(dist.join("index.html"), "<html></html>").unwrap();
+        let mut wrong = Vec::new();
+        for spa in [false, true] {
+            let app = app(upstream, spa.then_some(dist.as_path()));
+            for (method, path, expected) in SHAPES {
+                let (got, headers) = answer(&app, method, path).await;
+                let expected = match (*expected, spa, *method) {
+                    ("-", false, _) => "400 bad_request",
+                    ("-", true, "GET") => "200 <html></html>",
+                    ("-", true, _) => "405 ",
+                    (expected, _, _) => expected,
+                };
+                let nosniff = headers.contains_key("x-content-type-options");
+                if got != expected || !headers.contains_key("x-request-id") || nosniff != spa {
+                    wrong.push(format!(
+                        "{method} {path}, SPA served: {spa}: {got} (expected {expected}), \
+                         request id: {}, nosniff: {nosniff}",
+                        headers.contains_key("x-request-id")
+                    ));
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dist);
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+}
