@@ -1,20 +1,29 @@
-//! The router: routes in flow order, cross-cutting concerns (CSRF, tracing, request ids) as layers.
+//! The BFF's HTTP surface: routes in flow order, cross-cutting concerns (CSRF, tracing, request ids) as layers,
+//! and `/api` calls past the router (see [`crate::dispatch`]).
 
+use crate::dispatch::Dispatch;
 use crate::state::AppState;
 use crate::{csrf, flow, proxy};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::response::IntoResponse;
-use axum::routing::{any, get, post, MethodRouter};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
+use std::convert::Infallible;
+use tower::util::{BoxCloneSyncService, MapResponseLayer};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
 
-/// Builds the whole HTTP surface of the BFF.
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP surface of the BFF as one service (see [`router`]), for the server and for tests.
+pub type App = BoxCloneSyncService<Request, Response, Infallible>;
+
+/// Builds the whole HTTP surface of the BFF: the cross-cutting layers (request id, the request span, the panic
+/// answer, and in single-binary mode the headers of every answer) over [`Dispatch`], which sends `/api` calls
+/// to the proxy and everything else to the routes.
+pub fn router(state: AppState) -> App {
     let state_changes = middleware::from_fn_with_state(state.clone(), csrf::state_changes);
     let browser = Router::new()
         .route(
@@ -28,12 +37,6 @@ pub fn router(state: AppState) -> Router {
         .route("/bff/apis", get(proxy::catalog::list))
         .route("/bff/jwks.json", get(flow::jwks::client_jwks))
         .route_layer(state_changes.clone());
-    let api = Router::new()
-        .route("/api/{name}/{*path}", any(proxy::forward))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            csrf::every_call,
-        ));
     // The OP's POST carries no header (see `csrf`); another method is answered as on the browser's routes. The
     // layer goes on before the POST route, so it wraps the method fallback only.
     let back_channel = MethodRouter::new()
@@ -65,25 +68,26 @@ pub fn router(state: AppState) -> Router {
     {
         app = app.route(crate::panic::TEST_PANIC_PATH, get(crate::panic::test_panic));
     }
-    // `/api` joins after the `/bff`-only layers (the deadline, `no-store`): each such layer costs a boxed
-    // future and a clone of the inner service per request, for nothing on a path it never acts on.
-    let mut app = app.layer(middleware::from_fn(no_store_on_bff)).merge(api);
-    if state.config.static_dir.is_some() {
-        app = app.layer(middleware::from_fn(crate::security_headers::every_answer));
-    }
+    let routes = app
+        .layer(middleware::from_fn(no_store_on_bff))
+        .with_state(state.clone());
+    let every_answer = state.config.static_dir.is_some().then(|| {
+        MapResponseLayer::new(crate::security_headers::every_answer as fn(Response) -> Response)
+    });
     let request_id = axum::http::HeaderName::from_static("x-request-id");
-    app.layer(
-        tower::ServiceBuilder::new()
-            .layer(SetRequestIdLayer::new(request_id.clone(), FastRequestUuid))
-            .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                // Method, path and request id only: queries and headers may carry secrets.
-                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }))
-            .layer(PropagateRequestIdLayer::new(request_id))
-            .layer(crate::panic::layer()),
-    )
-    .with_state(state)
+    let service = tower::ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(SetRequestIdLayer::new(request_id.clone(), FastRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // Method, path and request id only: queries and headers may carry secrets.
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(crate::panic::layer())
+        .option_layer(every_answer)
+        .service(Dispatch::new(state, routes));
+    App::new(service)
 }
 
 /// Every `/bff` answer is `Cache-Control: no-store`, errors included: they carry login state, the user's data
@@ -169,4 +173,126 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         state.metrics.render(state.sessions.count().await.ok()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::App;
+
+    /// An upstream that answers every request with the path and query it was asked for.
+    async fn echo_upstream() -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let echo = axum::Router::new().fallback(|request: axum::extract::Request| async move {
+            request
+                .uri()
+                .path_and_query()
+                .map_or_else(String::new, ToString::to_string)
+        });
+        tokio::spawn(async move { axum::serve(listener, echo).await });
+        addr
+    }
+
+    /// The BFF with one public API, `echo`, under `/base/` of [`echo_upstream`], serving the SPA or not.
+    fn app(upstream: std::net::SocketAddr, spa: Option<&std::path::Path>) -> App {
+        let apis = format!(
+            "[apis.echo]\nurl = \"http://{upstream}/base/\"\nmethods = [\"GET\"]\ntoken = false\n"
+        );
+        let mut config = crate::config::fixture::config(&apis);
+        config.static_dir = spa.map(std::path::Path::to_path_buf);
+        let (state, _discovery) = crate::start(config).expect("memory store");
+        super::router(state)
+    }
+
+    /// `status what`: the JSON `error` code, else the body's text (the upstream's echo, the SPA's page).
+    async fn answer(app: &App, method: &str, path: &str) -> (String, axum::http::HeaderMap) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("x-csrf", "1")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let what = serde_json::from_slice::<shared::api::ErrorBody>(&body)
+            .map_or_else(|_| String::from_utf8_lossy(&body).into_owned(), |b| b.error);
+        (format!("{status} {what}"), headers)
+    }
+
+    /// Which `/api` paths reach the proxy, with what name and path (percent-decoded once, as a route's
+    /// parameters are; an escape that is not UTF-8 is a JSON 400), and which fall through to what no route
+    /// matches (`-`: the fallback's answer, 400 JSON without the SPA, the SPA's page or 405 with it).
+    const SHAPES: &[(&str, &str, &str)] = &[
+        ("GET", "/api/echo/a", "200 /base/a"),
+        ("GET", "/api/echo/a/b?q=1&r=%20", "200 /base/a/b?q=1&r=%20"),
+        ("GET", "/api/echo/a/", "200 /base/a"),
+        ("GET", "/api/echo//a", "200 /base/a"),
+        ("GET", "/api/echo/a%2Fb", "200 /base/a/b"),
+        ("GET", "/api/echo/caf%C3%A9", "200 /base/caf%C3%A9"),
+        ("GET", "/api/echo/a%20b", "200 /base/a%20b"),
+        ("GET", "/api/ec%68o/a", "200 /base/a"),
+        ("GET", "/api/echo/a%252e%252e", "400 bad_request"),
+        ("GET", "/api/echo/%2e%2e/x", "400 bad_request"),
+        ("GET", "/api/echo/a%00", "400 bad_request"),
+        ("GET", "/api/echo/%FF", "400 bad_request"),
+        ("GET", "/api/%FF/a", "400 bad_request"),
+        ("GET", "/api/echo/%", "200 /base/%25"),
+        ("GET", "/api/echo/%zz", "200 /base/%25zz"),
+        ("GET", "/api/echo//", "200 /base"),
+        ("GET", "/api/%E2%82/a", "400 bad_request"),
+        ("GET", "/api/nope/a", "404 unknown_api"),
+        ("GET", "/api//a", "404 unknown_api"),
+        ("GET", "/api///a", "404 unknown_api"),
+        ("GET", "/api/%2F/a", "404 unknown_api"),
+        ("GET", "/api/x%2Fy/a", "404 unknown_api"),
+        ("POST", "/api/echo/a", "405 method_not_allowed"),
+        ("POST", "/api/nope/a", "404 unknown_api"),
+        ("GET", "/api/echo/", "-"),
+        ("GET", "/api/echo", "-"),
+        ("GET", "/api/", "-"),
+        ("GET", "/api", "-"),
+        ("GET", "/apix/echo/a", "-"),
+        ("GET", "/API/echo/a", "-"),
+        ("POST", "/api/echo/", "-"),
+        ("GET", "/api//", "-"),
+    ];
+
+    #[tokio::test]
+    async fn api_paths_reach_the_proxy_exactly_in_the_routes_shape() {
+        let upstream = echo_upstream().await;
+        let dist = std::env::temp_dir().join(format!("hybrid-app-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dist).unwrap();
+        std::fs::write(dist.join("index.html"), "<html></html>").unwrap();
+        let mut wrong = Vec::new();
+        for spa in [false, true] {
+            let app = app(upstream, spa.then_some(dist.as_path()));
+            for (method, path, expected) in SHAPES {
+                let (got, headers) = answer(&app, method, path).await;
+                let expected = match (*expected, spa, *method) {
+                    ("-", false, _) => "400 bad_request",
+                    ("-", true, "GET") => "200 <html></html>",
+                    ("-", true, _) => "405 ",
+                    (expected, _, _) => expected,
+                };
+                let nosniff = headers.contains_key("x-content-type-options");
+                if got != expected || !headers.contains_key("x-request-id") || nosniff != spa {
+                    wrong.push(format!(
+                        "{method} {path}, SPA served: {spa}: {got} (expected {expected}), \
+                         request id: {}, nosniff: {nosniff}",
+                        headers.contains_key("x-request-id")
+                    ));
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dist);
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
 }

@@ -6,13 +6,13 @@
 //! proxy adding CORS headers) lets a foreign page through the preflight. Without `Origin` (a same-origin GET, a
 //! non-browser client) the header rule alone decides.
 //!
-//! [`crate::app::router`] attaches them with `route_layer` to the route groups that need them: [`every_call`]
-//! to the `/api` routes, [`state_changes`] to the browser's `/bff` routes. A path no route matches reaches
-//! neither and gets the fallback's answer. The back-channel logout route ([`crate::flow::backchannel`]) takes
-//! no such header for POST, which the OP sends server to server as a plain form post. It is safe without the
-//! header because it uses no cookie and no browser session: the request is authenticated by the logout token's
-//! signature (plus issuer, audience, age and a one-time `jti`), so a forged cross-site post carries nothing the
-//! BFF would accept.
+//! [`check`] is the rule; [`crate::dispatch`] applies it to every `/api` call before the proxy, and
+//! [`crate::app::router`] attaches [`state_changes`] with `route_layer` to the browser's `/bff` routes. A path
+//! no route matches reaches neither and gets the fallback's answer. The back-channel logout route
+//! ([`crate::flow::backchannel`]) takes no such header for POST, which the OP sends server to server as a
+//! plain form post. It is safe without the header because it uses no cookie and no browser session: the
+//! request is authenticated by the logout token's signature (plus issuer, audience, age and a one-time `jti`),
+//! so a forged cross-site post carries nothing the BFF would accept.
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -21,15 +21,6 @@ use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::api::{CSRF_HEADER, CSRF_VALUE};
-
-/// The layer of the `/api` routes: every call needs the header, reads included, as each carries the
-/// session's access token to an upstream.
-pub async fn every_call(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match check(&state, &request) {
-        Ok(()) => next.run(request).await,
-        Err(e) => e.into_response(),
-    }
-}
 
 /// The layer of the browser's `/bff` routes: reads (GET, HEAD) pass, every other method needs the header.
 pub async fn state_changes(
@@ -40,11 +31,15 @@ pub async fn state_changes(
     if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
-    every_call(State(state), request, next).await
+    match check(&state, &request) {
+        Ok(()) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
 }
 
-/// The header, then the origin when one is named.
-fn check(state: &AppState, request: &Request) -> Result<(), AppError> {
+/// The rule: the header, then the origin when one is named. Every `/api` call needs it, reads included, as
+/// each carries the session's access token to an upstream.
+pub fn check(state: &AppState, request: &Request) -> Result<(), AppError> {
     let has_header = request
         .headers()
         .get(CSRF_HEADER)
@@ -69,9 +64,9 @@ fn names_another_origin(request: &Request, state: &AppState) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use crate::app::App;
     use axum::body::Body;
     use axum::http::Request;
-    use axum::Router;
     use tower::ServiceExt;
 
     /// Method, path, whether the BFF serves the SPA (`None`: either way), and the answers (status and JSON
@@ -373,7 +368,7 @@ mod tests {
         ),
     ];
 
-    async fn router(static_dir: Option<&std::path::Path>) -> Router {
+    async fn router(static_dir: Option<&std::path::Path>) -> App {
         let mut config = crate::config::fixture::config(crate::config::fixture::API);
         config.static_dir = static_dir.map(std::path::Path::to_path_buf);
         let (state, _discovery) = crate::start(config).expect("memory store");
@@ -382,7 +377,7 @@ mod tests {
 
     /// The status and JSON `error` code (or `-`) of one request.
     async fn answer(
-        app: &Router,
+        app: &App,
         method: &str,
         path: &str,
         header: bool,

@@ -9,6 +9,7 @@ pub mod app;
 pub mod config;
 pub mod csrf;
 pub mod current_session;
+pub mod dispatch;
 pub mod error;
 pub mod flow;
 pub mod forward_headers;

@@ -66,7 +66,7 @@ mod tests {
     use axum::http::{Request, StatusCode};
     use tower::ServiceExt;
 
-    async fn router() -> axum::Router {
+    async fn router() -> crate::app::App {
         let config = crate::config::fixture::config("");
         let (state, _discovery) = crate::start(config).expect("memory store");
         crate::app::router(state)

@@ -195,9 +195,10 @@ pub async fn spa(State(headers): State<Arc<SpaHeaders>>, request: Request, next:
     response
 }
 
-/// Middleware on every answer in single-binary mode: the headers of [`EVERY_ANSWER`], unless the answer has
-/// its own (an upstream API's, passed through).
-pub async fn every_answer(request: Request, next: Next) -> Response {
+/// Every answer in single-binary mode gets the headers of [`EVERY_ANSWER`], unless it has its own (an upstream
+/// API's, passed through). A plain function rather than a middleware, so [`crate::app::router`] can map the
+/// answers of the `/api` calls and of the router alike without a boxed future per request.
+pub fn every_answer(mut response: Response) -> Response {
     static HEADERS: std::sync::OnceLock<Vec<(HeaderName, HeaderValue)>> =
         std::sync::OnceLock::new();
     let headers = HEADERS.get_or_init(|| {
@@ -207,7 +208,6 @@ pub async fn every_answer(request: Request, next: Next) -> Response {
             .filter_map(|(name, value)| Some((name, HeaderValue::from_str(&value).ok()?)))
             .collect()
     });
-    let mut response = next.run(request).await;
     for (name, value) in headers {
         if !response.headers().contains_key(name) {
             response.headers_mut().insert(name.clone(), value.clone());

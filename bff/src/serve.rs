@@ -8,13 +8,15 @@
 //! those speak HTTP/1.1 to their upstream. Cleartext HTTP/2 would reach no user, and hyper-util's HTTP/1-or-2
 //! detection reads the first bytes without any time limit, which would reopen the hole this module closes.
 
+use crate::app::App;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::state::AppState;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -23,6 +25,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 /// The bound sockets: `listen`, and `metrics_listen` when configured.
 pub struct Listeners {
@@ -192,7 +195,7 @@ async fn serve_ops(state: AppState, listener: Option<TcpListener>, stop: Stop) -
     let header_read_timeout = header_read_timeout(&state);
     serve(
         listener,
-        crate::app::ops_router(state),
+        App::new(crate::app::ops_router(state)),
         header_read_timeout,
         stop.wait(),
     )
@@ -229,7 +232,7 @@ impl Stop {
 /// to finish their in-flight request (idle ones are closed at once).
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: App,
     header_read_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
@@ -251,7 +254,11 @@ pub async fn serve(
         };
         // Small JSON answers: sent at once rather than held back for more data to batch.
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // hyper's body as axum's, as axum's `Router` converts it.
+        let service = TowerToHyperService::new(
+            app.clone()
+                .map_request(|request: hyper::Request<Incoming>| request.map(Body::new)),
+        );
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             // Client gone, header timeout, malformed request: the connection's own business, not the server's.

@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::forward_headers::{DEFAULT_FORWARD_HEADERS, HOP_BY_HOP};
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use http_body::Body as _;
@@ -24,17 +24,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Forwards one request. 401 JSON without a session (never a redirect), 404 JSON for an unknown API.
+/// Forwards one request to the API `name`, at `rest` under its URL (both percent-decoded; see
+/// [`crate::dispatch`]). 401 JSON without a session (never a redirect), 404 JSON for an unknown API.
 pub async fn forward(
-    State(state): State<AppState>,
-    Path((name, rest)): Path<(String, String)>,
+    state: &AppState,
+    name: &str,
+    rest: &str,
     request: Request,
 ) -> Result<Response, AppError> {
     let api = state
         .config
         .apis
-        .get(&name)
-        .ok_or_else(|| AppError::UnknownApi(printable(&name)))?;
+        .get(name)
+        .ok_or_else(|| AppError::UnknownApi(printable(name)))?;
     if !api.allows(request.method()) {
         return Err(AppError::MethodNotAllowed);
     }
@@ -45,20 +47,19 @@ pub async fn forward(
     if declared.is_some_and(|len| len > api.max_body_bytes) {
         return Err(AppError::PayloadTooLarge);
     }
-    let target = path::join(&api.url, &api.path_prefix, &rest, request.uri().query())?;
+    let target = path::join(&api.url, &api.path_prefix, rest, request.uri().query())?;
     let target = axum::http::Uri::try_from(target)
         .map_err(|_| AppError::BadRequest("the API path is not allowed".into()))?;
     let credentials = if api.token {
         // Not an extractor: a public API needs no session, and the allowlist's answers come first.
-        let CurrentSession { id, session } =
-            CurrentSession::load(&state, request.headers()).await?;
+        let CurrentSession { id, session } = CurrentSession::load(state, request.headers()).await?;
         // An upstream with a resource or scopes of its own gets its own token, obtained once and cached.
         let which = if api.own_token() {
-            Which::Upstream(&name, api)
+            Which::Upstream(name, api)
         } else {
             Which::Main
         };
-        let (token, dpop_key) = token_for(&state, &id, session, which).await?;
+        let (token, dpop_key) = token_for(state, &id, session, which).await?;
         Some(auth::Credentials::new(api, token, dpop_key))
     } else {
         None
@@ -73,7 +74,7 @@ pub async fn forward(
     // Each attempt is built afresh: a DPoP proof is good for one request only.
     let outgoing = |body: Body| {
         upstream_request(
-            &state,
+            state,
             &parts,
             target.clone(),
             body,
@@ -99,7 +100,7 @@ pub async fn forward(
     let nonce_demanded = |answer: &hyper::Response<hyper::body::Incoming>| {
         credentials
             .as_ref()
-            .is_some_and(|c| c.nonce_retry(&state, &target, answer))
+            .is_some_and(|c| c.nonce_retry(state, &target, answer))
     };
     if bodyless && matches!(&sent, Some(Ok(answer)) if nonce_demanded(answer)) {
         let again = state.api_http.here().request(outgoing(Body::empty())?);
@@ -112,7 +113,7 @@ pub async fn forward(
         Some(Ok(_)) => "5xx",
         Some(Err(_)) | None => "error",
     };
-    state.metrics.proxied(&name, class, started.elapsed());
+    state.metrics.proxied(name, class, started.elapsed());
     let upstream = match sent {
         Some(Ok(upstream)) => upstream,
         _ if body_too_large.is_some_and(|flag| flag.load(Ordering::Relaxed)) => {
@@ -120,7 +121,7 @@ pub async fn forward(
         }
         None => return Err(AppError::UpstreamTimeout),
         Some(Err(e)) => {
-            tracing::debug!(api = %printable(&name), error = %retry::Chain(&e), "upstream call failed");
+            tracing::debug!(api = %printable(name), error = %retry::Chain(&e), "upstream call failed");
             return Err(AppError::UpstreamUnavailable);
         }
     };
