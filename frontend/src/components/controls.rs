@@ -1,6 +1,7 @@
 use super::advanced::Advanced;
 use crate::actions::Actions;
 use crate::state::State;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 /// Log in (with its Advanced settings) when signed out; Call API and Log out while the session is active.
@@ -14,27 +15,26 @@ pub fn Controls(state: State, actions: Actions) -> impl IntoView {
         if !known {
             return None;
         }
+        // `Either`, not `into_any`: with no `AnyView` anywhere, none of tachys' type-erasure code is in the wasm.
         Some(if can_log_in {
-            view! {
+            Either::Left(view! {
                 <div class="actions">
                     <button class="primary" data-testid="login" disabled=move || busy.get()
                         on:click=move |_| actions.log_in()>"Log in"</button>
                 </div>
                 <Advanced state=state actions=actions />
-            }
-            .into_any()
-        } else if active {
-            view! {
-                <div class="actions">
-                    <button class="primary" data-testid="call-api" disabled=move || busy.get()
-                        on:click=move |_| actions.call_api()>"Call API"</button>
-                    <button data-testid="logout" disabled=move || busy.get()
-                        on:click=move |_| actions.log_out()>"Log out"</button>
-                </div>
-            }
-            .into_any()
+            })
         } else {
-            ().into_any()
+            Either::Right(active.then(|| {
+                view! {
+                    <div class="actions">
+                        <button class="primary" data-testid="call-api" disabled=move || busy.get()
+                            on:click=move |_| actions.call_api()>"Call API"</button>
+                        <button data-testid="logout" disabled=move || busy.get()
+                            on:click=move |_| actions.log_out()>"Log out"</button>
+                    </div>
+                }
+            }))
         })
     }
 }
