@@ -1,8 +1,8 @@
 use crate::actions::{Actions, ConsoleRequest};
 use crate::problem::Cause;
 use crate::state::State;
-use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// Calls any configured upstream through the BFF: pick the API, method, path and body; see status, time,
 /// headers and the JSON, and what an error means. Inputs are read when the form is sent (few reactive parts:
@@ -10,13 +10,14 @@ use leptos::prelude::*;
 #[component]
 pub fn Console(state: State, actions: Actions) -> impl IntoView {
     let console = state.console;
-    let form_ref = NodeRef::<html::Form>::new();
     actions.load_apis();
 
     let send = move || {
-        // One form read instead of a reference per field: each typed node reference costs wasm size.
-        let Some(data) = form_ref
-            .get_untracked()
+        // One form read instead of a reference per field, and the form found by its id: each node reference
+        // costs wasm size.
+        let Some(data) = document()
+            .get_element_by_id(FORM_ID)
+            .and_then(|form| form.dyn_into::<web_sys::HtmlFormElement>().ok())
             .and_then(|form| web_sys::FormData::new_with_form(&form).ok())
         else {
             return;
@@ -93,7 +94,7 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
                     <button on:click=move |_| actions.load_apis()>"Try again"</button>
                 </div>
             })}
-            <form class="console-form" node_ref=form_ref on:submit=move |ev| { ev.prevent_default(); send(); }>
+            <form class="console-form" id=FORM_ID on:submit=move |ev| { ev.prevent_default(); send(); }>
                 <label for="console-api">"API"</label>
                 <select id="console-api" name="api" data-testid="console-api">{options}</select>
                 <label for="console-method">"Method"</label>
@@ -123,3 +124,6 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
         </section>
     }
 }
+
+/// The console form's element id: [`Console`] reads the fields from it when a request is sent.
+const FORM_ID: &str = "console-form";
