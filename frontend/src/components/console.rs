@@ -115,7 +115,7 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
                     placeholder="Sent with POST, PUT, PATCH and DELETE"></textarea>
                 <span></span>
                 <div>
-                    <button type="submit" class="primary" data-testid="console-send" disabled=move || console.busy.get()>
+                    <button type="submit" class="primary" data-testid="console-send" disabled=super::flag(console.busy)>
                         "Send"
                     </button>
                 </div>

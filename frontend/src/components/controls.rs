@@ -7,7 +7,7 @@ use leptos::prelude::*;
 /// Log in (with its Advanced settings) when signed out; Call API and Log out while the session is active.
 #[component]
 pub fn Controls(state: State, actions: Actions) -> impl IntoView {
-    let busy = state.busy;
+    let busy = super::flag(state.busy);
     move || {
         let (known, can_log_in, active) = state
             .status
@@ -19,7 +19,7 @@ pub fn Controls(state: State, actions: Actions) -> impl IntoView {
         Some(if can_log_in {
             Either::Left(view! {
                 <div class="actions">
-                    <button class="primary" data-testid="login" disabled=move || busy.get()
+                    <button class="primary" data-testid="login" disabled=busy
                         on:click=move |_| actions.log_in()>"Log in"</button>
                 </div>
                 <Advanced state=state actions=actions />
@@ -28,9 +28,9 @@ pub fn Controls(state: State, actions: Actions) -> impl IntoView {
             Either::Right(active.then(|| {
                 view! {
                     <div class="actions">
-                        <button class="primary" data-testid="call-api" disabled=move || busy.get()
+                        <button class="primary" data-testid="call-api" disabled=busy
                             on:click=move |_| actions.call_api()>"Call API"</button>
-                        <button data-testid="logout" disabled=move || busy.get()
+                        <button data-testid="logout" disabled=busy
                             on:click=move |_| actions.log_out()>"Log out"</button>
                     </div>
                 }

@@ -14,6 +14,12 @@ use crate::actions::Actions;
 use crate::state::State;
 use leptos::prelude::*;
 
+/// `flag`'s value, read reactively: one closure type for every button disabled while a request runs, so tachys'
+/// attribute effect is compiled once for them.
+fn flag(flag: RwSignal<bool>) -> impl Fn() -> bool + Copy + Send + 'static {
+    move || flag.get()
+}
+
 /// The whole page over `state`. Built after [`Actions::start`] has queued the page's first step, so that step
 /// (the ID token's verification, or the session check) is under way while the view is constructed.
 pub fn app(state: State, actions: Actions) -> impl IntoView {
