@@ -127,6 +127,8 @@ pub struct ConsoleState {
     /// A console call is in flight.
     pub busy: RwSignal<bool>,
     pub last: RwSignal<Option<ConsoleOutcome>>,
+    /// The console is on the page (see [`State::set_status`]).
+    pub shown: RwSignal<bool>,
 }
 
 /// One console call as shown: status (0 when there was no answer), time, headers as text, the body
@@ -143,6 +145,7 @@ pub struct ConsoleOutcome {
 /// Every signal of the page. `Copy`: each view gets it by value.
 #[derive(Clone, Copy)]
 pub struct State {
+    /// Written through [`State::set_status`] only, which keeps [`ConsoleState::shown`] in step.
     pub status: RwSignal<Status>,
     pub notice: RwSignal<Option<Notice>>,
     /// A request started by a button is in flight.
@@ -178,7 +181,19 @@ impl State {
                 load_problem: RwSignal::new(None),
                 busy: RwSignal::new(false),
                 last: RwSignal::new(None),
+                shown: RwSignal::new(false),
             },
         }
+    }
+
+    /// Moves the page to `status`. The console is shown once the status is known and hidden only mid sign-in, and
+    /// its flag is written only when that changes: the console is rebuilt (and its APIs asked for again) whenever
+    /// the flag is written. A flag kept here instead of a `Memo` over the status: no memo code in the wasm.
+    pub fn set_status(self, status: Status) {
+        let shown = status.is_known() && !status.is_signing_in();
+        if self.console.shown.get_untracked() != shown {
+            self.console.shown.set(shown);
+        }
+        self.status.set(status);
     }
 }

@@ -24,7 +24,7 @@ fn flag(flag: RwSignal<bool>) -> impl Fn() -> bool + Copy + Send + 'static {
 /// (the ID token's verification, or the session check) is under way while the view is constructed.
 pub fn app(state: State, actions: Actions) -> impl IntoView {
     // The console stays put once shown (a 401 inside it must stay readable); hidden only mid sign-in.
-    let console = Memo::new(move |_| state.status.with(|s| s.is_known() && !s.is_signing_in()));
+    let console = state.console.shown;
     view! {
         <header class="top">
             <span class="brand">"Hybrid Flow"</span>
