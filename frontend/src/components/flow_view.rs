@@ -1,3 +1,4 @@
+use super::fresh::Fresh;
 use crate::flow::{Check, Outcome, Step};
 use crate::state::State;
 use leptos::prelude::*;
@@ -24,13 +25,13 @@ pub fn FlowView(state: State) -> impl IntoView {
                     </div>
                 }
             });
-            view! {
+            Fresh(view! {
                 <section class="panel flow" data-testid="flow-view" aria-labelledby="flow-title">
                     <h2 id="flow-title">"What happened"</h2>
                     <ol class="timeline">{timeline}</ol>
                     {token}
                 </section>
-            }
+            })
         })
     }
 }

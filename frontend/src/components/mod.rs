@@ -7,6 +7,7 @@ mod api_result;
 mod console;
 mod controls;
 mod flow_view;
+mod fresh;
 mod status;
 mod user_card;
 
