@@ -1,3 +1,4 @@
+use super::fresh::Fresh;
 use crate::actions::Actions;
 use crate::problem::Cause;
 use crate::state::{Retry, State};
@@ -32,13 +33,13 @@ pub fn Alert(state: State, actions: Actions) -> impl IntoView {
                     div.scroll_into_view_with_scroll_into_view_options(&options);
                 }
             });
-            view! {
+            Fresh(view! {
                 <div class="alert" role="alert" data-testid="error" data-error=problem.code id=ID>
                     <p>{problem.message}</p>
                     {hint.map(|h| view! { <p class="hint">{h}</p> })}
                     {retry}
                 </div>
-            }
+            })
         })
     }
 }

@@ -1,3 +1,4 @@
+use super::fresh::Fresh;
 use crate::actions::{Actions, ConsoleRequest};
 use crate::problem::Cause;
 use crate::state::State;
@@ -49,7 +50,7 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
                     </div>
                 }
             });
-            view! {
+            Fresh(view! {
                 <div class="console-result" data-testid="console-result">
                     <p class="meta">
                         <span class="badge" data-ok=ok data-testid="console-status">{status}</span>
@@ -62,7 +63,7 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
                     </details>
                     <pre data-testid="console-body-out" tabindex="0" aria-label="Response body">{o.body}</pre>
                 </div>
-            }
+            })
         })
     };
 
@@ -88,12 +89,12 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
         <section class="panel console" data-testid="api-console" aria-labelledby="console-title">
             <h2 id="console-title">"API console"</h2>
             <p class="muted">"Calls go to the BFF, which adds the access token; this page never sees it."</p>
-            {move || console.load_problem.get().map(|p| view! {
+            {move || console.load_problem.get().map(|p| Fresh(view! {
                 <div class="alert" role="alert" data-error=p.code>
                     <p>{p.message}</p>
                     <button on:click=move |_| actions.load_apis()>"Try again"</button>
                 </div>
-            })}
+            }))}
             <form class="console-form" id=FORM_ID on:submit=move |ev| { ev.prevent_default(); send(); }>
                 <label for="console-api">"API"</label>
                 <select id="console-api" name="api" data-testid="console-api">{options}</select>
