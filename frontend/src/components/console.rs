@@ -68,7 +68,7 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
     };
 
     let options = move || {
-        console
+        let options = console
             .apis
             .get()
             .into_iter()
@@ -82,7 +82,9 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
                 );
                 view! { <option value=a.name>{label}</option> }
             })
-            .collect_view()
+            .collect_view();
+        // The list arrives once, as the console appears: nothing picked from it yet is lost by building it afresh.
+        Fresh(options)
     };
 
     view! {
