@@ -25,6 +25,7 @@ fn flag(flag: RwSignal<bool>) -> impl Fn() -> bool + Copy + Send + 'static {
 /// (the ID token's verification, or the session check) is under way while the view is constructed.
 pub fn app(state: State, actions: Actions) -> impl IntoView {
     // The console stays put once shown (a 401 inside it must stay readable); hidden only mid sign-in.
+    // Only ever added or taken away (the flag changes whenever it is written), never patched: built afresh.
     let console = state.console.shown;
     view! {
         <header class="top">
@@ -41,7 +42,7 @@ pub fn app(state: State, actions: Actions) -> impl IntoView {
                 <api_result::ApiResult state=state />
             </section>
             <flow_view::FlowView state=state />
-            {move || console.get().then(|| view! { <console::Console state=state actions=actions /> })}
+            {move || console.get().then(|| fresh::Fresh(view! { <console::Console state=state actions=actions /> }))}
         </main>
     }
 }
