@@ -6,8 +6,8 @@ use leptos::prelude::*;
 /// The timeline of this sign-in and the decoded ID token. Rendered once something happened.
 #[component]
 pub fn FlowView(state: State) -> impl IntoView {
-    // One reactive closure for the whole view, not one per part: each closure's render effect is compiled with the
-    // build and rebuild of its view, and the rebuild here already leaves the unchanged steps' nodes as they are.
+    // One reactive closure for the whole view, not one per part (each closure's render effect is compiled with its
+    // view), built afresh when the timeline or the token changes: nothing in it holds what the person did.
     move || {
         let steps = state.timeline.get();
         (!steps.is_empty()).then(|| {

@@ -13,6 +13,7 @@ mod user_card;
 
 use crate::actions::Actions;
 use crate::state::State;
+use fresh::Fresh;
 use leptos::prelude::*;
 
 /// `flag`'s value, read reactively: one closure type for every button disabled while a request runs, so tachys'
@@ -42,7 +43,7 @@ pub fn app(state: State, actions: Actions) -> impl IntoView {
                 <api_result::ApiResult state=state />
             </section>
             <flow_view::FlowView state=state />
-            {move || console.get().then(|| fresh::Fresh(view! { <console::Console state=state actions=actions /> }))}
+            {move || console.get().then(|| Fresh(view! { <console::Console state=state actions=actions /> }))}
         </main>
     }
 }
