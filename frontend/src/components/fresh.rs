@@ -13,7 +13,8 @@ use leptos::tachys::view::{Mountable, Position, PositionState};
 /// tachys compiles a `rebuild` (patch the old nodes in place) next to the `build` of every view a reactive closure
 /// returns, as big as the build again. For the parts of the page whose content is replaced whole anyway (a new
 /// alert, a new console answer, the user) building afresh shows the same, and leaves their `rebuild` code out of
-/// the wasm. Not for views whose nodes hold what the person did (an open `<details>`, a chosen option, focus).
+/// the wasm. Not for views whose nodes hold what the person did (an open `<details>`, a chosen option, focus) when
+/// their closure can run again while they stay on the page.
 pub struct Fresh<T>(pub T);
 
 impl<T: Render> Render for Fresh<T> {
