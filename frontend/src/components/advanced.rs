@@ -35,7 +35,7 @@ pub fn Advanced(state: State, actions: Actions) -> impl IntoView {
     };
     let marker = move || {
         state.response_type.get().map(|rt| {
-            view! { <span class="badge" data-testid="conformance-mode">"conformance mode: "{rt.as_str()}</span> }
+            Fresh(view! { <span class="badge" data-testid="conformance-mode">"conformance mode: "{rt.as_str()}</span> })
         })
     };
     view! {
