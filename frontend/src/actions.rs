@@ -42,7 +42,7 @@ impl Actions {
         if let Some(fragment) = callback::take_fragment() {
             // Before the first render: the page is drawn as "checking the sign-in" at once, without the Log in
             // button or the API console (and its request for the API list) that would be torn down right after.
-            self.state.status.set(Status::Verifying);
+            self.state.set_status(Status::Verifying);
             spawn_local(self.complete_sign_in(fragment));
             return;
         }
@@ -85,7 +85,7 @@ impl Actions {
                     Status::SignedOut
                 }
             };
-            self.state.status.set(status);
+            self.state.set_status(status);
         });
     }
 
@@ -122,7 +122,7 @@ impl Actions {
             Some(Retry::CallApi) => self.call_api(),
             Some(Retry::CheckSession) => {
                 self.state.notice.set(None);
-                self.state.status.set(Status::Unknown);
+                self.state.set_status(Status::Unknown);
                 self.check_session(None);
             }
             None => {}
@@ -156,7 +156,7 @@ impl Actions {
         };
         let shown = verified.user.map(Identity::from_id_token);
         let has_user = shown.is_some();
-        self.state.status.set(Status::Exchanging(shown));
+        self.state.set_status(Status::Exchanging(shown));
         if has_user {
             browser::mark("hybrid:user-shown");
             browser::mark("identity-shown");
@@ -199,7 +199,7 @@ impl Actions {
                 ));
                 let expires_at = info.expires_at;
                 let identity = self.session_identity(info);
-                self.state.status.set(Status::Active(identity));
+                self.state.set_status(Status::Active(identity));
                 browser::mark("hybrid:session-up");
                 browser::mark("session-established");
                 self.log(Step::new(
@@ -312,7 +312,7 @@ impl Actions {
                     self.state.api_result.set(None);
                     self.state.token.set(None);
                     self.state.timeline.set(Vec::new());
-                    self.state.status.set(Status::LoggedOut);
+                    self.state.set_status(Status::LoggedOut);
                     if let Some(end) = done.end_session {
                         if browser::submit_form(&end.action, end.method.as_str(), &end.fields)
                             .is_ok()
@@ -394,7 +394,7 @@ impl Actions {
 
     /// A 401 from the BFF: the session ended (expired, logged out elsewhere); offer to sign in again.
     fn session_gone(self, problem: Problem) {
-        self.state.status.set(Status::SignedOut);
+        self.state.set_status(Status::SignedOut);
         self.notify(problem, Some(Retry::LogIn));
     }
 
@@ -408,7 +408,7 @@ impl Actions {
     }
 
     fn fail(self, problem: Problem) {
-        self.state.status.set(Status::Failed);
+        self.state.set_status(Status::Failed);
         self.notify(problem, Some(Retry::LogIn));
         self.state.busy.set(false);
     }

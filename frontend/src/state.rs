@@ -72,6 +72,17 @@ impl Status {
         }
     }
 
+    /// The buttons offered: none until the status is known and while a sign-in is under way.
+    pub fn buttons(&self) -> Buttons {
+        if self.can_log_in() {
+            Buttons::LogIn
+        } else if self.is_active() {
+            Buttons::Session
+        } else {
+            Buttons::None
+        }
+    }
+
     /// Whether the first answer is known (before it, no button is drawn).
     pub fn is_known(&self) -> bool {
         !matches!(self, Status::Unknown)
@@ -102,6 +113,17 @@ impl Status {
     }
 }
 
+/// What the page's buttons offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buttons {
+    /// The status is not known yet, or a sign-in is under way.
+    None,
+    /// Log in, with its Advanced settings.
+    LogIn,
+    /// Call API and Log out.
+    Session,
+}
+
 /// The current problem together with what the alert's "Try again" does: one value, so a new problem never
 /// inherits an old one's retry.
 #[derive(Debug, Clone)]
@@ -127,6 +149,8 @@ pub struct ConsoleState {
     /// A console call is in flight.
     pub busy: RwSignal<bool>,
     pub last: RwSignal<Option<ConsoleOutcome>>,
+    /// The console is on the page (see [`State::set_status`]).
+    pub shown: RwSignal<bool>,
 }
 
 /// One console call as shown: status (0 when there was no answer), time, headers as text, the body
@@ -143,10 +167,13 @@ pub struct ConsoleOutcome {
 /// Every signal of the page. `Copy`: each view gets it by value.
 #[derive(Clone, Copy)]
 pub struct State {
+    /// Written through [`State::set_status`] only, which keeps [`ConsoleState::shown`] in step.
     pub status: RwSignal<Status>,
     pub notice: RwSignal<Option<Notice>>,
     /// A request started by a button is in flight.
     pub busy: RwSignal<bool>,
+    /// The buttons offered for the status (see [`State::set_status`]).
+    pub buttons: RwSignal<Buttons>,
     /// The flow view's timeline (this page load only; never token material).
     pub timeline: RwSignal<Vec<Step>>,
     /// The decoded, verified ID token of this sign-in.
@@ -168,6 +195,7 @@ impl State {
             status: RwSignal::new(Status::Unknown),
             notice: RwSignal::new(None),
             busy: RwSignal::new(false),
+            buttons: RwSignal::new(Buttons::None),
             timeline: RwSignal::new(Vec::new()),
             token: RwSignal::new(None),
             api_result: RwSignal::new(None),
@@ -178,7 +206,24 @@ impl State {
                 load_problem: RwSignal::new(None),
                 busy: RwSignal::new(false),
                 last: RwSignal::new(None),
+                shown: RwSignal::new(false),
             },
         }
+    }
+
+    /// Moves the page to `status`. The console is shown once the status is known and hidden only mid sign-in; it
+    /// and the buttons are rebuilt whenever their signal is written (the console then asks for its APIs again, an
+    /// open Advanced settings would close), so each is written only when it changes. Kept here instead of `Memo`s
+    /// over the status: no memo code in the wasm.
+    pub fn set_status(self, status: Status) {
+        let shown = status.is_known() && !status.is_signing_in();
+        if self.console.shown.get_untracked() != shown {
+            self.console.shown.set(shown);
+        }
+        let buttons = status.buttons();
+        if self.buttons.get_untracked() != buttons {
+            self.buttons.set(buttons);
+        }
+        self.status.set(status);
     }
 }

@@ -1,3 +1,4 @@
+use super::fresh::Fresh;
 use crate::actions::Actions;
 use crate::state::State;
 use leptos::prelude::*;
@@ -14,7 +15,8 @@ pub fn Advanced(state: State, actions: Actions) -> impl IntoView {
                     .response_type
                     .get_untracked()
                     .unwrap_or(o.default_response_type);
-                o.response_types
+                let options = o
+                    .response_types
                     .iter()
                     .map(|&rt| {
                         let note = if rt == o.default_response_type {
@@ -25,13 +27,15 @@ pub fn Advanced(state: State, actions: Actions) -> impl IntoView {
                         let label = rt.as_str().to_owned() + note;
                         view! { <option value=rt.as_str() selected=rt == chosen>{label}</option> }
                     })
-                    .collect_view()
+                    .collect_view();
+                // Asked once (see `load_login_options`), and each option marks the chosen type itself.
+                Fresh(options)
             })
         })
     };
     let marker = move || {
         state.response_type.get().map(|rt| {
-            view! { <span class="badge" data-testid="conformance-mode">"conformance mode: "{rt.as_str()}</span> }
+            Fresh(view! { <span class="badge" data-testid="conformance-mode">"conformance mode: "{rt.as_str()}</span> })
         })
     };
     view! {

@@ -1,3 +1,4 @@
+use super::fresh::Fresh;
 use crate::actions::Actions;
 use crate::problem::Cause;
 use crate::state::{Retry, State};
@@ -23,26 +24,28 @@ pub fn Alert(state: State, actions: Actions) -> impl IntoView {
                 }
             });
             // A failure can come from a button far down the page (the API console): bring it into view, or
-            // the person sees nothing happen.
-            let shown = NodeRef::<leptos::html::Div>::new();
-            shown.on_load(|div| {
-                // After this frame's layout: when the ref loads, the element may not be in the document yet.
-                request_animation_frame(move || {
+            // the person sees nothing happen. Found by its id after this frame's layout, when the view returned
+            // here is in the document: a node reference would bring its own effect code into the wasm.
+            request_animation_frame(|| {
+                if let Some(div) = document().get_element_by_id(ID) {
                     let options = web_sys::ScrollIntoViewOptions::new();
                     options.set_block(web_sys::ScrollLogicalPosition::Nearest);
                     div.scroll_into_view_with_scroll_into_view_options(&options);
-                });
+                }
             });
-            view! {
-                <div class="alert" role="alert" data-testid="error" data-error=problem.code node_ref=shown>
+            Fresh(view! {
+                <div class="alert" role="alert" data-testid="error" data-error=problem.code id=ID>
                     <p>{problem.message}</p>
                     {hint.map(|h| view! { <p class="hint">{h}</p> })}
                     {retry}
                 </div>
-            }
+            })
         })
     }
 }
+
+/// The alert's element id, for scrolling it into view.
+const ID: &str = "problem";
 
 /// What a kind of failure means for the person in front of the page.
 fn hint(cause: Cause) -> Option<&'static str> {

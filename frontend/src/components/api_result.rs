@@ -1,3 +1,4 @@
+use super::fresh::Fresh;
 use crate::state::State;
 use leptos::prelude::*;
 
@@ -6,12 +7,12 @@ use leptos::prelude::*;
 pub fn ApiResult(state: State) -> impl IntoView {
     move || {
         state.api_result.get().map(|json| {
-            view! {
+            Fresh(view! {
                 <section class="api">
                     <h2>"API response"</h2>
                     <pre data-testid="api-result">{json}</pre>
                 </section>
-            }
+            })
         })
     }
 }

@@ -1,8 +1,9 @@
+use super::fresh::Fresh;
 use crate::actions::{Actions, ConsoleRequest};
 use crate::problem::Cause;
 use crate::state::State;
-use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// Calls any configured upstream through the BFF: pick the API, method, path and body; see status, time,
 /// headers and the JSON, and what an error means. Inputs are read when the form is sent (few reactive parts:
@@ -10,13 +11,14 @@ use leptos::prelude::*;
 #[component]
 pub fn Console(state: State, actions: Actions) -> impl IntoView {
     let console = state.console;
-    let form_ref = NodeRef::<html::Form>::new();
     actions.load_apis();
 
     let send = move || {
-        // One form read instead of a reference per field: each typed node reference costs wasm size.
-        let Some(data) = form_ref
-            .get_untracked()
+        // One form read instead of a reference per field, and the form found by its id: each node reference
+        // costs wasm size.
+        let Some(data) = document()
+            .get_element_by_id(FORM_ID)
+            .and_then(|form| form.dyn_into::<web_sys::HtmlFormElement>().ok())
             .and_then(|form| web_sys::FormData::new_with_form(&form).ok())
         else {
             return;
@@ -48,7 +50,7 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
                     </div>
                 }
             });
-            view! {
+            Fresh(view! {
                 <div class="console-result" data-testid="console-result">
                     <p class="meta">
                         <span class="badge" data-ok=ok data-testid="console-status">{status}</span>
@@ -61,12 +63,12 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
                     </details>
                     <pre data-testid="console-body-out" tabindex="0" aria-label="Response body">{o.body}</pre>
                 </div>
-            }
+            })
         })
     };
 
     let options = move || {
-        console
+        let options = console
             .apis
             .get()
             .into_iter()
@@ -80,20 +82,22 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
                 );
                 view! { <option value=a.name>{label}</option> }
             })
-            .collect_view()
+            .collect_view();
+        // The list arrives once, as the console appears: nothing picked from it yet is lost by building it afresh.
+        Fresh(options)
     };
 
     view! {
         <section class="panel console" data-testid="api-console" aria-labelledby="console-title">
             <h2 id="console-title">"API console"</h2>
             <p class="muted">"Calls go to the BFF, which adds the access token; this page never sees it."</p>
-            {move || console.load_problem.get().map(|p| view! {
+            {move || console.load_problem.get().map(|p| Fresh(view! {
                 <div class="alert" role="alert" data-error=p.code>
                     <p>{p.message}</p>
                     <button on:click=move |_| actions.load_apis()>"Try again"</button>
                 </div>
-            })}
-            <form class="console-form" node_ref=form_ref on:submit=move |ev| { ev.prevent_default(); send(); }>
+            }))}
+            <form class="console-form" id=FORM_ID on:submit=move |ev| { ev.prevent_default(); send(); }>
                 <label for="console-api">"API"</label>
                 <select id="console-api" name="api" data-testid="console-api">{options}</select>
                 <label for="console-method">"Method"</label>
@@ -114,7 +118,7 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
                     placeholder="Sent with POST, PUT, PATCH and DELETE"></textarea>
                 <span></span>
                 <div>
-                    <button type="submit" class="primary" data-testid="console-send" disabled=move || console.busy.get()>
+                    <button type="submit" class="primary" data-testid="console-send" disabled=super::flag(console.busy)>
                         "Send"
                     </button>
                 </div>
@@ -123,3 +127,6 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
         </section>
     }
 }
+
+/// The console form's element id: [`Console`] reads the fields from it when a request is sent.
+const FORM_ID: &str = "console-form";

@@ -1,3 +1,4 @@
+use super::fresh::Fresh;
 use crate::flow::{Check, Outcome, Step};
 use crate::state::State;
 use leptos::prelude::*;
@@ -5,34 +6,32 @@ use leptos::prelude::*;
 /// The timeline of this sign-in and the decoded ID token. Rendered once something happened.
 #[component]
 pub fn FlowView(state: State) -> impl IntoView {
-    let timeline = move || {
-        let steps = state.timeline.get();
-        let start = steps.iter().map(|s| s.at_ms).min().unwrap_or_default();
-        steps
-            .into_iter()
-            .map(|step| step_view(step, start))
-            .collect_view()
-    };
-    let token = move || {
-        state.token.get().map(|t| {
-            view! {
-                <h3>"ID token (verified)"</h3>
-                <div class="tables">
-                    {rows_table("Header", t.header, "id-token-header")}
-                    {rows_table("Claims", t.claims, "id-token-claims")}
-                </div>
-            }
-        })
-    };
+    // One reactive closure for the whole view, not one per part (each closure's render effect is compiled with its
+    // view), built afresh when the timeline or the token changes: nothing in it holds what the person did.
     move || {
-        (!state.timeline.with(Vec::is_empty)).then(|| {
-            view! {
+        let steps = state.timeline.get();
+        (!steps.is_empty()).then(|| {
+            let start = steps.iter().map(|s| s.at_ms).min().unwrap_or_default();
+            let timeline = steps
+                .into_iter()
+                .map(|step| step_view(step, start))
+                .collect_view();
+            let token = state.token.get().map(|t| {
+                view! {
+                    <h3>"ID token (verified)"</h3>
+                    <div class="tables">
+                        {rows_table("Header", t.header, "id-token-header")}
+                        {rows_table("Claims", t.claims, "id-token-claims")}
+                    </div>
+                }
+            });
+            Fresh(view! {
                 <section class="panel flow" data-testid="flow-view" aria-labelledby="flow-title">
                     <h2 id="flow-title">"What happened"</h2>
                     <ol class="timeline">{timeline}</ol>
                     {token}
                 </section>
-            }
+            })
         })
     }
 }

@@ -5,9 +5,10 @@ use leptos::prelude::*;
 #[component]
 pub fn Status(state: State) -> impl IntoView {
     let status = state.status;
-    view! {
-        <p class="status" data-testid="session-status" data-state=move || status.with(|s| s.attr())>
-            {move || status.with(|s| s.text())}
-        </p>
+    // One reactive closure for the attribute and the text: each closure is a render effect of its own in the wasm.
+    move || {
+        status.with(|s| {
+            view! { <p class="status" data-testid="session-status" data-state=s.attr()>{s.text()}</p> }
+        })
     }
 }

@@ -1,3 +1,4 @@
+use super::fresh::Fresh;
 use crate::state::State;
 use leptos::prelude::*;
 use serde_json::Value;
@@ -30,12 +31,12 @@ pub fn UserCard(state: State) -> impl IntoView {
                     }
                 })
                 .collect_view();
-            view! {
+            Fresh(view! {
                 <section class="user">
                     <p class="name" data-testid="user-name">{identity.user.display_name().to_owned()}</p>
                     <dl>{rows}</dl>
                 </section>
-            }
+            })
         })
     }
 }
