@@ -22,7 +22,8 @@ use std::collections::BTreeMap;
 /// `main.rs`), which serves the short-lived allocations of each request fast by rounding every block up to a
 /// size class: 256-byte steps between 1 and 2 KiB, so a packed session of 1.8 to 1.9 KB (the dev OP's tokens)
 /// took a 2 KiB block, about 125 bytes more per session (BENCHMARKS.md §4). glibc rounds to 16 bytes, and a
-/// session's block is allocated only when the session is written (sign-in, refresh), never per proxied call.
+/// session's block is allocated only when the session is written (sign-in, refresh, the last-seen time at most
+/// once a minute), never per proxied call.
 pub struct Packed(allocator_api2::boxed::Box<[u8], System>);
 
 /// A packed session that does not unpack. [`Packed::new`] never makes one, so this is a bug; the store reports
@@ -97,9 +98,7 @@ impl Packed {
         w.opt_str(key.as_deref());
         // Copied into a block of the exact size rather than shrunk in place: glibc's realloc leaves the cut-off
         // tail as a hole between long-lived blocks, which cost 900 bytes per session at 100k (measured).
-        let mut block = allocator_api2::vec::Vec::with_capacity_in(w.0.len(), System);
-        block.extend_from_slice(&w.0);
-        Packed(block.into_boxed_slice())
+        Packed(w.0.as_slice().into())
     }
 
     /// The session again.
