@@ -58,7 +58,7 @@ md.append(
 md.append("## 1. Bundle size\n")
 bundle_start = len(md)
 md.append(
-    "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`; the SPA with `--converge --low-memory-unused --strip-producers --strip-target-features` and its own profile `wasm-release`) in the same run; gzip is `gzip -9`, brotli the build's `.br` copies (quality 11). "
+    "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`; the SPA with `--converge --low-memory-unused --strip-producers --strip-target-features` and its own profile `wasm-release`) in the same run; gzip is `gzip -9 -n` (no file name in the header, as the build's `.gz` copies), brotli the build's `.br` copies (quality 11). "
     "The hello world is `bench/hello/` (Leptos 0.8 CSR, one paragraph).\n"
 )
 md.append("| file | SPA raw | SPA gzip | SPA brotli | hello world raw | hello world gzip | hello world brotli |")
@@ -220,8 +220,8 @@ if net:
                    f"{fmt(hello, 1)} ms -> {r1:.2f}x hello (goal ≤ 1.5), {r2:.2f}x session (goal ≤ 0.5)")
 cached = identity_table("identity_net_cached", (
     "The same emulated network **with the HTTP cache on**, as a person's browser has it: the SPA that started the "
-    "sign-in was loaded moments before, so on the OP's redirect back index.html and boot.js are revalidated "
-    "(`no-cache`) while the fingerprinted wasm and JS glue come from the cache (`immutable`). {n} logins and hello world "
+    "sign-in was loaded moments before, so on the OP's redirect back index.html is revalidated (`no-cache`) "
+    "while the fingerprinted boot.js, wasm and JS glue come from the cache (`immutable`). {n} logins and hello world "
     "loads (the hello world, loaded before each login, is cached alike) in a fresh browser.\n"), judged=False)
 if cached:
     shown, sess, hello, r1, r2 = cached

@@ -1,0 +1,16 @@
+// Trunk's post-build hook (Trunk.toml) for release builds: the loader gets a hashed name, then every file gets
+// its precompressed copies. One hook, not two: Trunk starts the hooks of a stage concurrently, and the copies must
+// be made of the final names.
+import { fingerprintBoot } from "./fingerprint.mjs";
+import { compressDir } from "./compress.mjs";
+
+const dir = process.env.TRUNK_STAGING_DIR;
+if (!dir) {
+  console.error("post-build.mjs runs as Trunk's hook (TRUNK_STAGING_DIR unset)");
+  process.exit(2);
+}
+if (process.env.TRUNK_PROFILE && process.env.TRUNK_PROFILE !== "release") {
+  process.exit(0); // `trunk serve` (debug) serves plain files under their own names
+}
+fingerprintBoot(dir);
+compressDir(dir);
