@@ -21,21 +21,22 @@ async fn the_spa_is_served_with_cache_rules_and_its_routes_fall_back_to_index() 
     assert_eq!(index.headers()["cache-control"], "no-cache");
     let html = index.text().await.unwrap();
 
-    // Every asset index.html names: fingerprinted ones immutable, the rest revalidated; wasm with its type.
+    // Every asset index.html names is fingerprinted, the loader too (dev/toolchain/fingerprint.mjs), so all are
+    // immutable: a browser back from the OP revalidates index.html alone. Wasm with its type.
     let assets: Vec<&str> = html
         .split(['"', '\''])
         .filter(|s| s.starts_with('/') && (s.ends_with(".js") || s.ends_with(".wasm")))
         .collect();
     assert!(assets.iter().any(|a| a.ends_with("_bg.wasm")), "{html}");
+    assert!(assets.iter().any(|a| a.starts_with("/boot-")), "{html}");
     for asset in assets {
         let r = get(asset).await.unwrap();
         assert_eq!(r.status(), 200, "{asset}");
-        let expected = if asset.contains("hybrid-frontend-") {
-            "public, max-age=31536000, immutable"
-        } else {
-            "no-cache"
-        };
-        assert_eq!(r.headers()["cache-control"], expected, "{asset}");
+        assert_eq!(
+            r.headers()["cache-control"],
+            "public, max-age=31536000, immutable",
+            "{asset}"
+        );
         if asset.ends_with(".wasm") {
             assert_eq!(r.headers()["content-type"], "application/wasm");
         }
