@@ -25,6 +25,7 @@ pub mod dpop;
 pub mod error;
 pub mod fragment;
 pub mod jose;
+pub mod json;
 pub mod objects;
 pub mod par;
 pub mod pkce;
