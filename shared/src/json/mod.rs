@@ -24,6 +24,6 @@ mod tests;
 pub use number::Number;
 pub use object::Object;
 pub use parse::{parse, Error};
-pub use typed::{from_slice, to_string, Fields, FromJson, ToJson};
+pub use typed::{by_name, from_slice, to_string, Fields, FromJson, ToJson};
 pub use value::Value;
 pub use write::{write_compact, write_pretty};

@@ -4,7 +4,7 @@
 //! unknown members ignored, a missing `Option` is `None`, a missing member with a default takes it, any other
 //! missing member or a wrong JSON type is an error, and a struct is read from an object only.
 
-use super::{parse, write_compact, Error, Object, Value};
+use super::{parse, write_compact, Error, Number, Object, Value};
 
 /// A type read from a JSON value.
 pub trait FromJson: Sized {
@@ -61,9 +61,12 @@ impl<'a> Fields<'a> {
 
     /// A member with a default (`#[serde(default)]`): absent takes the default, present must be a `T`.
     pub fn or_default<T: FromJson + Default>(&self, name: &str) -> Result<T, Error> {
-        self.0
-            .get(name)
-            .map_or_else(|| Ok(T::default()), T::from_json)
+        self.or(name, T::default())
+    }
+
+    /// A member with a given default (`#[serde(default = "...")]`): absent takes it, present must be a `T`.
+    pub fn or<T: FromJson>(&self, name: &str, default: T) -> Result<T, Error> {
+        self.0.get(name).map_or(Ok(default), T::from_json)
     }
 }
 
@@ -94,6 +97,25 @@ impl FromJson for bool {
 impl FromJson for i64 {
     fn from_json(value: &Value) -> Result<i64, Error> {
         value.as_i64().ok_or(Error("an integer was expected"))
+    }
+}
+
+/// Any number, as serde reads an `f64` (integers included).
+impl FromJson for f64 {
+    fn from_json(value: &Value) -> Result<f64, Error> {
+        match value {
+            Value::Number(n) => n.as_f64().ok_or(Error("a number was expected")),
+            _ => Err(Error("a number was expected")),
+        }
+    }
+}
+
+impl FromJson for Number {
+    fn from_json(value: &Value) -> Result<Number, Error> {
+        match value {
+            Value::Number(n) => Ok(n.clone()),
+            _ => Err(Error("a number was expected")),
+        }
     }
 }
 
@@ -187,4 +209,14 @@ impl<A: ToJson, B: ToJson> ToJson for (A, B) {
     fn to_json(&self) -> Value {
         Value::Array(vec![self.0.to_json(), self.1.to_json()])
     }
+}
+
+/// A unit variant read from its wire name (as serde reads one written as a string): one of `all` whose
+/// `name` is the value's text.
+pub fn by_name<T: Copy>(value: &Value, all: &[T], name: fn(T) -> &'static str) -> Result<T, Error> {
+    let text = value.as_str().ok_or(Error("a name was expected"))?;
+    all.iter()
+        .copied()
+        .find(|v| name(*v) == text)
+        .ok_or(Error("an unknown name"))
 }

@@ -16,6 +16,11 @@ pub enum Value {
 }
 
 impl Value {
+    /// Whether this is `null` (which the claim readers treat as absent).
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
     /// The string, when this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
