@@ -29,9 +29,8 @@ pub fn json(data: &[u8]) -> Outcome {
     }
 }
 
-/// Our tree equals serde_json's: same shapes, numbers with the same typed reads (floats to within rounding:
-/// serde_json's default float parsing is best-effort, not correctly rounded), and members resolved as
-/// `serde_json::Map` resolves duplicate names (the last one counts).
+/// Our tree equals serde_json's: same shapes, numbers with the same typed reads (floats bit for bit), and
+/// members resolved as `serde_json::Map` resolves duplicate names (the last one counts).
 pub fn same_tree(ours: &Value, theirs: &J) -> bool {
     match (ours, theirs) {
         (Value::Null, J::Null) => true,
@@ -39,10 +38,7 @@ pub fn same_tree(ours: &Value, theirs: &J) -> bool {
         (Value::Number(a), J::Number(b)) => {
             a.as_i64() == b.as_i64()
                 && a.as_u64() == b.as_u64()
-                && match (a.as_f64(), b.as_f64()) {
-                    (Some(x), Some(y)) => x == y || ((x - y) / y).abs() < 1e-14,
-                    _ => false,
-                }
+                && a.as_f64().map(f64::to_bits) == b.as_f64().map(f64::to_bits)
         }
         (Value::String(a), J::String(b)) => a == b,
         (Value::Array(a), J::Array(b)) => {

@@ -10,6 +10,7 @@
 //! numbers whose value is out of `f64`'s range refused, and a duplicate member name read as its last value.
 //! Its string escaping is byte for byte serde_json's, so what either tier writes is the same text.
 
+mod float;
 mod number;
 mod object;
 mod parse;

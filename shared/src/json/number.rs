@@ -55,9 +55,10 @@ impl Number {
         self.0.parse().ok()
     }
 
-    /// As `serde_json::Number::as_f64`: every number has one (the parser refused those out of range).
+    /// As `serde_json::Number::as_f64`, bit for bit (see [`super::float`]): every number has one, since the
+    /// parser refused those out of range.
     pub fn as_f64(&self) -> Option<f64> {
-        self.0.parse().ok().filter(|f: &f64| f.is_finite())
+        super::float::serde_json_f64(&self.0)
     }
 }
 

@@ -148,8 +148,8 @@ impl Parser<'_> {
         }
     }
 
-    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, and within `f64`'s range (serde_json refuses a
-    /// number that would be infinite).
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, and within `f64`'s range as serde_json reads it
+    /// (it refuses a number that would be infinite).
     fn number(&mut self) -> Result<Value, Error> {
         let invalid = Error("an invalid number");
         let start = self.pos;
@@ -163,7 +163,6 @@ impl Parser<'_> {
             }
             _ => return Err(invalid),
         }
-        let integer_end = self.pos;
         if self.peek() == Some(b'.') {
             self.pos += 1;
             if self.skip_digits() == 0 {
@@ -184,9 +183,7 @@ impl Parser<'_> {
             .get(start..self.pos)
             .and_then(|t| std::str::from_utf8(t).ok())
             .ok_or(invalid)?;
-        // An integer of up to 20 characters is below 10^20: always finite, no float parse needed.
-        let may_overflow = self.pos != integer_end || text.len() > 20;
-        if may_overflow && !text.parse::<f64>().is_ok_and(f64::is_finite) {
+        if super::float::serde_json_f64(text).is_none() {
             return Err(Error("a number out of range"));
         }
         Ok(Value::Number(Number::from_checked(text.to_owned())))

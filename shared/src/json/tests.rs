@@ -70,6 +70,37 @@ fn numbers_follow_the_grammar_and_fit_an_f64() {
     agrees_with_serde_json(long.as_bytes());
 }
 
+/// Where serde_json's best-effort reading differs from a correctly rounded one, ours follows serde_json.
+#[test]
+fn floats_are_read_as_serde_json_reads_them_at_the_edges() {
+    assert!(!accepts("1.7976931348623158e308"));
+    assert!(accepts("1.7976931348623157e308"));
+    for text in [
+        "1.7976931348623158e308",
+        "1.7976931348623159e308",
+        "17976931348623158e292",
+        "2.4703282292062328e-324",
+        "4.9406564584124654e-324",
+        "1e-400",
+        "0e99999999999",
+        "1e-99999999999",
+        "-1e99999999999",
+        "0.1e309",
+        "123456789012345678901234567890.123456789e-10",
+        "18446744073709551615.5",
+        "18446744073709551616.5",
+        "1844674407370955161.5",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "0.30000000000000004",
+        "9007199254740993",
+        "9007199254740993.0",
+        "1.00000000000000011102230246251565404236316680908203125",
+    ] {
+        agrees_with_serde_json(text.as_bytes());
+    }
+}
+
 #[test]
 fn strings_refuse_control_characters_and_bad_escapes() {
     assert_eq!(
@@ -185,6 +216,11 @@ proptest! {
             bytes.insert(i, byte);
         }
         agrees_with_serde_json(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_numbers_read_as_serde_jsons(text in "-?(0|[1-9][0-9]{0,24})(\\.[0-9]{1,24})?([eE][+-]?[0-9]{1,3})?") {
+        agrees_with_serde_json(text.as_bytes());
     }
 
     #[test]
