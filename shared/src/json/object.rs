@@ -2,6 +2,7 @@
 //! members, and a scan is smaller in the wasm than any map.
 
 use super::Value;
+use std::collections::BTreeSet;
 
 /// The members of an object, in the order written (duplicates kept; see [`Object::get`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -36,13 +37,19 @@ impl Object {
         }
     }
 
-    /// The distinct member names with the value each resolves to ([`Object::get`]'s), in first-seen order.
+    /// Each distinct member name once, with the value [`Object::get`] gives it (the last one), in the order of
+    /// those last occurrences. A set of the names seen keeps this O(n log n) for a large hostile document.
     pub fn members(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0
+        let mut seen = BTreeSet::new();
+        let mut last: Vec<(&str, &Value)> = self
+            .0
             .iter()
-            .enumerate()
-            .filter(|(i, (k, _))| !self.0.iter().take(*i).any(|(seen, _)| seen == k))
-            .filter_map(|(_, (k, _))| Some((k.as_str(), self.get(k)?)))
+            .rev()
+            .filter(|(k, _)| seen.insert(k.as_str()))
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
+        last.reverse();
+        last.into_iter()
     }
 
     /// Whether the object has no member.

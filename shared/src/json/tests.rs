@@ -233,3 +233,15 @@ proptest! {
         agrees_with_serde_json(text.as_bytes());
     }
 }
+
+#[test]
+fn members_resolve_duplicates_to_the_last_value() {
+    let doc = parse(br#"{"a":1,"b":2,"a":3,"c":4,"b":5}"#).unwrap();
+    let members: Vec<(&str, i64)> = doc
+        .as_object()
+        .unwrap()
+        .members()
+        .map(|(k, v)| (k, v.as_i64().unwrap()))
+        .collect();
+    assert_eq!(members, [("a", 3), ("c", 4), ("b", 5)]);
+}
