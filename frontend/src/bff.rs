@@ -4,12 +4,12 @@
 pub use crate::http::Reply;
 use crate::http::{self, Call, Failure};
 use crate::problem::{Cause, Problem};
-use serde::de::DeserializeOwned;
 use shared::api::{
     ApiCatalog, ErrorBody, LoggedOut, LoginOptions, LoginRequest, LoginStarted, LogoutConfirmed,
     LogoutReturn, SessionInfo,
 };
 use shared::fragment::AuthorizationResponse;
+use shared::json::{self, FromJson};
 use shared::{ResponseType, ValidationError};
 
 /// Generous for every BFF answer; the demo API's JSON is tiny.
@@ -20,15 +20,11 @@ const TIMEOUT_MS: u32 = 20_000;
 /// `POST /bff/login`: starts a sign-in; the answer says where to send the browser. No body asks for the BFF's
 /// default response type; another one (conformance mode) must be one the BFF accepts, or it answers 400.
 pub async fn login(response_type: Option<ResponseType>) -> Result<LoginStarted, Problem> {
-    let body = match response_type {
-        Some(response_type) => Some(
-            serde_json::to_string(&LoginRequest {
-                response_type: Some(response_type),
-            })
-            .map_err(|_| Problem::new("internal", "The sign-in could not be started."))?,
-        ),
-        None => None,
-    };
+    let body = response_type.map(|response_type| {
+        json::to_string(&LoginRequest {
+            response_type: Some(response_type),
+        })
+    });
     expect_json(post("/bff/login", body).await?)
 }
 
@@ -41,9 +37,7 @@ pub async fn login_options() -> Result<LoginOptions, Problem> {
 /// `POST /bff/session`: hands the front-channel response (as read from the fragment) to the BFF, which checks it
 /// again and redeems the code.
 pub async fn create_session(response: &AuthorizationResponse) -> Result<SessionInfo, Problem> {
-    let body = serde_json::to_string(response)
-        .map_err(|_| Problem::new("internal", "The sign-in could not be sent."))?;
-    expect_json(post("/bff/session", Some(body)).await?)
+    expect_json(post("/bff/session", Some(json::to_string(response))).await?)
 }
 
 /// `GET /bff/user`: the current session, or `None` when there is none (401).
@@ -63,10 +57,9 @@ pub async fn logout() -> Result<LoggedOut, Problem> {
 /// `POST /bff/logout/return`: back from the OP's end-session endpoint, is `state` the one this browser's logout
 /// sent? Any refusal (or failure) means "not confirmed".
 pub async fn logout_return(state: &str) -> Result<LogoutConfirmed, Problem> {
-    let body = serde_json::to_string(&LogoutReturn {
+    let body = json::to_string(&LogoutReturn {
         state: state.to_owned(),
-    })
-    .map_err(|_| Problem::new("internal", "The sign-out could not be checked."))?;
+    });
     expect_json(post("/bff/logout/return", Some(body)).await?)
 }
 
@@ -102,7 +95,7 @@ pub fn explain(reply: &Reply) -> Option<Problem> {
     if (200..400).contains(&reply.status) {
         return None;
     }
-    let body = shared::objects::from_slice::<ErrorBody>(&reply.body).ok();
+    let body = json::from_slice::<ErrorBody>(&reply.body).ok();
     let code = body.as_ref().map(|b| b.error.clone()).unwrap_or_default();
     let (kind, words) = match (reply.status, code.as_str()) {
         (401, _) => ("session_gone", "The session is gone (expired, or ended elsewhere). Sign in again to continue."),
@@ -189,9 +182,9 @@ async fn request(
 }
 
 /// A 2xx body as `T`, or the `ErrorBody` message (or plain words when the body is not one).
-fn expect_json<T: DeserializeOwned>(reply: Reply) -> Result<T, Problem> {
+fn expect_json<T: FromJson>(reply: Reply) -> Result<T, Problem> {
     if (200..300).contains(&reply.status) {
-        return shared::objects::from_slice(&reply.body).map_err(|_| bad_reply());
+        return json::from_slice(&reply.body).map_err(|_| bad_reply());
     }
     Err(error_of(reply))
 }
@@ -202,7 +195,7 @@ fn bad_reply() -> Problem {
 
 /// A non-2xx answer as a problem: the `ErrorBody` when the BFF sent one, plain words otherwise.
 fn error_of(reply: Reply) -> Problem {
-    match shared::objects::from_slice::<ErrorBody>(&reply.body) {
+    match json::from_slice::<ErrorBody>(&reply.body) {
         Ok(body) => Problem {
             cause: cause_of(reply.status, &body.error),
             message: body.message,

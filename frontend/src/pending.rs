@@ -4,31 +4,54 @@
 //! and the page to return to. It is read *and removed* in one step, so a response can be checked against it
 //! only once.
 
-use serde::{Deserialize, Serialize};
 use shared::api::PendingLogin;
+use shared::json::{self, Fields, FromJson, Object, ToJson, Value};
 use web_sys::Storage;
 
 pub const STORAGE_KEY: &str = "hybrid-flow.pending";
 /// A key set fetched longer ago than this is not used; it is fetched again instead.
 pub const JWKS_TTL_SECS: i64 = 600;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
     pub pending: PendingLogin,
     /// The OP's public key set (JSON as served) and when it was fetched (seconds since the epoch).
-    #[serde(default)]
     pub jwks: Option<String>,
-    #[serde(default)]
     pub jwks_fetched_at: i64,
     /// The `scope` of the authorization request, for the flow view.
-    #[serde(default)]
     pub scope: String,
     /// A same-origin relative path (path and query) to restore after the sign-in.
-    #[serde(default)]
     pub return_to: String,
     /// When the sign-in started (milliseconds since the epoch).
-    #[serde(default)]
     pub started_ms: i64,
+}
+
+/// Every member but `pending` may be absent (a sign-in started by an older SPA): it then takes its default.
+impl FromJson for Stored {
+    fn from_json(value: &Value) -> Result<Stored, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(Stored {
+            pending: f.required("pending")?,
+            jwks: f.optional("jwks")?,
+            jwks_fetched_at: f.or_default("jwks_fetched_at")?,
+            scope: f.or_default("scope")?,
+            return_to: f.or_default("return_to")?,
+            started_ms: f.or_default("started_ms")?,
+        })
+    }
+}
+
+impl ToJson for Stored {
+    fn to_json(&self) -> Value {
+        let mut o = Object::new();
+        o.push("pending", self.pending.to_json());
+        o.push("jwks", self.jwks.to_json());
+        o.push("jwks_fetched_at", self.jwks_fetched_at);
+        o.push("scope", self.scope.as_str());
+        o.push("return_to", self.return_to.as_str());
+        o.push("started_ms", self.started_ms);
+        o.into()
+    }
 }
 
 impl Stored {
@@ -48,10 +71,9 @@ fn storage() -> Option<Storage> {
 /// Remembers the sign-in just started. Fails when `sessionStorage` is unavailable (then the sign-in could not
 /// be completed, so it must not be started).
 pub fn save(stored: &Stored) -> Result<(), ()> {
-    let json = serde_json::to_string(stored).map_err(|_| ())?;
     storage()
         .ok_or(())?
-        .set_item(STORAGE_KEY, &json)
+        .set_item(STORAGE_KEY, &json::to_string(stored))
         .map_err(|_| ())
 }
 
@@ -61,9 +83,7 @@ pub fn take(now: i64) -> Option<Stored> {
     let storage = storage()?;
     let json = storage.get_item(STORAGE_KEY).ok().flatten();
     let _ = storage.remove_item(STORAGE_KEY);
-    // `objects::from_slice`, like every other typed JSON read here: one parser instance in the wasm, and no
-    // struct-from-array path.
-    let stored: Stored = shared::objects::from_slice(json?.as_bytes()).ok()?;
+    let stored: Stored = json::from_slice(json?.as_bytes()).ok()?;
     (stored.pending.expires_at > now).then_some(stored)
 }
 

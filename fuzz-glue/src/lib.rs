@@ -9,9 +9,11 @@
 //! name of the typed error, so a regression file can pin the expected answer in its name.
 
 pub mod config;
+pub mod json;
 pub mod replay;
 
 pub use config::config;
+pub use json::json;
 pub use replay::replay;
 
 use shared::fragment::{looks_like_authorization_response, parse_fragment, AuthorizationResponse};

@@ -6,13 +6,14 @@
 use fuzz_glue::{replay, Entry};
 use std::path::{Path, PathBuf};
 
-const TARGETS: [(&str, Entry); 6] = [
+const TARGETS: [(&str, Entry); 7] = [
     ("fragment", fuzz_glue::fragment),
     ("jws", fuzz_glue::jws),
     ("jwks", fuzz_glue::jwks),
     ("logout_token", fuzz_glue::logout_token),
     ("token_response", fuzz_glue::token_response),
     ("config", fuzz_glue::config),
+    ("json", fuzz_glue::json),
 ];
 
 fn root() -> PathBuf {
@@ -54,6 +55,11 @@ fn token_response() {
 #[test]
 fn config() {
     replay_target("config");
+}
+
+#[test]
+fn json() {
+    replay_target("json");
 }
 
 /// A directory no test replays would keep its crash inputs out of CI unnoticed.

@@ -1,6 +1,7 @@
 //! What the SPA and the BFF say to each other over `/bff`: one definition, so both sides agree by construction.
 
 use crate::jose::alg::Alg;
+use crate::json::{self, Fields, FromJson, Object, ToJson, Value};
 use crate::response_type::ResponseType;
 use crate::verify::claims::IdTokenClaims;
 use crate::verify::id_token::IdTokenRules;
@@ -24,6 +25,19 @@ pub struct User {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+}
+
+impl FromJson for User {
+    fn from_json(value: &Value) -> Result<User, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(User {
+            sub: f.required("sub")?,
+            name: f.optional("name")?,
+            preferred_username: f.optional("preferred_username")?,
+            email: f.optional("email")?,
+            email_verified: f.optional("email_verified")?,
+        })
+    }
 }
 
 /// The part of the claims that is shown to the user and kept in the session. Here, not in `verify::claims`,
@@ -91,6 +105,17 @@ pub struct LoginRequest {
     pub response_type: Option<ResponseType>,
 }
 
+impl ToJson for LoginRequest {
+    fn to_json(&self) -> Value {
+        let mut o = Object::new();
+        o.push_some(
+            "response_type",
+            self.response_type.map(ResponseType::as_str),
+        );
+        o.into()
+    }
+}
+
 /// Answer to `GET /bff/login`: what a login may ask for, so the SPA offers only what this BFF accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginOptions {
@@ -99,11 +124,31 @@ pub struct LoginOptions {
     pub response_types: Vec<ResponseType>,
 }
 
+impl FromJson for LoginOptions {
+    fn from_json(value: &Value) -> Result<LoginOptions, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(LoginOptions {
+            default_response_type: f.required("default_response_type")?,
+            response_types: f.required("response_types")?,
+        })
+    }
+}
+
 /// Answer to `POST /bff/login`: where to send the browser, and what the SPA needs to check the response itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginStarted {
     pub authorization_url: String,
     pub pending: PendingLogin,
+}
+
+impl FromJson for LoginStarted {
+    fn from_json(value: &Value) -> Result<LoginStarted, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(LoginStarted {
+            authorization_url: f.required("authorization_url")?,
+            pending: f.required("pending")?,
+        })
+    }
 }
 
 /// The public half of a login transaction (the PKCE verifier stays in the BFF). The SPA keeps it in
@@ -122,6 +167,37 @@ pub struct PendingLogin {
     /// not advertised.
     #[serde(default)]
     pub iss_parameter_supported: bool,
+}
+
+impl FromJson for PendingLogin {
+    fn from_json(value: &Value) -> Result<PendingLogin, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(PendingLogin {
+            state: f.required("state")?,
+            response_type: f.required("response_type")?,
+            rules: f.required("rules")?,
+            jwks_uri: f.required("jwks_uri")?,
+            allowed_algs: f.required("allowed_algs")?,
+            expires_at: f.required("expires_at")?,
+            iss_parameter_supported: f.or_default("iss_parameter_supported")?,
+        })
+    }
+}
+
+/// The SPA keeps it in `sessionStorage` (`frontend/src/pending.rs`), written as the BFF writes it.
+impl ToJson for PendingLogin {
+    fn to_json(&self) -> Value {
+        let mut o = Object::new();
+        o.push("state", self.state.as_str());
+        o.push("response_type", self.response_type.as_str());
+        o.push("rules", self.rules.to_json());
+        o.push("jwks_uri", self.jwks_uri.as_str());
+        let algs = self.allowed_algs.iter().map(|a| Value::from(a.name()));
+        o.push("allowed_algs", Value::Array(algs.collect()));
+        o.push("expires_at", self.expires_at);
+        o.push("iss_parameter_supported", self.iss_parameter_supported);
+        o.into()
+    }
 }
 
 /// Answer to `POST /bff/session` and `GET /bff/user`.
@@ -144,6 +220,19 @@ pub struct SessionInfo {
     pub token_client: TokenClientReport,
 }
 
+impl FromJson for SessionInfo {
+    fn from_json(value: &Value) -> Result<SessionInfo, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(SessionInfo {
+            user: f.required("user")?,
+            expires_at: f.required("expires_at")?,
+            claims: f.or_default("claims")?,
+            userinfo: f.or_default("userinfo")?,
+            token_client: f.or_default("token_client")?,
+        })
+    }
+}
+
 /// How the BFF authenticated at the token endpoint and whether the tokens it holds are sender-constrained, so
 /// the flow view can show what protects them (a stolen secret, a stolen token) without the SPA seeing either.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -157,12 +246,34 @@ pub struct TokenClientReport {
     pub cnf_jkt: Option<String>,
 }
 
+impl FromJson for TokenClientReport {
+    fn from_json(value: &Value) -> Result<TokenClientReport, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(TokenClientReport {
+            auth_method: f.required("auth_method")?,
+            dpop_jkt: f.optional("dpop_jkt")?,
+            cnf_jkt: f.optional("cnf_jkt")?,
+        })
+    }
+}
+
 /// One claim about the user, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     pub name: String,
-    pub value: serde_json::Value,
+    pub value: crate::json::Value,
     pub source: ClaimSource,
+}
+
+impl FromJson for Claim {
+    fn from_json(value: &Value) -> Result<Claim, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(Claim {
+            name: f.required("name")?,
+            value: f.required("value")?,
+            source: f.required("source")?,
+        })
+    }
 }
 
 /// Which response a shown claim was taken from.
@@ -171,6 +282,16 @@ pub struct Claim {
 pub enum ClaimSource {
     IdToken,
     Userinfo,
+}
+
+impl FromJson for ClaimSource {
+    fn from_json(value: &Value) -> Result<ClaimSource, json::Error> {
+        json::by_name(
+            value,
+            &[ClaimSource::IdToken, ClaimSource::Userinfo],
+            ClaimSource::as_str,
+        )
+    }
 }
 
 impl ClaimSource {
@@ -198,6 +319,18 @@ pub struct UserinfoReport {
     pub signed: bool,
 }
 
+impl FromJson for UserinfoReport {
+    fn from_json(value: &Value) -> Result<UserinfoReport, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(UserinfoReport {
+            status: f.required("status")?,
+            reason: f.optional("reason")?,
+            elapsed_ms: f.optional("elapsed_ms")?,
+            signed: f.or_default("signed")?,
+        })
+    }
+}
+
 /// Whether userinfo was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -213,6 +346,18 @@ pub enum UserinfoStatus {
     /// read.
     #[default]
     Off,
+}
+
+impl FromJson for UserinfoStatus {
+    fn from_json(value: &Value) -> Result<UserinfoStatus, json::Error> {
+        let all = [
+            UserinfoStatus::Ok,
+            UserinfoStatus::Unavailable,
+            UserinfoStatus::NotOffered,
+            UserinfoStatus::Off,
+        ];
+        json::by_name(value, &all, UserinfoStatus::as_str)
+    }
 }
 
 impl UserinfoStatus {
@@ -234,6 +379,15 @@ pub struct LoggedOut {
     pub end_session: Option<EndSessionRequest>,
 }
 
+impl FromJson for LoggedOut {
+    fn from_json(value: &Value) -> Result<LoggedOut, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(LoggedOut {
+            end_session: f.optional("end_session")?,
+        })
+    }
+}
+
 /// RP-initiated logout as a form the SPA submits (RP-Initiated Logout 1.0, 2): with `POST` (the default) the ID
 /// token hint travels in the request body, so it never lands in a URL, the browser history or the OP's access
 /// log.
@@ -247,6 +401,17 @@ pub struct EndSessionRequest {
     pub fields: Vec<(String, String)>,
 }
 
+impl FromJson for EndSessionRequest {
+    fn from_json(value: &Value) -> Result<EndSessionRequest, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(EndSessionRequest {
+            action: f.required("action")?,
+            method: f.required("method")?,
+            fields: f.required("fields")?,
+        })
+    }
+}
+
 /// How the browser sends the end-session request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -256,6 +421,13 @@ pub enum EndSessionMethod {
     Post,
     /// Query serialisation, for OPs that take only `GET` (glewlwyd 2.7): the ID token hint is in the URL.
     Get,
+}
+
+impl FromJson for EndSessionMethod {
+    fn from_json(value: &Value) -> Result<EndSessionMethod, json::Error> {
+        let all = [EndSessionMethod::Post, EndSessionMethod::Get];
+        json::by_name(value, &all, EndSessionMethod::as_str)
+    }
 }
 
 impl EndSessionMethod {
@@ -275,10 +447,26 @@ pub struct LogoutReturn {
     pub state: String,
 }
 
+impl ToJson for LogoutReturn {
+    fn to_json(&self) -> Value {
+        let mut o = Object::new();
+        o.push("state", self.state.as_str());
+        o.into()
+    }
+}
+
 /// Answer to `POST /bff/logout/return` when the state is the one this browser's logout sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogoutConfirmed {
     pub signed_out: bool,
+}
+
+impl FromJson for LogoutConfirmed {
+    fn from_json(value: &Value) -> Result<LogoutConfirmed, json::Error> {
+        Ok(LogoutConfirmed {
+            signed_out: Fields::of(value)?.required("signed_out")?,
+        })
+    }
 }
 
 /// Every BFF error body: a stable machine `error` code and a `message` in plain words for people.
@@ -288,10 +476,28 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+impl FromJson for ErrorBody {
+    fn from_json(value: &Value) -> Result<ErrorBody, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(ErrorBody {
+            error: f.required("error")?,
+            message: f.required("message")?,
+        })
+    }
+}
+
 /// Answer to `GET /bff/apis`: the upstream APIs the BFF forwards to (`/api/<name>/...`), for the SPA's console.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ApiCatalog {
     pub apis: Vec<ApiEntry>,
+}
+
+impl FromJson for ApiCatalog {
+    fn from_json(value: &Value) -> Result<ApiCatalog, json::Error> {
+        Ok(ApiCatalog {
+            apis: Fields::of(value)?.required("apis")?,
+        })
+    }
 }
 
 /// One configured upstream: its name in `/api/<name>`, the methods the browser may use, and the path prefix
@@ -304,4 +510,16 @@ pub struct ApiEntry {
     /// Whether calls need a session (the BFF adds its access token).
     #[serde(default)]
     pub token: bool,
+}
+
+impl FromJson for ApiEntry {
+    fn from_json(value: &Value) -> Result<ApiEntry, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(ApiEntry {
+            name: f.required("name")?,
+            methods: f.required("methods")?,
+            path_prefix: f.required("path_prefix")?,
+            token: f.or_default("token")?,
+        })
+    }
 }

@@ -33,6 +33,24 @@ pub struct AuthorizationResponse {
     pub iss: Option<String>,
 }
 
+/// The body of `POST /bff/session` as serde writes it: every member, `null` when absent.
+impl crate::json::ToJson for AuthorizationResponse {
+    fn to_json(&self) -> crate::json::Value {
+        let mut o = crate::json::Object::new();
+        for (name, value) in [
+            ("code", &self.code),
+            ("id_token", &self.id_token),
+            ("access_token", &self.access_token),
+            ("token_type", &self.token_type),
+            ("state", &self.state),
+            ("iss", &self.iss),
+        ] {
+            o.push(name, crate::json::ToJson::to_json(value));
+        }
+        o.into()
+    }
+}
+
 /// Parses the fragment (with or without the leading `#`) into a response, or the typed error that ends the flow.
 ///
 /// An OP `error` is returned as [`ValidationError::OpError`] with the OP's description, so the user can be told

@@ -16,8 +16,10 @@
 //! 3. [`fragment`], [`token_response`], [`par`], [`response_type`], [`pkce`], [`client_assertion`]: the protocol
 //!    messages and parameters.
 //! 4. [`verify`]: the signature and claim rules, composed per response type and endpoint.
-//! 5. [`api`]: the SPA⇄BFF wire types, including the [`api::User`] made from verified claims, and [`objects`],
-//!    which reads them (and any typed JSON) with structs as JSON objects only.
+//! 5. [`api`]: the SPA⇄BFF wire types, including the [`api::User`] made from verified claims.
+//!
+//! Beside the layers, [`json`] is the one JSON reader and writer every layer uses (serde stays for the BFF's
+//! derives; the SPA reads and writes the wire types through [`json::FromJson`] and [`json::ToJson`]).
 
 pub mod api;
 pub mod client_assertion;
@@ -25,7 +27,7 @@ pub mod dpop;
 pub mod error;
 pub mod fragment;
 pub mod jose;
-pub mod objects;
+pub mod json;
 pub mod par;
 pub mod pkce;
 pub mod response_type;

@@ -1,7 +1,8 @@
 //! The PAR endpoint's answer (RFC 9126 2.2/2.3), read strictly: a `request_uri` and its lifetime, or the OP's
 //! OAuth error.
 
-use serde::Deserialize;
+use crate::json::{self, Fields, Number, Value};
+use crate::token_response::Failure;
 
 /// Upper bound for a PAR answer body: two short members, never more.
 pub const MAX_PAR_RESPONSE_BYTES: usize = 16 * 1024;
@@ -32,17 +33,19 @@ pub enum ParError {
     Malformed(&'static str),
 }
 
-#[derive(Deserialize)]
 struct Success {
     request_uri: String,
-    expires_in: serde_json::Number,
+    expires_in: Number,
 }
 
-#[derive(Deserialize)]
-struct Failure {
-    error: String,
-    #[serde(default)]
-    error_description: Option<String>,
+impl Success {
+    fn read(value: &Value) -> Result<Success, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(Success {
+            request_uri: f.required("request_uri")?,
+            expires_in: f.required("expires_in")?,
+        })
+    }
 }
 
 impl PushedRequest {
@@ -51,20 +54,19 @@ impl PushedRequest {
         if body.len() > MAX_PAR_RESPONSE_BYTES {
             return Err(ParError::Malformed("it is too large"));
         }
-        let value: serde_json::Value =
-            serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
-        if !value.is_object() {
+        let value = json::parse(body).unwrap_or_default();
+        if value.as_object().is_none() {
             return Err(ParError::Malformed("it is not a JSON object"));
         }
         if !success_status {
-            let failure: Failure = serde_json::from_value(value)
+            let failure = Failure::read(&value)
                 .map_err(|_| ParError::Malformed("an error without an `error` code"))?;
             return Err(ParError::Refused {
                 error: printable(&failure.error, 64),
                 description: failure.error_description.map(|d| printable(&d, 300)),
             });
         }
-        let ok: Success = serde_json::from_value(value)
+        let ok = Success::read(&value)
             .map_err(|_| ParError::Malformed("request_uri or expires_in is missing"))?;
         let expires_in = ok
             .expires_in

@@ -86,6 +86,16 @@ impl FromStr for ResponseType {
     }
 }
 
+/// Read from its words in any order, as the serde `try_from = "String"` reads it.
+impl crate::json::FromJson for ResponseType {
+    fn from_json(value: &crate::json::Value) -> Result<ResponseType, crate::json::Error> {
+        value
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or(crate::json::Error("an unsupported response type"))
+    }
+}
+
 impl TryFrom<String> for ResponseType {
     type Error = UnsupportedResponseType;
     fn try_from(s: String) -> Result<Self, Self::Error> {

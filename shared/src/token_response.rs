@@ -1,7 +1,7 @@
 //! The token endpoint's answer (RFC 6749 5.1/5.2, Core 3.1.3.3), read strictly.
 
 use crate::error::ValidationError;
-use serde::Deserialize;
+use crate::json::{self, Fields, Value};
 
 /// Upper bound for a token response body: a few tokens, never more.
 pub const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
@@ -54,25 +54,43 @@ pub enum TokenEndpointError {
     Invalid(#[from] ValidationError),
 }
 
-#[derive(Deserialize)]
 struct Success {
     access_token: String,
     token_type: String,
-    #[serde(default)]
     id_token: Option<String>,
-    #[serde(default)]
     refresh_token: Option<String>,
-    #[serde(default)]
     expires_in: Option<f64>,
-    #[serde(default)]
     scope: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Failure {
-    error: String,
-    #[serde(default)]
-    error_description: Option<String>,
+impl Success {
+    fn read(value: &Value) -> Result<Success, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(Success {
+            access_token: f.required("access_token")?,
+            token_type: f.required("token_type")?,
+            id_token: f.optional("id_token")?,
+            refresh_token: f.optional("refresh_token")?,
+            expires_in: f.optional("expires_in")?,
+            scope: f.optional("scope")?,
+        })
+    }
+}
+
+/// An OAuth error answer's members (RFC 6749 5.2), shared with the PAR endpoint's (RFC 9126 2.3).
+pub(crate) struct Failure {
+    pub(crate) error: String,
+    pub(crate) error_description: Option<String>,
+}
+
+impl Failure {
+    pub(crate) fn read(value: &Value) -> Result<Failure, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(Failure {
+            error: f.required("error")?,
+            error_description: f.optional("error_description")?,
+        })
+    }
 }
 
 impl TokenResponse {
@@ -84,10 +102,9 @@ impl TokenResponse {
         if body.len() > MAX_TOKEN_RESPONSE_BYTES {
             return Err(malformed("it is too large").into());
         }
-        // Both answers are JSON objects (RFC 6749 5.1/5.2); serde would also read a struct from an array.
-        let value: serde_json::Value =
-            serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
-        if !value.is_object() {
+        // Both answers are JSON objects (RFC 6749 5.1/5.2).
+        let value = json::parse(body).unwrap_or_default();
+        if value.as_object().is_none() {
             return Err(malformed(if success_status {
                 "it is not the expected JSON"
             } else {
@@ -96,7 +113,7 @@ impl TokenResponse {
             .into());
         }
         if !success_status {
-            return match serde_json::from_value::<Failure>(value) {
+            return match Failure::read(&value) {
                 Ok(f) => Err(TokenEndpointError::OAuth {
                     error: f.error.chars().take(64).collect(),
                     description: f.error_description.map(|d| d.chars().take(300).collect()),
@@ -107,8 +124,7 @@ impl TokenResponse {
                 .into()),
             };
         }
-        let ok: Success =
-            serde_json::from_value(value).map_err(|_| malformed("it is not the expected JSON"))?;
+        let ok = Success::read(&value).map_err(|_| malformed("it is not the expected JSON"))?;
         let token_type = TokenType::from_name(&ok.token_type)
             .ok_or_else(|| malformed("token_type is neither Bearer nor DPoP"))?;
         if ok.access_token.is_empty() {

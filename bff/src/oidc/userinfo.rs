@@ -14,8 +14,8 @@ use crate::error::AppError;
 use crate::session::now;
 use crate::state::AppState;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use serde_json::{Map, Value};
 use shared::api::{Claim, UserinfoReport, UserinfoStatus};
+use shared::json::{Object, Value};
 use shared::verify::claims::IdTokenClaims;
 use shared::verify::userinfo::{
     check_userinfo_sub, merge_claims, read_body, verified_id_token_claims, verify_userinfo_jwt,
@@ -119,7 +119,7 @@ async fn fetch_and_check(
     access_token: &str,
     sub: &str,
     dpop_key: Option<&DpopKey>,
-) -> Result<(Map<String, Value>, bool), UserinfoError> {
+) -> Result<(Object, bool), UserinfoError> {
     let dpop = dpop_key.map(|key| Dpop {
         key,
         nonces: &state.dpop_nonces,

@@ -13,6 +13,7 @@
 use super::model::{logout_matches, Session, UpstreamToken};
 use allocator_api2::alloc::System;
 use shared::api::{Claim, ClaimSource, User, UserinfoReport, UserinfoStatus};
+use shared::json;
 use shared::verify::userinfo::user_of;
 use std::collections::BTreeMap;
 
@@ -302,17 +303,19 @@ impl Writer {
             }
         }
     }
-    fn value(&mut self, v: &serde_json::Value) {
+    fn value(&mut self, v: &json::Value) {
         match v {
-            serde_json::Value::String(s) => {
+            json::Value::String(s) => {
                 self.u8(VALUE_STRING);
                 self.str(s);
             }
-            serde_json::Value::Bool(false) => self.u8(VALUE_FALSE),
-            serde_json::Value::Bool(true) => self.u8(VALUE_TRUE),
+            json::Value::Bool(false) => self.u8(VALUE_FALSE),
+            json::Value::Bool(true) => self.u8(VALUE_TRUE),
             other => {
                 self.u8(VALUE_JSON);
-                self.str(&other.to_string());
+                let mut text = String::new();
+                json::write_compact(other, &mut text);
+                self.str(&text);
             }
         }
     }
@@ -369,12 +372,12 @@ impl<'a> Reader<'a> {
             _ => Err(Corrupt),
         }
     }
-    fn value(&mut self) -> Result<serde_json::Value, Corrupt> {
+    fn value(&mut self) -> Result<json::Value, Corrupt> {
         match self.u8()? {
-            VALUE_STRING => Ok(serde_json::Value::String(self.str()?.to_owned())),
-            VALUE_FALSE => Ok(serde_json::Value::Bool(false)),
-            VALUE_TRUE => Ok(serde_json::Value::Bool(true)),
-            VALUE_JSON => serde_json::from_str(self.str()?).map_err(|_| Corrupt),
+            VALUE_STRING => Ok(json::Value::String(self.str()?.to_owned())),
+            VALUE_FALSE => Ok(json::Value::Bool(false)),
+            VALUE_TRUE => Ok(json::Value::Bool(true)),
+            VALUE_JSON => json::parse(self.str()?.as_bytes()).map_err(|_| Corrupt),
             _ => Err(Corrupt),
         }
     }
@@ -384,7 +387,6 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use serde_json::json;
 
     /// Sessions compare by their serialised form (the persistent stores' view of them).
     fn same(a: &Session, b: &Session) -> bool {
@@ -403,7 +405,7 @@ mod tests {
         s.claims = s.user.id_token_claims();
         s.claims.push(Claim {
             name: "address".into(),
-            value: json!({"country": "FR", "n": [1, 2.5, null]}),
+            value: json::parse(br#"{"country": "FR", "n": [1, 2.5, null]}"#).unwrap(),
             source: ClaimSource::Userinfo,
         });
         s.sid = Some("sid-1".into());

@@ -1,7 +1,7 @@
 use super::fresh::Fresh;
 use crate::state::State;
 use leptos::prelude::*;
-use serde_json::Value;
+use shared::json::{write_compact, Value};
 
 /// Who is signed in: the name, then every claim shown, each with where it came from (the ID token, or the
 /// OP's userinfo as merged by the BFF). First the front-channel ID token's, then the BFF's merged ones.
@@ -19,11 +19,14 @@ pub fn UserCard(state: State) -> impl IntoView {
                         "sub" => Some("user-sub"),
                         _ => None,
                     };
-                    // `serde_json::to_string`, not `Value`'s `Display`: the serialiser writing into a `Vec` is
-                    // already in the wasm (requests, the pending sign-in); `Display` would add a second one.
+                    // A string claim as its text, any other value as compact JSON.
                     let value = match c.value {
                         Value::String(s) => s,
-                        other => serde_json::to_string(&other).unwrap_or_default(),
+                        other => {
+                            let mut text = String::new();
+                            write_compact(&other, &mut text);
+                            text
+                        }
                     };
                     view! {
                         <dt>{c.name.clone()}<small>" · "{source}</small></dt>

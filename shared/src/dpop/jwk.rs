@@ -3,6 +3,7 @@
 use crate::jose::b64url_encode;
 use crate::jose::jws::CompactJws;
 use crate::jose::public_jwk::PublicJwk;
+use crate::json::{self, Fields, Value};
 use serde::{Deserialize, Serialize};
 
 /// A P-256 public key as JWK (RFC 7518 6.2.1): the only key type this product signs proofs with (ES256).
@@ -59,19 +60,10 @@ impl EcPublicJwk {
 /// The `cnf.jkt` (RFC 9449 6.1) an access token names when it is a JWT, read without checking its signature:
 /// for showing which key a token is bound to, never for trusting it (the resource server checks the token).
 pub fn confirmation_jkt(access_token: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Payload {
-        cnf: Option<Confirmation>,
-    }
-    #[derive(Deserialize)]
-    struct Confirmation {
-        jkt: Option<String>,
-    }
     let jws = CompactJws::parse(access_token).ok()?;
-    serde_json::from_slice::<Payload>(jws.payload_unverified())
-        .ok()?
-        .cnf?
-        .jkt
+    let payload = json::parse(jws.payload_unverified()).ok()?;
+    let cnf: Value = Fields::of(&payload).ok()?.optional("cnf").ok()??;
+    Fields::of(&cnf).ok()?.optional("jkt").ok()?
 }
 
 fn check_coordinate(name: &'static str, value: &str) -> Result<(), JwkError> {

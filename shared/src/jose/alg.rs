@@ -19,6 +19,12 @@ pub enum Alg {
     EdDSA,
 }
 
+impl crate::json::FromJson for Alg {
+    fn from_json(value: &crate::json::Value) -> Result<Alg, crate::json::Error> {
+        crate::json::by_name(value, &Alg::ALL, Alg::name)
+    }
+}
+
 /// The hash a JWS algorithm implies, used for `c_hash` and `at_hash` (Core 3.3.2.9/3.3.2.10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashAlg {

@@ -8,8 +8,8 @@
 use super::alg::Alg;
 use super::jws::JwsHeader;
 use crate::error::ValidationError;
+use crate::json::{self, Object, Value};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 /// Upper bound for a key set document. Real ones are 1-10 KiB.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
@@ -67,7 +67,7 @@ impl Jwk {
     /// A key from one member of the set's `keys`, read as its derived `Deserialize` would (absent or `null`
     /// members are `None`, unknown ones ignored, a member of the wrong type makes the key unreadable), but from
     /// the already parsed object: no second, `Value`-driven deserialiser in the SPA's wasm.
-    fn from_object(object: &Map<String, Value>) -> Option<Jwk> {
+    fn from_object(object: &Object) -> Option<Jwk> {
         let text = |name: &str| match object.get(name) {
             None | Some(Value::Null) => Some(None),
             Some(Value::String(s)) => Some(Some(s.clone())),
@@ -120,7 +120,7 @@ impl JwkSet {
         if body.len() > MAX_JWKS_BYTES {
             return Err(bad("it is too large"));
         }
-        let doc: Value = serde_json::from_slice(body).map_err(|_| bad("it is not JSON"))?;
+        let doc = json::parse(body).map_err(|_| bad("it is not JSON"))?;
         let Some(Value::Array(raw_keys)) = doc.get("keys") else {
             return Err(bad("it has no `keys` array"));
         };
@@ -178,8 +178,8 @@ mod tests {
             r#"{"kty":7}"#,
         ];
         for case in cases {
-            let value: Value = serde_json::from_str(case).unwrap();
-            let derived = serde_json::from_value::<Jwk>(value.clone()).ok();
+            let value = json::parse(case.as_bytes()).unwrap();
+            let derived = serde_json::from_str::<Jwk>(case).ok();
             assert_eq!(
                 Jwk::from_object(value.as_object().unwrap()),
                 derived,

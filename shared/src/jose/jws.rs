@@ -3,7 +3,7 @@
 use super::alg::Alg;
 use super::b64url_decode;
 use crate::error::ValidationError;
-use serde_json::{Map, Value};
+use crate::json::{self, Object, Value};
 
 /// Upper bound for one compact JWS. Honest ID tokens and JWT access tokens are 1-4 KiB.
 pub const MAX_JWS_BYTES: usize = 16 * 1024;
@@ -44,8 +44,9 @@ impl CompactJws {
         };
         let header_bytes =
             b64url_decode(h).ok_or_else(|| malformed("its header is not base64url"))?;
-        let header: Map<String, Value> = serde_json::from_slice(&header_bytes)
-            .map_err(|_| malformed("its header is not a JSON object"))?;
+        let Ok(Value::Object(header)) = json::parse(&header_bytes) else {
+            return Err(malformed("its header is not a JSON object"));
+        };
         let header = read_header(&header)?;
         let payload = b64url_decode(p).ok_or_else(|| malformed("its payload is not base64url"))?;
         let signature =
@@ -85,12 +86,12 @@ impl CompactJws {
     /// attacker may steer without harm, such as whether a key-set refetch for an unknown kid could help (a
     /// forged token can claim any `iat`, so the refetch budget must hold on its own).
     pub fn unverified_iat(&self) -> Option<i64> {
-        let claims: Map<String, Value> = serde_json::from_slice(&self.payload).ok()?;
-        claims.get("iat")?.as_i64()
+        let claims = json::parse(&self.payload).ok()?;
+        claims.as_object()?.get("iat")?.as_i64()
     }
 }
 
-fn read_header(header: &Map<String, Value>) -> Result<JwsHeader, ValidationError> {
+fn read_header(header: &Object) -> Result<JwsHeader, ValidationError> {
     let malformed = |reason: &str| ValidationError::MalformedToken {
         reason: reason.to_owned(),
     };

@@ -4,7 +4,7 @@
 //! private member (`d`, `p`, `q`, `dp`, `dq`, `qi`) whatever key it was made from: there is no field to hold one.
 
 use super::b64url_encode;
-use serde_json::{json, Value};
+use crate::json::{Object, Value};
 use sha2::{Digest, Sha256};
 
 /// A public key as published: RSA (`n`, `e`) or elliptic curve (`crv`, `x`, `y`), values already base64url.
@@ -47,13 +47,23 @@ impl PublicJwk {
     /// The JWK as published: key members, `kid` and `use: sig`. No `alg`: which one signs follows the OP's
     /// discovery document, and an RSA key may sign with RS256 or PS256.
     pub fn to_json(&self, kid: &str) -> Value {
-        let mut jwk = match self {
-            PublicJwk::Rsa { n, e } => json!({ "kty": "RSA", "n": n, "e": e }),
-            PublicJwk::Ec { crv, x, y } => json!({ "kty": "EC", "crv": crv, "x": x, "y": y }),
-        };
-        jwk["kid"] = json!(kid);
-        jwk["use"] = json!("sig");
-        jwk
+        let mut jwk = Object::new();
+        match self {
+            PublicJwk::Rsa { n, e } => {
+                jwk.push("kty", "RSA");
+                jwk.push("n", n.as_str());
+                jwk.push("e", e.as_str());
+            }
+            PublicJwk::Ec { crv, x, y } => {
+                jwk.push("kty", "EC");
+                jwk.push("crv", crv.as_str());
+                jwk.push("x", x.as_str());
+                jwk.push("y", y.as_str());
+            }
+        }
+        jwk.push("kid", kid);
+        jwk.push("use", "sig");
+        jwk.into()
     }
 }
 
@@ -95,13 +105,13 @@ mod tests {
             let members: Vec<&str> = json
                 .as_object()
                 .unwrap()
-                .keys()
-                .map(String::as_str)
+                .members()
+                .map(|(name, _)| name)
                 .collect();
             for member in members {
                 assert!(
                     ["kty", "n", "e", "crv", "x", "y", "kid", "use"].contains(&member),
-                    "{member} in {json}"
+                    "{member} in {json:?}"
                 );
             }
         }

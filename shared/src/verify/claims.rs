@@ -1,8 +1,8 @@
 //! ID token claims (Core 2), read with explicit type checks so a wrong JSON type names the claim at fault.
 
 use crate::error::ValidationError;
+use crate::json::{self, Object, Value};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 /// The claims of an ID token whose signature has been verified. Presence rules (which claim is required when)
 /// live in [`super::id_token`], not here, so each rule has one typed error.
@@ -57,14 +57,17 @@ impl IdTokenClaims {
 }
 
 /// A JWT payload as a JSON object; anything else is `malformed_claims`.
-pub(crate) fn json_object(payload: &[u8]) -> Result<Map<String, Value>, ValidationError> {
-    serde_json::from_slice(payload).map_err(|_| ValidationError::MalformedClaims {
-        reason: "the payload is not a JSON object".into(),
-    })
+pub(crate) fn json_object(payload: &[u8]) -> Result<Object, ValidationError> {
+    match json::parse(payload) {
+        Ok(Value::Object(object)) => Ok(object),
+        _ => Err(ValidationError::MalformedClaims {
+            reason: "the payload is not a JSON object".into(),
+        }),
+    }
 }
 
 /// Typed reads of claims, each naming the claim when its JSON type is wrong. Shared by every token type.
-pub(crate) struct Reader<'a>(pub(crate) &'a Map<String, Value>);
+pub(crate) struct Reader<'a>(pub(crate) &'a Object);
 
 impl Reader<'_> {
     pub(crate) fn wrong(name: &str, expected: &str) -> ValidationError {
@@ -95,10 +98,7 @@ impl Reader<'_> {
     pub(crate) fn time(&self, name: &str) -> Result<Option<i64>, ValidationError> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => match n
-                .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
-            {
+            Some(Value::Number(n)) => match n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)) {
                 Some(t) => Ok(Some(t)),
                 None => Err(Self::wrong(name, "a time")),
             },

@@ -4,6 +4,7 @@
 use super::claims::IdTokenClaims;
 use super::hashes::constant_time_eq;
 use crate::error::ValidationError;
+use crate::json::{self, Fields, FromJson, Object, ToJson, Value};
 use serde::{Deserialize, Serialize};
 
 /// Default allowance for clock skew between the OP, the BFF and the user's device.
@@ -23,6 +24,31 @@ pub struct IdTokenRules {
     /// Seconds of clock skew tolerated on `exp` and `iat`.
     #[serde(default = "default_leeway")]
     pub leeway_secs: i64,
+}
+
+impl FromJson for IdTokenRules {
+    fn from_json(value: &Value) -> Result<IdTokenRules, json::Error> {
+        let f = Fields::of(value)?;
+        Ok(IdTokenRules {
+            issuer: f.required("issuer")?,
+            client_id: f.required("client_id")?,
+            trusted_audiences: f.or_default("trusted_audiences")?,
+            nonce: f.required("nonce")?,
+            leeway_secs: f.or("leeway_secs", DEFAULT_LEEWAY_SECS)?,
+        })
+    }
+}
+
+impl ToJson for IdTokenRules {
+    fn to_json(&self) -> Value {
+        let mut o = Object::new();
+        o.push("issuer", self.issuer.as_str());
+        o.push("client_id", self.client_id.as_str());
+        o.push("trusted_audiences", self.trusted_audiences.to_json());
+        o.push("nonce", self.nonce.as_str());
+        o.push("leeway_secs", self.leeway_secs);
+        o.into()
+    }
 }
 
 fn default_leeway() -> i64 {

@@ -13,8 +13,8 @@ use super::claims::{json_object, Reader};
 use super::{verify_signature, Context, SignatureVerifier};
 use crate::error::ValidationError;
 use crate::jose::jws::CompactJws;
+use crate::json::Value;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The member of `events` that makes a JWT a back-channel logout token.
 pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -212,7 +212,7 @@ mod tests {
     use crate::jose::jwks::{Jwk, JwkSet};
     use crate::verify::Keys;
     use serde_json::json;
-    use serde_json::Map;
+    use serde_json::{Map, Value};
 
     const NOW: i64 = 1_700_000_000;
 

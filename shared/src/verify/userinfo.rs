@@ -16,7 +16,7 @@ use super::{verify_signature, Context, SignatureVerifier};
 use crate::api::{Claim, ClaimSource, User};
 use crate::error::ValidationError;
 use crate::jose::jws::CompactJws;
-use serde_json::{Map, Value};
+use crate::json::{self, Object, Value};
 use std::collections::BTreeMap;
 
 pub use super::id_token::check_userinfo_sub;
@@ -46,7 +46,7 @@ pub const PROTOCOL_CLAIMS: [&str; 13] = [
 #[derive(Debug, Clone)]
 pub enum UserinfoBody {
     /// `application/json`: the claims, as the OP sent them over TLS.
-    Json(Map<String, Value>),
+    Json(Object),
     /// `application/jwt`: a signed JWT, not yet verified (see [`verify_userinfo_jwt`]).
     Jwt(Box<CompactJws>),
 }
@@ -85,9 +85,12 @@ pub fn read_body(content_type: Option<&str>, body: &[u8]) -> Result<UserinfoBody
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
     match media_type.as_str() {
-        "application/json" => serde_json::from_slice(body)
-            .map(UserinfoBody::Json)
-            .map_err(|_| UserinfoError::Unavailable("the answer is not a JSON object")),
+        "application/json" => match json::parse(body) {
+            Ok(Value::Object(claims)) => Ok(UserinfoBody::Json(claims)),
+            _ => Err(UserinfoError::Unavailable(
+                "the answer is not a JSON object",
+            )),
+        },
         "application/jwt" => {
             let text = std::str::from_utf8(body)
                 .map_err(|_| UserinfoError::Unavailable("the answer is not a JWT"))?
@@ -129,7 +132,7 @@ pub async fn verify_userinfo_jwt<V: SignatureVerifier>(
     jws: &CompactJws,
     rules: UserinfoRules<'_>,
     ctx: Context<'_, V>,
-) -> Result<Map<String, Value>, ValidationError> {
+) -> Result<Object, ValidationError> {
     let check = async {
         let payload = verify_signature(jws, ctx).await?;
         let claims = IdTokenClaims::from_json(&payload)?;
@@ -153,7 +156,7 @@ fn rule_words(e: &ValidationError) -> String {
 
 /// The claims of the session's ID token, for display. Only for a token whose signature and claims were
 /// verified (at the sign-in or a refresh): this reads the payload without checking it again.
-pub fn verified_id_token_claims(raw: &str) -> Result<Map<String, Value>, ValidationError> {
+pub fn verified_id_token_claims(raw: &str) -> Result<Object, ValidationError> {
     let jws = CompactJws::parse(raw)?;
     json_object(jws.payload_unverified())
 }
@@ -165,18 +168,15 @@ pub fn verified_id_token_claims(raw: &str) -> Result<Map<String, Value>, Validat
 /// a snapshot from the moment of authentication, so a changed name or email shows up there first. ID token
 /// claims that userinfo lacks are kept, and a `null` in userinfo removes nothing (Core 5.3.2: absent claims
 /// are omitted, not nulled). Answers `sub` first, then the others by name.
-pub fn merge_claims(
-    id_token: &Map<String, Value>,
-    userinfo: Option<&Map<String, Value>>,
-) -> Vec<Claim> {
+pub fn merge_claims(id_token: &Object, userinfo: Option<&Object>) -> Vec<Claim> {
     let mut merged: BTreeMap<&str, (&Value, ClaimSource)> = BTreeMap::new();
     let sources = [
         (Some(id_token), ClaimSource::IdToken),
         (userinfo, ClaimSource::Userinfo),
     ];
     for (claims, source) in sources {
-        for (name, value) in claims.into_iter().flatten() {
-            let shown = !value.is_null() && !PROTOCOL_CLAIMS.contains(&name.as_str());
+        for (name, value) in claims.into_iter().flat_map(Object::members) {
+            let shown = !value.is_null() && !PROTOCOL_CLAIMS.contains(&name);
             if shown && !(name == "sub" && merged.contains_key("sub")) {
                 merged.insert(name, (value, source));
             }
@@ -216,9 +216,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn map(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
+    /// A claims object written with `json!`, as the parser reads it.
+    fn map(v: serde_json::Value) -> Object {
+        match json::parse(v.to_string().as_bytes()) {
+            Ok(Value::Object(m)) => m,
             _ => unreachable!("an object"),
         }
     }
@@ -240,10 +241,10 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("sub", &json!("alice"), ClaimSource::IdToken),
-                ("email", &json!("a@old.example"), ClaimSource::IdToken),
-                ("given_name", &json!("Alice"), ClaimSource::Userinfo),
-                ("name", &json!("Alice New"), ClaimSource::Userinfo),
+                ("sub", &Value::from("alice"), ClaimSource::IdToken),
+                ("email", &Value::from("a@old.example"), ClaimSource::IdToken),
+                ("given_name", &Value::from("Alice"), ClaimSource::Userinfo),
+                ("name", &Value::from("Alice New"), ClaimSource::Userinfo),
             ]
         );
         let user = user_of(&merged);

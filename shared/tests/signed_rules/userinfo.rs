@@ -39,7 +39,7 @@ fn userinfo_rule(
         Context::new(keys, NOW, &verifier),
     )) {
         Ok(c) => {
-            assert_eq!(c["name"], "Alice");
+            assert_eq!(c.get("name").and_then(|v| v.as_str()), Some("Alice"));
             "ok".into()
         }
         Err(ValidationError::UserinfoInvalid { reason }) => reason,
