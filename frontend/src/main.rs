@@ -9,6 +9,8 @@
 //! Every protocol rule lives in the `shared` crate; this crate only does I/O and rendering.
 
 mod actions;
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+mod allocator;
 mod bff;
 mod browser;
 mod callback;
