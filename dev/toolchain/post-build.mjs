@@ -1,8 +1,9 @@
-// Trunk's post-build hook (Trunk.toml) for release builds: the loader gets a hashed name, then every file gets
-// its precompressed copies. One hook, not two: Trunk starts the hooks of a stage concurrently, and the copies must
-// be made of the final names.
+// Trunk's post-build hook (Trunk.toml) for release builds: index.html loses its comments and indentation, the
+// loader gets a hashed name, then every file gets its precompressed copies. One hook, not two: Trunk starts the
+// hooks of a stage concurrently, and the copies must be made of the final names.
 import { fingerprintBoot } from "./fingerprint.mjs";
 import { compressDir } from "./compress.mjs";
+import { squeezeHtml } from "./squeeze-html.mjs";
 
 const dir = process.env.TRUNK_STAGING_DIR;
 if (!dir) {
@@ -12,5 +13,6 @@ if (!dir) {
 if (process.env.TRUNK_PROFILE && process.env.TRUNK_PROFILE !== "release") {
   process.exit(0); // `trunk serve` (debug) serves plain files under their own names
 }
+squeezeHtml(dir);
 fingerprintBoot(dir);
 compressDir(dir);
