@@ -1,11 +1,11 @@
 // Trunk's post-build hook (Trunk.toml) for release builds: index.html loses its comments and indentation, the
-// wasm's imports get short names, the JS glue and the loader are minified, the loader gets a hashed name, then
-// every file gets its precompressed copies.
+// wasm's imports and hash-named exports get short names, the JS glue and the loader are minified, the loader gets
+// a hashed name, then every file gets its precompressed copies.
 // One hook, not two: Trunk starts the hooks of a stage concurrently, and the copies must be made of the final names.
 import { fingerprintBoot } from "./fingerprint.mjs";
 import { compressDir } from "./compress.mjs";
 import { minifyJs } from "./minify-js.mjs";
-import { shortenImports } from "./short-imports.mjs";
+import { shortenNames } from "./short-names.mjs";
 import { squeezeHtml } from "./squeeze-html.mjs";
 
 const dir = process.env.TRUNK_STAGING_DIR;
@@ -17,7 +17,7 @@ if (process.env.TRUNK_PROFILE && process.env.TRUNK_PROFILE !== "release") {
   process.exit(0); // `trunk serve` (debug) serves plain files under their own names
 }
 squeezeHtml(dir);
-shortenImports(dir);
+shortenNames(dir);
 await minifyJs(dir);
 fingerprintBoot(dir);
 compressDir(dir);

@@ -1,18 +1,23 @@
-// Gives the wasm's imports from its JS glue short names (`w0`, `w1`, …) in both files. wasm-bindgen names each
-// import after its function plus a 16-hex hash (`__wbg_fetch_4c88d8bf264fd984`), once in the wasm's import section
-// and once as a key of the glue's import object: 121 such names, whose hashes gzip cannot compress, came to
-// 3.7 KB of the SPA's gzip total (BENCHMARKS.md section 1). The names mean nothing to a browser, which only
-// matches the two spellings. Every renamed name must occur exactly once in the glue, or the build stops; index.html's
-// integrity hashes of both files are rewritten. Run on release builds by Trunk's post-build hook (`post-build.mjs`).
+// Gives the wasm's imports from its JS glue, and its exports whose names end in a hash, short names (`w0`, `w1`, …;
+// `x0`, …) in both files. wasm-bindgen names each import after its function plus a 16-hex hash
+// (`__wbg_fetch_4c88d8bf264fd984`), once in the wasm's import section and once as a key of the glue's import object,
+// and each closure's entry point after its symbol hash: 121 imports and 5 exports whose hashes gzip cannot compress,
+// 3.8 KB of the SPA's gzip total (BENCHMARKS.md section 1). The names mean nothing to a browser, which only matches
+// the two spellings. Every renamed import must occur exactly once in the glue and every renamed export at least
+// once, as a whole name, or the build stops; index.html's integrity hashes of both files are rewritten. Run on
+// release builds by Trunk's post-build hook (`post-build.mjs`).
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const integrity = (data) => "sha384-" + createHash("sha384").update(data).digest("base64");
-const hashed = /_[0-9a-f]{16}$/;
+const hashedImport = /_[0-9a-f]{16}$/;
+const hashedExport = /_h[0-9a-f]{16}(_[0-9]+)?$/;
+// A whole name in the glue: not part of a longer identifier (`…_h0123…` is not `…_h0123…_3`).
+const token = (name) => new RegExp(`(?<![\\w$])${name}(?![\\w$])`, "g");
 
-/** Renames the hashed imports of DIR's wasm from its glue, in the wasm and the glue, and fixes index.html. */
-export function shortenImports(dir) {
+/** Renames DIR's wasm's hashed imports from its glue and hashed exports, in the wasm and the glue; fixes index.html. */
+export function shortenNames(dir) {
   const names = readdirSync(dir);
   const wasmName = names.find((n) => n.endsWith("_bg.wasm"));
   const glueName = wasmName && wasmName.replace(/_bg\.wasm$/, ".js");
@@ -24,17 +29,29 @@ export function shortenImports(dir) {
   const indexPath = join(dir, "index.html");
   const wasm = readFileSync(wasmPath);
   let glue = readFileSync(gluePath, "utf8");
-  const renamed = new Map();
-  const shorter = rewriteImports(wasm, (module, field) => {
-    if (!module.endsWith("_bg.js") || !hashed.test(field)) return field;
-    const short = `w${renamed.size.toString(36)}`;
-    renamed.set(field, short);
-    return short;
+  const imports = new Map();
+  const exports = new Map();
+  const shorter = rewriteNames(wasm, {
+    imports: (module, field) => {
+      if (!module.endsWith("_bg.js") || !hashedImport.test(field)) return field;
+      imports.set(field, `w${imports.size.toString(36)}`);
+      return imports.get(field);
+    },
+    exports: (name) => {
+      if (!hashedExport.test(name)) return name;
+      exports.set(name, `x${exports.size.toString(36)}`);
+      return exports.get(name);
+    },
   });
-  for (const [long, short] of renamed) {
-    const count = glue.split(long).length - 1;
-    if (count !== 1) throw new Error(`${gluePath} names the import ${long} ${count} times (expected 1)`);
-    glue = glue.replace(long, short);
+  for (const [renamed, expected] of [
+    [imports, (count) => count === 1],
+    [exports, (count) => count >= 1],
+  ]) {
+    for (const [long, short] of renamed) {
+      const count = (glue.match(token(long)) ?? []).length;
+      if (!expected(count)) throw new Error(`${gluePath} names ${long} ${count} times`);
+      glue = glue.replace(token(long), short);
+    }
   }
   let index = readFileSync(indexPath, "utf8");
   for (const [before, after] of [
@@ -50,8 +67,11 @@ export function shortenImports(dir) {
   writeFileSync(indexPath, index);
 }
 
-/** A copy of the wasm module `bytes` whose import section names each import `rename(module, field)`. */
-export function rewriteImports(bytes, rename) {
+/**
+ * A copy of the wasm module `bytes` whose import section names each import `rename.imports(module, field)` and whose
+ * export section names each export `rename.exports(name)`.
+ */
+export function rewriteNames(bytes, rename) {
   if (bytes.readUInt32LE(0) !== 0x6d736100) throw new Error("not a wasm module");
   const out = [bytes.subarray(0, 8)];
   let at = 8;
@@ -59,11 +79,12 @@ export function rewriteImports(bytes, rename) {
     const id = bytes[at];
     const [size, start] = readLeb(bytes, at + 1);
     const end = start + size;
-    if (id !== 2) {
-      out.push(bytes.subarray(at, end));
+    if (id === 2 || id === 7) {
+      const section = bytes.subarray(start, end);
+      const body = id === 2 ? importSection(section, rename.imports) : exportSection(section, rename.exports);
+      out.push(Buffer.from([id]), leb(body.length), body);
     } else {
-      const body = importSection(bytes.subarray(start, end), rename);
-      out.push(Buffer.from([2]), leb(body.length), body);
+      out.push(bytes.subarray(at, end));
     }
     at = end;
   }
@@ -83,6 +104,21 @@ function importSection(section, rename) {
     out.push(name(module), name(rename(module, field)), section.subarray(descStart, at));
   }
   if (at !== section.length) throw new Error("import section: trailing bytes");
+  return Buffer.concat(out);
+}
+
+function exportSection(section, rename) {
+  const out = [];
+  let [count, at] = readLeb(section, 0);
+  out.push(leb(count));
+  for (let i = 0; i < count; i++) {
+    let field;
+    [field, at] = readName(section, at);
+    const descStart = at;
+    at = readLeb(section, at + 1)[1]; // kind, then index
+    out.push(name(rename(field)), section.subarray(descStart, at));
+  }
+  if (at !== section.length) throw new Error("export section: trailing bytes");
   return Buffer.concat(out);
 }
 
