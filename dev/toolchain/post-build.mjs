@@ -20,4 +20,4 @@ squeezeHtml(dir);
 shortenNames(dir);
 await minifyJs(dir);
 fingerprintBoot(dir);
-compressDir(dir);
+await compressDir(dir);
