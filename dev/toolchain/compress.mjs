@@ -8,10 +8,12 @@ import { readdirSync, readFileSync, writeFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { brotliCompressSync, constants } from "node:zlib";
-import { gzipAsync } from "@gfx/zopfli";
 
 /** Writes the .br and .gz copies of DIR's .wasm, .js and .html files (earlier copies removed first). */
 export async function compressDir(dir) {
+  // Loaded here, not at the top: its Emscripten runtime prints its whole source with any uncaught error, which would
+  // bury the message of a failed step that runs before this one in the same hook.
+  const { gzipAsync } = await import("@gfx/zopfli");
   // Copies left over from an earlier build of a file that may have changed go first, in a pass of their own: a
   // copy written below must not be deleted later in the same listing.
   for (const name of readdirSync(dir)) {
