@@ -53,7 +53,9 @@ def task_of(stack):
         return "the proxy handler (session, token, building and sending the upstream request, the response head)"
     if re.search(r"axum::serve|hyper::server|hyper_util::server", stack):
         return "the browser-side connection, outside the handler (HTTP/1 read, parse, write; router, layers, span)"
-    if re.search(r"hyper::client::conn|hyper_util::client::legacy|Connection<", stack):
+    # The client connection's future is often inlined into the task's poll, leaving only hyper's HTTP/1
+    # dispatcher on the stack; every server-side one was claimed above.
+    if re.search(r"hyper::client::conn|hyper_util::client::legacy|Connection<|hyper::proto::h1", stack):
         return "the upstream connection task (hyper client: write the request, read the response)"
     return "the runtime itself (park, epoll, timers) and the rest"
 
