@@ -59,171 +59,206 @@ pub enum Stage {
 }
 
 /// Why a response, a token or a key set was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum ValidationError {
     // --- the authorization response (fragment) ---
     /// The OP answered with an OAuth error instead of a code (Core 3.3.2.6).
-    #[error("The sign-in was not completed: {}", description.as_deref().unwrap_or(error))]
     OpError {
         error: String,
         description: Option<String>,
     },
     /// The redirect carried nothing this app can read.
-    #[error("The sign-in response could not be read ({reason}).")]
-    MalformedResponse { reason: String },
+    MalformedResponse {
+        reason: String,
+    },
     /// A parameter appeared twice; which one counts is ambiguous, so neither does (RFC 6749 3.1).
-    #[error("The sign-in response is ambiguous: the parameter `{param}` appears more than once.")]
-    DuplicateParameter { param: String },
+    DuplicateParameter {
+        param: String,
+    },
     /// The response is larger than any honest response.
-    #[error("The sign-in response is too large to be genuine.")]
     TooLarge,
-    #[error("The sign-in response has no state, so it cannot be matched to a sign-in started here (state missing).")]
     StateMissing,
     /// CSRF defence: the response belongs to another sign-in (RFC 9700 2.1).
-    #[error("The sign-in response does not belong to the sign-in started in this browser (state mismatch).")]
     StateMismatch,
     /// No sign-in was started in this browser, or it was already used or expired.
-    #[error("No sign-in is waiting in this browser (it was already completed or has expired). Please sign in again.")]
     NoPendingLogin,
     /// Mix-up defence: the RFC 9207 `iss` parameter names another OP.
-    #[error(
-        "The sign-in response came from an unexpected identity provider (iss parameter mismatch)."
-    )]
     IssParameterMismatch,
     /// Mix-up defence: the OP advertises the RFC 9207 `iss` parameter, yet the response neither has one nor an
     /// ID token naming the issuer.
-    #[error("The sign-in response does not say which identity provider sent it, although that provider always says so (iss parameter missing).")]
     IssParameterMissing,
-    #[error("The sign-in response has no authorization code (code missing).")]
     CodeMissing,
-    #[error("The sign-in response has no ID token (id_token missing).")]
     IdTokenMissing,
-    #[error("The sign-in response has no access token (access_token missing).")]
     AccessTokenMissing,
-    #[error("The sign-in response has an access token of an unexpected type (token_type must be Bearer).")]
     TokenTypeInvalid,
 
     // --- the JWS itself ---
     /// Not a compact JWS: wrong number of parts, bad base64url, bad JSON.
-    #[error("The ID token is not a well-formed signed token ({reason}).")]
-    MalformedToken { reason: String },
+    MalformedToken {
+        reason: String,
+    },
     /// `alg: none`: an unsigned token is never accepted.
-    #[error("The ID token is unsigned (alg none), so it cannot be trusted.")]
     AlgNone,
     /// HMAC algorithms would let anyone holding the OP's *public* key forge tokens.
-    #[error("The ID token uses a shared-secret algorithm ({alg}) that is not accepted here.")]
-    HmacRejected { alg: String },
-    #[error("The ID token is signed with an algorithm that is not allowed ({alg}).")]
-    AlgNotAllowed { alg: String },
+    HmacRejected {
+        alg: String,
+    },
+    AlgNotAllowed {
+        alg: String,
+    },
     /// A critical header extension this implementation does not understand (RFC 7515 4.1.11).
-    #[error("The ID token requires an extension this app does not understand (crit header).")]
     CritUnsupported,
     /// No key in the OP's key set has this kid (even after fetching the set again).
-    #[error(
-        "The ID token is signed with a key the identity provider does not publish (unknown kid)."
-    )]
     UnknownKid,
-    #[error(
-        "The identity provider publishes no key that can check this ID token (no usable key)."
-    )]
     NoUsableKey,
-    #[error("The ID token's signature is not valid: it was not issued by the identity provider or was altered (bad signature).")]
     BadSignature,
     /// The key set itself could not be used.
-    #[error("The identity provider's key set could not be read ({reason}).")]
-    BadJwks { reason: String },
+    BadJwks {
+        reason: String,
+    },
 
     // --- the claims (Core 3.1.3.7) ---
-    #[error("The ID token's contents could not be read ({reason}).")]
-    MalformedClaims { reason: String },
-    #[error("The ID token was issued by another identity provider (iss mismatch).")]
+    MalformedClaims {
+        reason: String,
+    },
     IssuerMismatch,
-    #[error("The ID token names no user (sub missing).")]
     SubMissing,
-    #[error("The ID token is not meant for this app (aud does not contain the client id).")]
     AudienceMismatch,
-    #[error("The ID token is also meant for an audience this app does not trust (untrusted aud).")]
     UntrustedAudience,
-    #[error("The ID token was issued to another app (azp mismatch).")]
     AzpMismatch,
-    #[error("The ID token has no expiry (exp missing).")]
     ExpMissing,
-    #[error("The ID token has expired (exp). Check that this device's clock is right, then sign in again.")]
     Expired,
-    #[error("The ID token has no issue time (iat missing).")]
     IatMissing,
-    #[error("The ID token claims to be issued in the future (iat in the future). Check this device's clock.")]
     IatInFuture,
-    #[error("The ID token has no nonce, so it cannot be tied to this sign-in (nonce missing).")]
     NonceMissing,
     /// Replay defence: the token was minted for another sign-in.
-    #[error("The ID token belongs to another sign-in (nonce mismatch).")]
     NonceMismatch,
-    #[error("The ID token does not vouch for the authorization code (c_hash missing).")]
     CHashMissing,
-    #[error("The authorization code does not match the ID token: it may have been swapped (c_hash mismatch).")]
     CHashMismatch,
-    #[error("The ID token does not vouch for the access token (at_hash missing).")]
     AtHashMissing,
-    #[error("The access token does not match the ID token: it may have been swapped (at_hash mismatch).")]
     AtHashMismatch,
 
     // --- the token endpoint and later tokens (Core 3.3.3.6, 12.2, 5.3.2) ---
     /// The token-endpoint ID token names another OP than the front-channel one.
-    #[error("The identity provider's token response names another issuer than the sign-in response (iss changed).")]
     IssuerChanged,
     /// The token-endpoint (or refreshed) ID token is about another user.
-    #[error("The identity provider's token response is about another user than the sign-in response (sub changed).")]
     SubjectChanged,
-    #[error(
-        "The user information is about another user than the ID token (userinfo sub mismatch)."
-    )]
     UserinfoSubMismatch,
     /// A userinfo answer that cannot be trusted: a bad signature, another issuer or audience, an encrypted
     /// answer (JWE, which this app does not decrypt), an unsigned one. Unlike an unavailable userinfo, this
     /// always refuses the sign-in: it is what tampering looks like.
-    #[error("The user information from the identity provider cannot be trusted ({reason}).")]
-    UserinfoInvalid { reason: String },
-    #[error("The identity provider's token response could not be read ({reason}).")]
-    MalformedTokenResponse { reason: String },
+    UserinfoInvalid {
+        reason: String,
+    },
+    MalformedTokenResponse {
+        reason: String,
+    },
 
     // --- the back-channel logout token (Back-Channel Logout 1.0, 2.4 and 2.6) ---
     /// The `typ` header names another kind of token than a logout token (RFC 8725 3.11).
-    #[error("The logout token has the wrong type (typ must be logout+jwt or JWT).")]
     LogoutTypInvalid,
     /// Replay defence needs a token identifier.
-    #[error("The logout token has no identifier (jti missing).")]
     JtiMissing,
     /// This very logout token was already received.
-    #[error("The logout token was already used (jti replayed).")]
     JtiReplayed,
     /// Without the back-channel logout event, the token is not a logout token (it could be an ID token).
-    #[error("The token is not a logout token: it lacks the back-channel logout event (events).")]
     LogoutEventMissing,
-    #[error("The logout token's events claim is not well-formed (events must be an object whose back-channel logout member is an object).")]
     LogoutEventInvalid,
     /// A nonce is forbidden so that an ID token can never pass as a logout token.
-    #[error(
-        "The logout token carries a nonce, which logout tokens must not have (nonce present)."
-    )]
     LogoutNoncePresent,
-    #[error("The logout token names neither a session nor a user (sid and sub missing).")]
     LogoutSidSubMissing,
     /// Older than the accepted age: a stale (possibly captured) token.
-    #[error("The logout token was issued too long ago (iat too old).")]
     LogoutIatTooOld,
     /// Back-Channel Logout 1.0 (final) requires `exp`; an OP that omits it needs the operator's explicit consent.
-    #[error("The logout token has no expiry (exp missing).")]
     LogoutExpMissing,
 
     // --- the return from RP-initiated logout ---
     /// No logout was started in this browser (or it expired): nothing to confirm.
-    #[error("No sign-out is waiting in this browser (it was already completed or has expired).")]
     LogoutStateMissing,
     /// The `state` on the way back is not the one this browser's logout sent.
-    #[error("The return from the identity provider does not belong to the sign-out started in this browser (state mismatch).")]
     LogoutStateMismatch,
+}
+
+/// The plain-words text of each rule, the one place it is written (the SPA's alert and the BFF's JSON `message`
+/// both show it).
+impl std::fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (text, detail, end) = self.explanation();
+        f.write_str(text)?;
+        if let Some(detail) = detail {
+            f.write_str(detail)?;
+            f.write_str(end)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+impl ValidationError {
+    /// The text as its fixed start, the variable part (a reason, a parameter or algorithm name, the OP's own
+    /// words) and the fixed end: three plain writes instead of a `format_args!` per variant, which in the SPA's
+    /// wasm cost code at every site (BENCHMARKS.md section 1).
+    fn explanation(&self) -> (&'static str, Option<&str>, &'static str) {
+        use ValidationError::*;
+        match self {
+            OpError { error, description } => ("The sign-in was not completed: ", Some(description.as_deref().unwrap_or(error)), ""),
+            MalformedResponse { reason } => ("The sign-in response could not be read (", Some(reason), ")."),
+            DuplicateParameter { param } => ("The sign-in response is ambiguous: the parameter `", Some(param), "` appears more than once."),
+            TooLarge => ("The sign-in response is too large to be genuine.", None, ""),
+            StateMissing => ("The sign-in response has no state, so it cannot be matched to a sign-in started here (state missing).", None, ""),
+            StateMismatch => ("The sign-in response does not belong to the sign-in started in this browser (state mismatch).", None, ""),
+            NoPendingLogin => ("No sign-in is waiting in this browser (it was already completed or has expired). Please sign in again.", None, ""),
+            IssParameterMismatch => ("The sign-in response came from an unexpected identity provider (iss parameter mismatch).", None, ""),
+            IssParameterMissing => ("The sign-in response does not say which identity provider sent it, although that provider always says so (iss parameter missing).", None, ""),
+            CodeMissing => ("The sign-in response has no authorization code (code missing).", None, ""),
+            IdTokenMissing => ("The sign-in response has no ID token (id_token missing).", None, ""),
+            AccessTokenMissing => ("The sign-in response has no access token (access_token missing).", None, ""),
+            TokenTypeInvalid => ("The sign-in response has an access token of an unexpected type (token_type must be Bearer).", None, ""),
+            MalformedToken { reason } => ("The ID token is not a well-formed signed token (", Some(reason), ")."),
+            AlgNone => ("The ID token is unsigned (alg none), so it cannot be trusted.", None, ""),
+            HmacRejected { alg } => ("The ID token uses a shared-secret algorithm (", Some(alg), ") that is not accepted here."),
+            AlgNotAllowed { alg } => ("The ID token is signed with an algorithm that is not allowed (", Some(alg), ")."),
+            CritUnsupported => ("The ID token requires an extension this app does not understand (crit header).", None, ""),
+            UnknownKid => ("The ID token is signed with a key the identity provider does not publish (unknown kid).", None, ""),
+            NoUsableKey => ("The identity provider publishes no key that can check this ID token (no usable key).", None, ""),
+            BadSignature => ("The ID token's signature is not valid: it was not issued by the identity provider or was altered (bad signature).", None, ""),
+            BadJwks { reason } => ("The identity provider's key set could not be read (", Some(reason), ")."),
+            MalformedClaims { reason } => ("The ID token's contents could not be read (", Some(reason), ")."),
+            IssuerMismatch => ("The ID token was issued by another identity provider (iss mismatch).", None, ""),
+            SubMissing => ("The ID token names no user (sub missing).", None, ""),
+            AudienceMismatch => ("The ID token is not meant for this app (aud does not contain the client id).", None, ""),
+            UntrustedAudience => ("The ID token is also meant for an audience this app does not trust (untrusted aud).", None, ""),
+            AzpMismatch => ("The ID token was issued to another app (azp mismatch).", None, ""),
+            ExpMissing => ("The ID token has no expiry (exp missing).", None, ""),
+            Expired => ("The ID token has expired (exp). Check that this device's clock is right, then sign in again.", None, ""),
+            IatMissing => ("The ID token has no issue time (iat missing).", None, ""),
+            IatInFuture => ("The ID token claims to be issued in the future (iat in the future). Check this device's clock.", None, ""),
+            NonceMissing => ("The ID token has no nonce, so it cannot be tied to this sign-in (nonce missing).", None, ""),
+            NonceMismatch => ("The ID token belongs to another sign-in (nonce mismatch).", None, ""),
+            CHashMissing => ("The ID token does not vouch for the authorization code (c_hash missing).", None, ""),
+            CHashMismatch => ("The authorization code does not match the ID token: it may have been swapped (c_hash mismatch).", None, ""),
+            AtHashMissing => ("The ID token does not vouch for the access token (at_hash missing).", None, ""),
+            AtHashMismatch => ("The access token does not match the ID token: it may have been swapped (at_hash mismatch).", None, ""),
+            IssuerChanged => ("The identity provider's token response names another issuer than the sign-in response (iss changed).", None, ""),
+            SubjectChanged => ("The identity provider's token response is about another user than the sign-in response (sub changed).", None, ""),
+            UserinfoSubMismatch => ("The user information is about another user than the ID token (userinfo sub mismatch).", None, ""),
+            UserinfoInvalid { reason } => ("The user information from the identity provider cannot be trusted (", Some(reason), ")."),
+            MalformedTokenResponse { reason } => ("The identity provider's token response could not be read (", Some(reason), ")."),
+            LogoutTypInvalid => ("The logout token has the wrong type (typ must be logout+jwt or JWT).", None, ""),
+            JtiMissing => ("The logout token has no identifier (jti missing).", None, ""),
+            JtiReplayed => ("The logout token was already used (jti replayed).", None, ""),
+            LogoutEventMissing => ("The token is not a logout token: it lacks the back-channel logout event (events).", None, ""),
+            LogoutEventInvalid => ("The logout token's events claim is not well-formed (events must be an object whose back-channel logout member is an object).", None, ""),
+            LogoutNoncePresent => ("The logout token carries a nonce, which logout tokens must not have (nonce present).", None, ""),
+            LogoutSidSubMissing => ("The logout token names neither a session nor a user (sid and sub missing).", None, ""),
+            LogoutIatTooOld => ("The logout token was issued too long ago (iat too old).", None, ""),
+            LogoutExpMissing => ("The logout token has no expiry (exp missing).", None, ""),
+            LogoutStateMissing => ("No sign-out is waiting in this browser (it was already completed or has expired).", None, ""),
+            LogoutStateMismatch => ("The return from the identity provider does not belong to the sign-out started in this browser (state mismatch).", None, ""),
+        }
+    }
 }
 
 impl ValidationError {
