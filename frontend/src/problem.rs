@@ -54,6 +54,6 @@ impl Problem {
 
 impl From<ValidationError> for Problem {
     fn from(e: ValidationError) -> Problem {
-        Problem::of(Cause::Refused(e.stage()), e.rule(), e.to_string())
+        Problem::of(Cause::Refused(e.stage()), e.rule(), e.message())
     }
 }

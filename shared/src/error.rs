@@ -197,6 +197,18 @@ impl std::fmt::Display for ValidationError {
 impl std::error::Error for ValidationError {}
 
 impl ValidationError {
+    /// The same text as `Display`, built without the formatting machinery (`to_string` goes through
+    /// `core::fmt::write` and a `dyn Write`), for the SPA, which keeps it in its problem.
+    pub fn message(&self) -> String {
+        let (text, detail, end) = self.explanation();
+        let mut message = String::from(text);
+        if let Some(detail) = detail {
+            message.push_str(detail);
+            message.push_str(end);
+        }
+        message
+    }
+
     /// The text as its fixed start, the variable part (a reason, a parameter or algorithm name, the OP's own
     /// words) and the fixed end: three plain writes instead of a `format_args!` per variant, which in the SPA's
     /// wasm cost code at every site (BENCHMARKS.md section 1).
@@ -362,5 +374,56 @@ impl ValidationError {
             LogoutStateMissing => "logout_state_missing",
             LogoutStateMismatch => "logout_state_mismatch",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ValidationError;
+
+    /// The SPA shows `message()`, the BFF `Display`: one text, whatever the variant's shape.
+    #[test]
+    fn message_is_the_display_text() {
+        let reason = || "it does not have three parts".to_owned();
+        for e in [
+            ValidationError::OpError {
+                error: "access_denied".into(),
+                description: None,
+            },
+            ValidationError::OpError {
+                error: "access_denied".into(),
+                description: Some("The user said no".into()),
+            },
+            ValidationError::MalformedToken { reason: reason() },
+            ValidationError::DuplicateParameter {
+                param: "state".into(),
+            },
+            ValidationError::HmacRejected {
+                alg: "HS256".into(),
+            },
+            ValidationError::TooLarge,
+            ValidationError::LogoutStateMismatch,
+        ] {
+            assert_eq!(e.message(), e.to_string());
+        }
+        assert_eq!(
+            ValidationError::OpError {
+                error: "access_denied".into(),
+                description: None
+            }
+            .message(),
+            "The sign-in was not completed: access_denied"
+        );
+        assert_eq!(
+            ValidationError::DuplicateParameter {
+                param: "state".into()
+            }
+            .message(),
+            "The sign-in response is ambiguous: the parameter `state` appears more than once."
+        );
+        assert_eq!(
+            ValidationError::MalformedToken { reason: reason() }.to_string(),
+            "The ID token is not a well-formed signed token (it does not have three parts)."
+        );
     }
 }
