@@ -4,12 +4,10 @@
 // sources are in the repository). Property names stay: the wasm's imports are looked up by name. Run on release
 // builds by Trunk's post-build hook (`post-build.mjs`), before the loader is named by its hash and before the
 // copies are compressed.
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { minify } from "terser";
-
-const integrity = (data) => "sha384-" + createHash("sha384").update(data).digest("base64");
+import { rehash } from "./integrity.mjs";
 
 /** Minifies DIR's .js files in place; the glue's integrity hash in DIR/index.html is rewritten to match. */
 export async function minifyJs(dir) {
@@ -22,13 +20,8 @@ export async function minifyJs(dir) {
     const path = join(dir, name);
     const code = readFileSync(path, "utf8");
     const result = await minify(code, { module: true, compress: true, mangle: true });
-    const before = integrity(code);
-    const count = index.split(before).length - 1;
-    if (count !== (loader ? 0 : 1)) {
-      throw new Error(`${indexPath} names ${name}'s integrity hash ${count} times (expected ${loader ? 0 : 1})`);
-    }
+    index = rehash(index, code, result.code, loader ? 0 : 1, path);
     writeFileSync(path, result.code);
-    index = index.replace(before, integrity(result.code));
   }
   writeFileSync(indexPath, index);
 }

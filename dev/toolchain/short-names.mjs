@@ -6,11 +6,10 @@
 // the two spellings. Every renamed import must occur exactly once in the glue and every renamed export at least
 // once, as a whole name, or the build stops; index.html's integrity hashes of both files are rewritten. Run on
 // release builds by Trunk's post-build hook (`post-build.mjs`).
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { rehash } from "./integrity.mjs";
 
-const integrity = (data) => "sha384-" + createHash("sha384").update(data).digest("base64");
 const hashedImport = /_[0-9a-f]{16}$/;
 const hashedExport = /_h[0-9a-f]{16}(_[0-9]+)?$/;
 // A whole name in the glue: not part of a longer identifier (`…_h0123…` is not `…_h0123…_3`).
@@ -28,7 +27,8 @@ export function shortenNames(dir) {
   const gluePath = join(dir, glueName);
   const indexPath = join(dir, "index.html");
   const wasm = readFileSync(wasmPath);
-  let glue = readFileSync(gluePath, "utf8");
+  const originalGlue = readFileSync(gluePath);
+  let glue = originalGlue.toString("utf8");
   const imports = new Map();
   const exports = new Map();
   const shorter = rewriteNames(wasm, {
@@ -54,14 +54,8 @@ export function shortenNames(dir) {
     }
   }
   let index = readFileSync(indexPath, "utf8");
-  for (const [before, after] of [
-    [integrity(wasm), integrity(shorter)],
-    [integrity(readFileSync(gluePath)), integrity(glue)],
-  ]) {
-    const count = index.split(before).length - 1;
-    if (count !== 1) throw new Error(`${indexPath} names an integrity hash ${count} times (expected 1)`);
-    index = index.replace(before, after);
-  }
+  index = rehash(index, wasm, shorter, 1, wasmPath);
+  index = rehash(index, originalGlue, glue, 1, gluePath);
   writeFileSync(wasmPath, shorter);
   writeFileSync(gluePath, glue);
   writeFileSync(indexPath, index);
