@@ -184,13 +184,7 @@ pub enum ValidationError {
 /// both show it).
 impl std::fmt::Display for ValidationError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (text, detail, end) = self.explanation();
-        f.write_str(text)?;
-        if let Some(detail) = detail {
-            f.write_str(detail)?;
-            f.write_str(end)?;
-        }
-        Ok(())
+        f.write_str(&self.message())
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::jose::b64url_encode;
 use crate::jose::jws::CompactJws;
 use crate::jose::public_jwk::PublicJwk;
-use crate::json::{self, Fields, Value};
+use crate::json;
 use serde::{Deserialize, Serialize};
 
 /// A P-256 public key as JWK (RFC 7518 6.2.1): the only key type this product signs proofs with (ES256).
@@ -62,8 +62,8 @@ impl EcPublicJwk {
 pub fn confirmation_jkt(access_token: &str) -> Option<String> {
     let jws = CompactJws::parse(access_token).ok()?;
     let payload = json::parse(jws.payload_unverified()).ok()?;
-    let cnf: Value = Fields::of(&payload).ok()?.optional("cnf").ok()??;
-    Fields::of(&cnf).ok()?.optional("jkt").ok()?
+    // A missing, null or non-object `cnf`, or a `jkt` that is not a string, is no binding shown.
+    payload.get("cnf")?.get("jkt")?.as_str().map(str::to_owned)
 }
 
 fn check_coordinate(name: &'static str, value: &str) -> Result<(), JwkError> {

@@ -87,7 +87,7 @@ impl CompactJws {
     /// forged token can claim any `iat`, so the refetch budget must hold on its own).
     pub fn unverified_iat(&self) -> Option<i64> {
         let claims = json::parse(&self.payload).ok()?;
-        claims.as_object()?.get("iat")?.as_i64()
+        claims.get("iat")?.as_i64()
     }
 }
 
