@@ -1,17 +1,20 @@
 // Gives the wasm's imports from its JS glue, and its exports whose names end in a hash, short names (`w0`, `w1`, …;
 // `x0`, …) in both files. wasm-bindgen names each import after its function plus a 16-hex hash
 // (`__wbg_fetch_4c88d8bf264fd984`), once in the wasm's import section and once as a key of the glue's import object,
-// and each closure's entry point after its symbol hash: 121 imports and 5 exports whose hashes gzip cannot compress,
-// 3.8 KB of the SPA's gzip total (BENCHMARKS.md section 1). The names mean nothing to a browser, which only matches
-// the two spellings. Every renamed import must occur exactly once in the glue and every renamed export at least
-// once, as a whole name, or the build stops; index.html's integrity hashes of both files are rewritten. Run on
-// release builds by Trunk's post-build hook (`post-build.mjs`).
+// and each closure's entry point after its symbol hash (`…_h0123456789abcdef`) or, with the standard library that
+// scripts/build-spa compiles, after its Rust path with the crates' hashes (`wasm_bindgen_4103ee816b20e416___convert_
+// _closures_____invoke…`, up to 300 characters): 121 imports and 5 exports whose hashes gzip cannot compress, 3.8 KB of
+// the SPA's gzip total (BENCHMARKS.md section 1). The glue's module name (`./<name>_bg.js`, once per import) stays: a
+// one-letter name measured 158 B gzip larger, the long name being one cheap repeat. The names mean nothing to a
+// browser, which only matches the two spellings. Every renamed import must occur exactly once in the glue and every
+// renamed export at least once, as a whole name, or the build stops; index.html's integrity hashes of both files are
+// rewritten. Run on release builds by Trunk's post-build hook (`post-build.mjs`).
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rehash } from "./integrity.mjs";
 
 const hashedImport = /_[0-9a-f]{16}$/;
-const hashedExport = /_h[0-9a-f]{16}(_[0-9]+)?$/;
+const hashedExport = /_h[0-9a-f]{16}(_[0-9]+)?$|^wasm_bindgen_[0-9a-f]{16}___/;
 // A whole name in the glue: not part of a longer identifier (`…_h0123…` is not `…_h0123…_3`).
 const token = (name) => new RegExp(`(?<![\\w$])${name}(?![\\w$])`, "g");
 

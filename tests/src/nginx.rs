@@ -50,7 +50,7 @@ pub fn start_nginx(prefix: &Path, port: u16, bff_ports: &[u16], op_origin: &str)
     let index = dist.join("index.html");
     assert!(
         index.exists(),
-        "dist/ is missing: run `trunk build --release` first"
+        "dist/ is missing: run `scripts/build-spa` first"
     );
     let index = index.display().to_string();
     let headers = root.join("deploy/nginx/security-headers.conf");

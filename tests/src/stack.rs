@@ -355,7 +355,7 @@ pub fn serve_spa_toml() -> String {
     let dist = repo_root().join("dist");
     assert!(
         dist.join("index.html").exists(),
-        "dist/ is missing: run `trunk build --release` first (scripts/test does)"
+        "dist/ is missing: run `scripts/build-spa` first (scripts/test does)"
     );
     format!("static_dir = {:?}\n", dist.display().to_string())
 }
