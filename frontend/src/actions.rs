@@ -176,8 +176,7 @@ impl Actions {
             Outcome::Info,
         ));
         let (details, token, table) = (flush.clone(), self.state.token, verified.table);
-        spawn_local(async move {
-            browser::after_next_paint().await;
+        browser::after_next_paint(move || {
             if has_user {
                 browser::mark("identity-painted");
             }
