@@ -9,6 +9,7 @@ use crate::{bff, callback, pending};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::SessionInfo;
+use shared::json::decimal;
 use shared::ResponseType;
 
 /// Largest console response body shown (the rest is cut).
@@ -169,15 +170,16 @@ impl Actions {
         let code = verified.response.code.as_deref().map(flow::short);
         log(Step::new(
             "Code sent to the BFF",
-            format!(
-                "POST /bff/session with code={}: the BFF checks the response again and redeems the code (PKCE, client authentication)",
-                code.unwrap_or_default()
-            ),
+            [
+                "POST /bff/session with code=",
+                &code.unwrap_or_default(),
+                ": the BFF checks the response again and redeems the code (PKCE, client authentication)",
+            ]
+            .concat(),
             Outcome::Info,
         ));
         let (details, token, table) = (flush.clone(), self.state.token, verified.table);
-        spawn_local(async move {
-            browser::after_next_paint().await;
+        browser::after_next_paint(move || {
             if has_user {
                 browser::mark("identity-painted");
             }
@@ -191,10 +193,12 @@ impl Actions {
             Ok(info) => {
                 self.log(Step::new(
                     "BFF exchange",
-                    format!(
-                        "token endpoint answered; tokens validated and kept on the server ({} ms)",
-                        (js_sys::Date::now() - started) as i64
-                    ),
+                    [
+                        "token endpoint answered; tokens validated and kept on the server (",
+                        &decimal((js_sys::Date::now() - started) as i64),
+                        " ms)",
+                    ]
+                    .concat(),
                     Outcome::Passed,
                 ));
                 let expires_at = info.expires_at;
@@ -204,13 +208,11 @@ impl Actions {
                 browser::mark("session-established");
                 self.log(Step::new(
                     "Session established",
-                    format!(
-                        "HttpOnly session cookie set; ends at the latest {}",
-                        String::from(
+                    "HttpOnly session cookie set; ends at the latest ".to_owned()
+                        + &String::from(
                             js_sys::Date::new(&((expires_at as f64) * 1000.0).into())
-                                .to_iso_string()
-                        )
-                    ),
+                                .to_iso_string(),
+                        ),
                     Outcome::Passed,
                 ));
             }
@@ -348,7 +350,7 @@ impl Actions {
             body,
         } = request;
         let console = self.state.console;
-        let url = format!("/api/{api}/{}", path.trim_start_matches('/'));
+        let url = ["/api/", &api, "/", path.trim_start_matches('/')].concat();
         let body = (!matches!(method.as_str(), "GET" | "HEAD"))
             .then_some(body)
             .filter(|b| !b.trim().is_empty());

@@ -116,7 +116,7 @@ pub fn explain(reply: &Reply) -> Option<Problem> {
         code
     };
     let message = match &body {
-        Some(b) if !b.message.is_empty() => format!("{words} ({})", b.message),
+        Some(b) if !b.message.is_empty() => [words, " (", &b.message, ")"].concat(),
         _ => words.to_owned(),
     };
     Some(Problem {
@@ -203,14 +203,21 @@ fn error_of(reply: Reply) -> Problem {
         },
         Err(_) if reply.status >= 500 => Problem::new(
             "server_error",
-            format!(
-                "The server ran into a problem (HTTP {}). Please try again later.",
-                reply.status
-            ),
+            [
+                "The server ran into a problem (HTTP ",
+                &json::decimal(reply.status.into()),
+                "). Please try again later.",
+            ]
+            .concat(),
         ),
         Err(_) => Problem::new(
             "http_error",
-            format!("The server refused the request (HTTP {}).", reply.status),
+            [
+                "The server refused the request (HTTP ",
+                &json::decimal(reply.status.into()),
+                ").",
+            ]
+            .concat(),
         ),
     }
 }

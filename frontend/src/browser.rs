@@ -91,16 +91,14 @@ pub fn path_and_query() -> String {
     path() + &search()
 }
 
-/// Resolves once the browser has painted the next frame (a task queued from `requestAnimationFrame` runs after
-/// that frame's paint), so work awaited behind it cannot hold back what is already on screen. In a hidden tab it
-/// waits until the tab is shown, as frames are not painted there.
-pub async fn after_next_paint() {
+/// Runs `then` once the browser has painted the next frame (a task queued from `requestAnimationFrame` runs after
+/// that frame's paint), so work behind it cannot hold back what is already on screen. In a hidden tab it waits
+/// until the tab is shown, as frames are not painted there. A callback, not a future: no task of its own to spawn.
+pub fn after_next_paint(then: impl FnOnce() + 'static) {
+    use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
-    let painted = js_sys::Promise::new(&mut |resolve, _| {
-        let after_frame = wasm_bindgen::closure::Closure::once_into_js(move || {
-            let _ = window().set_timeout_with_callback(&resolve);
-        });
-        let _ = window().request_animation_frame(after_frame.unchecked_ref());
+    let after_frame = Closure::once_into_js(move || {
+        let _ = window().set_timeout_with_callback(Closure::once_into_js(then).unchecked_ref());
     });
-    let _ = wasm_bindgen_futures::JsFuture::from(painted).await;
+    let _ = window().request_animation_frame(after_frame.unchecked_ref());
 }

@@ -17,6 +17,7 @@ use shared::fragment::{looks_like_authorization_response, parse_fragment, Author
 use shared::jose::alg::AlgPolicy;
 use shared::jose::jwks::{JwkSet, MAX_JWKS_BYTES};
 use shared::jose::jws::CompactJws;
+use shared::json::decimal;
 use shared::verify::authorization::{verify_response, Expected, VerifiedResponse};
 use shared::verify::{Context, Keys};
 use shared::{Stage, ValidationError};
@@ -58,12 +59,16 @@ pub async fn verify(fragment: &str, log: &dyn Fn(Step)) -> Result<Verified, Prob
         let rt = s.pending.response_type.as_str();
         // A pushed request (PAR) leaves only `client_id` and `request_uri` in the URL, so no scope to show.
         let detail = if s.scope.is_empty() {
-            format!(
-                "response_type={rt}, pushed by the BFF (PAR): only client_id and request_uri in the URL, valid {} s",
-                s.pending.expires_at - s.started_ms / 1000
-            )
+            [
+                "response_type=",
+                rt,
+                ", pushed by the BFF (PAR): only client_id and request_uri in the URL, valid ",
+                &decimal(s.pending.expires_at - s.started_ms / 1000),
+                " s",
+            ]
+            .concat()
         } else {
-            format!("response_type={rt}, scope={}", s.scope)
+            ["response_type=", rt, ", scope=", &s.scope].concat()
         };
         let mut step = Step::new("Authorization request", detail, Outcome::Info);
         step.at_ms = s.started_ms;
@@ -118,10 +123,13 @@ pub async fn verify(fragment: &str, log: &dyn Fn(Step)) -> Result<Verified, Prob
         .count();
     let mut step = Step::new(
         "ID token checks",
-        format!(
-            "{passed} checks passed, {} not applicable",
-            checks.len() - passed
-        ),
+        [
+            &decimal(passed as i64),
+            " checks passed, ",
+            &decimal((checks.len() - passed) as i64),
+            " not applicable",
+        ]
+        .concat(),
         Outcome::Passed,
     );
     step.checks = checks;
@@ -159,10 +167,12 @@ async fn check(
     if let Some(jwks) = cached {
         log(Step::new(
             "OP keys",
-            format!(
-                "cached when the sign-in started ({} s ago): no request",
-                now - stored.jwks_fetched_at
-            ),
+            [
+                "cached when the sign-in started (",
+                &decimal(now - stored.jwks_fetched_at),
+                " s ago): no request",
+            ]
+            .concat(),
             Outcome::Info,
         ));
         match verify_with(response, pending, &jwks, now).await {
@@ -183,10 +193,12 @@ async fn check(
         .map_err(|problem| (Stage::Signature, problem))?;
     log(Step::new(
         "OP keys",
-        format!(
-            "fetched from jwks_uri in {} ms",
-            (js_sys::Date::now() - started) as i64
-        ),
+        [
+            "fetched from jwks_uri in ",
+            &decimal((js_sys::Date::now() - started) as i64),
+            " ms",
+        ]
+        .concat(),
         Outcome::Info,
     ));
     verify_with(response, pending, &jwks, now)
@@ -242,7 +254,7 @@ pub async fn fetch_jwks(uri: &str) -> Result<(JwkSet, String), Problem> {
     })?;
     if reply.status != 200 {
         return Err(ValidationError::BadJwks {
-            reason: format!("the server answered HTTP {}", reply.status),
+            reason: "the server answered HTTP ".to_owned() + &decimal(reply.status.into()),
         }
         .into());
     }

@@ -5,6 +5,7 @@
 use shared::api::{PendingLogin, TokenClientReport, UserinfoReport, UserinfoStatus};
 use shared::fragment::AuthorizationResponse;
 use shared::jose::alg::Alg;
+use shared::json::{decimal, Number};
 use shared::verify::authorization::STAGES;
 use shared::verify::claims::IdTokenClaims;
 use shared::Stage;
@@ -88,7 +89,7 @@ pub fn userinfo_step(r: &UserinfoReport) -> Step {
     };
     let mut detail = detail.to_owned() + r.reason.as_deref().unwrap_or_default();
     if let Some(ms) = r.elapsed_ms {
-        detail = detail + " (" + &ms.to_string() + " ms)";
+        detail = detail + " (" + Number::from_u64(ms).as_str() + " ms)";
     }
     let mut step = Step::new("Userinfo", detail, outcome);
     step.userinfo = Some(r.status);
@@ -161,7 +162,7 @@ pub struct TokenTable {
 /// A value safe to show: JWTs by size only, anything else by its first six characters.
 pub fn short(value: &str) -> String {
     if value.starts_with("eyJ") || value.matches('.').count() == 2 {
-        return format!("JWT, {} chars", value.len());
+        return ["JWT, ", &decimal(value.len() as i64), " chars"].concat();
     }
     let head: String = value.chars().take(6).collect();
     if head.len() < value.len() {
@@ -303,15 +304,28 @@ pub fn passed_checks(
     let exp = c.exp.unwrap_or_default();
     out.push(ok(
         Stage::Exp,
-        format!("{exp}: valid for {} s more (leeway {leeway} s)", exp - now),
+        [
+            &decimal(exp),
+            ": valid for ",
+            &decimal(exp - now),
+            " s more (leeway ",
+            &decimal(leeway),
+            " s)",
+        ]
+        .concat(),
     ));
     let iat = c.iat.unwrap_or_default();
     out.push(ok(
         Stage::Iat,
-        format!(
-            "{iat}: issued {} s ago by the OP's clock (clock offset within ±{leeway} s)",
-            now - iat
-        ),
+        [
+            &decimal(iat),
+            ": issued ",
+            &decimal(now - iat),
+            " s ago by the OP's clock (clock offset within ±",
+            &decimal(leeway),
+            " s)",
+        ]
+        .concat(),
     ));
     out.push(ok(
         Stage::Nonce,
@@ -359,7 +373,13 @@ pub fn token_table(
     let time = |secs: Option<i64>| {
         secs.map(|secs| {
             let date = js_sys::Date::new(&((secs as f64) * 1000.0).into());
-            format!("{secs} ({})", String::from(date.to_iso_string()))
+            [
+                &decimal(secs),
+                " (",
+                &String::from(date.to_iso_string()),
+                ")",
+            ]
+            .concat()
         })
     };
     row("iss", c.iss.clone());
@@ -378,6 +398,10 @@ pub fn token_table(
     row("family_name", c.family_name.clone());
     row("preferred_username", c.preferred_username.clone());
     row("email", c.email.clone());
-    row("email_verified", c.email_verified.map(|v| v.to_string()));
+    row(
+        "email_verified",
+        c.email_verified
+            .map(|v| if v { "true" } else { "false" }.to_owned()),
+    );
     TokenTable { header, claims }
 }

@@ -7,6 +7,14 @@
 //! [`state`] in whole units) → [`components`] (small views that only render that state and call the actions).
 //!
 //! Every protocol rule lives in the `shared` crate; this crate only does I/O and rendering.
+//!
+//! No `core::fmt` either: texts are joined with `concat` and their numbers written by `shared::json::decimal`, so
+//! the wasm carries no formatting machinery (1.1 KB gzip); a `format!` or a number's `to_string` brings it back.
+//!
+//! No Rust `main`: the page starts at [`start`], which wasm-bindgen's glue calls once the module is instantiated.
+//! A `main` would bring in the standard library's runtime set-up and its exit path (flushing a stdout the browser
+//! does not have), which the wasm would carry for nothing.
+#![no_main]
 
 mod actions;
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
@@ -23,7 +31,8 @@ mod problem;
 mod state;
 mod webcrypto;
 
-fn main() {
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+fn start() {
     // Panics end in an opaque `unreachable` trap in release builds; the hook that names them costs ~1 KB gzip, so
     // only debug builds (`trunk serve`) carry it.
     #[cfg(debug_assertions)]

@@ -3,6 +3,7 @@ use crate::actions::{Actions, ConsoleRequest};
 use crate::problem::Cause;
 use crate::state::State;
 use leptos::prelude::*;
+use shared::json::decimal;
 use wasm_bindgen::JsCast;
 
 /// Calls any configured upstream through the BFF: pick the API, method, path and body; see status, time,
@@ -36,9 +37,9 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
         console.last.get().map(|o| {
             let status = match o.status {
                 0 => "no answer".to_owned(),
-                s => s.to_string(),
+                s => decimal(s.into()),
             };
-            let ok = (200..300).contains(&o.status).to_string();
+            let ok = if (200..300).contains(&o.status) { "true" } else { "false" };
             let problem = o.problem.map(|p| {
                 let gone = p.cause == Cause::SessionEnded;
                 let (label, again): (&str, bool) =
@@ -54,7 +55,7 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
                 <div class="console-result" data-testid="console-result">
                     <p class="meta">
                         <span class="badge" data-ok=ok data-testid="console-status">{status}</span>
-                        " "<span data-testid="console-time">{o.millis}" ms"</span>
+                        " "<span data-testid="console-time">{decimal(o.millis)}" ms"</span>
                     </p>
                     {problem}
                     <details>
@@ -73,13 +74,15 @@ pub fn Console(state: State, actions: Actions) -> impl IntoView {
             .get()
             .into_iter()
             .map(|a| {
-                let label = format!(
-                    "{} — {} under {}{}",
-                    a.name,
-                    a.methods.join(", "),
-                    a.path_prefix,
-                    if a.token { "" } else { " (public)" }
-                );
+                let label = [
+                    a.name.as_str(),
+                    " — ",
+                    &a.methods.join(", "),
+                    " under ",
+                    &a.path_prefix,
+                    if a.token { "" } else { " (public)" },
+                ]
+                .concat();
                 view! { <option value=a.name>{label}</option> }
             })
             .collect_view();

@@ -2,6 +2,7 @@ use super::fresh::Fresh;
 use crate::flow::{Check, Outcome, Step};
 use crate::state::State;
 use leptos::prelude::*;
+use shared::json::decimal;
 
 /// The timeline of this sign-in and the decoded ID token. Rendered once something happened.
 #[component]
@@ -37,7 +38,7 @@ pub fn FlowView(state: State) -> impl IntoView {
 }
 
 fn step_view(step: Step, start: i64) -> impl IntoView {
-    let offset = format!("+{} ms", (step.at_ms - start).max(0));
+    let offset = ["+", &decimal((step.at_ms - start).max(0)), " ms"].concat();
     let userinfo = step.userinfo.map(|s| s.as_str());
     let checks = (!step.checks.is_empty()).then(|| checks_table(step.checks, userinfo.is_some()));
     view! {

@@ -56,7 +56,7 @@ impl CompactJws {
         }
         Ok(CompactJws {
             header,
-            signing_input: format!("{h}.{p}"),
+            signing_input: [h, ".", p].concat(),
             payload,
             signature,
         })
@@ -106,7 +106,7 @@ fn read_header(header: &Object) -> Result<JwsHeader, ValidationError> {
     let optional_string = |name: &str| match header.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(v)) => Ok(Some(v.clone())),
-        Some(_) => Err(malformed(&format!("its {name} is not a string"))),
+        Some(_) => Err(malformed(&["its ", name, " is not a string"].concat())),
     };
     Ok(JwsHeader {
         alg,

@@ -22,7 +22,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use number::Number;
+pub use number::{decimal, Number};
 pub use object::Object;
 pub use parse::{parse, Error};
 pub use typed::{by_name, from_slice, to_string, Fields, FromJson, ToJson};

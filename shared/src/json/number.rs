@@ -62,6 +62,12 @@ impl Number {
     }
 }
 
+/// `n` in decimal, as `n.to_string()` writes it, but without `core::fmt`: with it the SPA writes its texts'
+/// numbers and carries no formatting machinery in its wasm.
+pub fn decimal(n: i64) -> String {
+    Number::from_i64(n).0
+}
+
 /// Appends `n` in decimal without `core::fmt`.
 fn push_digits(text: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
@@ -83,12 +89,13 @@ fn push_digits(text: &mut String, mut n: u64) {
 
 #[cfg(test)]
 mod tests {
-    use super::Number;
+    use super::{decimal, Number};
 
     #[test]
     fn integers_are_written_in_decimal() {
         for n in [0, 1, -1, 10, 1_700_000_000, i64::MIN, i64::MAX] {
             assert_eq!(Number::from_i64(n).as_str(), n.to_string());
+            assert_eq!(decimal(n), n.to_string());
             assert_eq!(Number::from_i64(n).as_i64(), Some(n));
         }
         assert_eq!(Number::from_u64(u64::MAX).as_str(), u64::MAX.to_string());

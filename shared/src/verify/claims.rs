@@ -72,7 +72,7 @@ pub(crate) struct Reader<'a>(pub(crate) &'a Object);
 impl Reader<'_> {
     pub(crate) fn wrong(name: &str, expected: &str) -> ValidationError {
         ValidationError::MalformedClaims {
-            reason: format!("`{name}` is not {expected}"),
+            reason: ["`", name, "` is not ", expected].concat(),
         }
     }
 
