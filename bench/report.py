@@ -58,7 +58,7 @@ md.append(
 md.append("## 1. Bundle size\n")
 bundle_start = len(md)
 md.append(
-    "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`; the SPA with `--converge --low-memory-unused --strip-producers --strip-target-features` and its own profile `wasm-release`) in the same run; gzip is `gzip -9 -n` (no file name in the header, as the build's `.gz` copies), brotli the build's `.br` copies (quality 11). "
+    "Release builds by the same Trunk, wasm-bindgen and wasm-opt (`-Oz`; the SPA with `--converge --low-memory-unused --strip-producers --strip-target-features` and its own profile `wasm-release`, built by `scripts/build-spa` with the standard library compiled for size; the hello world by a plain `trunk build --release`) in the same run; gzip is `gzip -9 -n` (no file name in the header, as the build's `.gz` copies), brotli the build's `.br` copies (quality 11). "
     "The hello world is `bench/hello/` (Leptos 0.8 CSR, one paragraph).\n"
 )
 md.append("| file | SPA raw | SPA gzip | SPA brotli | hello world raw | hello world gzip | hello world brotli |")
