@@ -999,10 +999,10 @@ const LOGIN_BATCH: usize = 25;
 /// The BFF is the deployable binary as its own process ([`bff_binary`]: `target/release/hybrid-bff CONFIG`, the
 /// stack's configuration, memory store), as in production: its own serving threads, allocator, logs and CPU
 /// time. The stack's in-process BFF stays idle. The BFF this measured before ran in the driver's process, on its
-/// tokio runtime, its CPU time counted with the simulated browsers'. Measured alternating with the binary it
-/// cost about half as much CPU per login (0.09-0.18 ms more driver CPU than the direct path, against the
-/// binary's own 0.22-0.39 ms), so its ratio flattered the BFF (median 0.92 against 0.87) and said nothing about
-/// the deployable one that this does not: it is gone.
+/// tokio runtime, its CPU time counted with the simulated browsers'. Measured alternating with the binary, it
+/// added less CPU per login over the direct path (median 0.15 ms, against 0.20 for the binary and the driver
+/// together), so its ratio flattered the BFF (median 0.925 against 0.87) and said nothing about the deployable
+/// one that this does not: it is gone.
 ///
 /// Every login is first taken, untimed, as far as the fragment through the binary ([`mint`]: `POST /bff/login`,
 /// the OP's redirect chain). Timed, in batches of [`LOGIN_BATCH`] with `concurrency` in flight, which path goes
