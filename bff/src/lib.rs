@@ -16,6 +16,7 @@ pub mod forward_headers;
 pub mod metrics;
 pub mod oidc;
 pub mod panic;
+pub mod per_thread;
 pub mod proxy;
 pub mod refresh_locks;
 pub mod seal;
@@ -67,14 +68,17 @@ pub fn start_with_store(
     StoreError,
 > {
     let timeout = Duration::from_secs(config.oidc.http_timeout_secs);
-    let op_http = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_idle_timeout(proxy::client::POOL_IDLE)
-        .build()
-        .expect("reqwest client builds with static settings");
-    let api_http = Arc::new(proxy::client::UpstreamClients::new());
+    let op_client = || {
+        reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(proxy::client::POOL_IDLE)
+            .build()
+            .expect("reqwest client builds with static settings")
+    };
+    let op_http = Arc::new(per_thread::PerThread::new(op_client));
+    let api_http = Arc::new(per_thread::PerThread::new(proxy::client::upstream_client));
     if !config.secure_cookies() {
         tracing::warn!(origin = %config.public_origin, "plain http: cookies are not Secure (development only)");
     }
@@ -98,11 +102,9 @@ pub fn start_with_store(
         metrics,
         dpop_nonces: Default::default(),
     });
-    let (slot, http, config) = (
-        state.provider.clone(),
-        state.op_http.clone(),
-        state.config.clone(),
-    );
+    // Discovery and the key set's refreshes run on this (the caller's) runtime: a client of their own, so their
+    // connections' tasks stay here and no serving thread's pool holds one of them.
+    let (slot, http, config) = (state.provider.clone(), op_client(), state.config.clone());
     let discovery = tokio::spawn(async move {
         let metadata = discover_with_retry(&http, &config).await?;
         let policy = policy(&metadata, &config);

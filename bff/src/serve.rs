@@ -120,7 +120,7 @@ pub fn serving_threads() -> usize {
 
 /// As [`run`], but `listen` is served by [`serving_threads`] threads, each with its own single-threaded
 /// runtime and its own socket on the port ([`reuse_port_listener`]; nginx's `listen … reuseport`): a request's
-/// handler, its upstream connection's task (see [`crate::proxy::client::UpstreamClients`]) and their I/O stay on
+/// handler, its OP and upstream connections' tasks (see [`crate::per_thread::PerThread`]) and their I/O stay on
 /// one thread, so a call wakes no other thread and no task moves between cores. The operational endpoints and
 /// the background work (discovery, the store's connections) stay on the caller's runtime.
 pub async fn run_on_threads(
@@ -144,7 +144,7 @@ pub async fn run_on_threads(
         std::thread::Builder::new()
             .name(format!("bff-serve-{index}"))
             .spawn(move || {
-                crate::proxy::client::enter_serving_thread(index);
+                crate::per_thread::enter_serving_thread(index);
                 let served = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()

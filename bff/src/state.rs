@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::oidc::ProviderSlot;
+use crate::per_thread::PerThread;
 use crate::refresh_locks::RefreshLocks;
 use crate::session::cookie::Cookies;
 use crate::session::storage::SessionStore;
@@ -35,12 +36,12 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     pub config: Arc<Config>,
     pub provider: Arc<ProviderSlot>,
-    /// For the OP (short timeouts, no redirects).
-    pub op_http: reqwest::Client,
+    /// For the OP (short timeouts, no redirects), one per serving thread ([`PerThread`]). Behind an `Arc`
+    /// because axum clones the state for every request.
+    pub op_http: Arc<PerThread<reqwest::Client>>,
     /// For upstream APIs (no redirects, per-API timeouts kept by the proxy): hyper's pooled client, which
-    /// costs less per call than reqwest's layers on top of it, one per serving thread. Behind an `Arc` because
-    /// axum clones the state for every request.
-    pub api_http: Arc<crate::proxy::client::UpstreamClients>,
+    /// costs less per call than reqwest's layers on top of it, one per serving thread.
+    pub api_http: Arc<PerThread<crate::proxy::client::UpstreamClient>>,
     pub sessions: Arc<dyn SessionStore>,
     pub cookies: Cookies,
     /// Seals pending logins into their cookies: `session.keys` when configured (so replicas sharing a store

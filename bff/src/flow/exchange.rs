@@ -99,7 +99,7 @@ async fn exchange(
 
     // 2. The code exchange.
     let token::Granted { tokens, dpop_key } = token::exchange_code(
-        &state.op_http,
+        state.op_http.here(),
         &provider.metadata,
         &state.config,
         &front.code,

@@ -52,7 +52,7 @@ pub async fn start(
     };
     let mut lifetime = config.session.login_timeout_secs;
     let url = if uses_par(&provider.metadata, config).unwrap_or(false) {
-        let pushed = par::push(&state.op_http, &provider.metadata, config, &request).await?;
+        let pushed = par::push(state.op_http.here(), &provider.metadata, config, &request).await?;
         // The OP forgets the request_uri then: a login kept longer could only fail at the OP.
         lifetime = lifetime.min(pushed.expires_in);
         par::authorization_url(&provider.metadata, config, &pushed)

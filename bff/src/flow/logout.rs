@@ -36,7 +36,7 @@ pub async fn logout(
     let provider = state.provider.get().ok();
     if let (Some(provider), Some(refresh)) = (provider, session.refresh_token.clone()) {
         let (http, config, metadata) = (
-            state.op_http.clone(),
+            state.op_http.here().clone(),
             state.config.clone(),
             provider.metadata.clone(),
         );

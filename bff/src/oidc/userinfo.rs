@@ -124,7 +124,7 @@ async fn fetch_and_check(
         key,
         nonces: &state.dpop_nonces,
     });
-    let (content_type, body) = fetch(&state.op_http, endpoint, access_token, dpop).await?;
+    let (content_type, body) = fetch(state.op_http.here(), endpoint, access_token, dpop).await?;
     let (claims, signed) = match read_body(content_type.as_deref(), &body)? {
         UserinfoBody::Json(claims) => (claims, false),
         UserinfoBody::Jwt(jws) => {

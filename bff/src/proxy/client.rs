@@ -30,41 +30,6 @@ pub const POOL_IDLE: Duration = Duration::from_secs(4);
 /// without a cap, never a redirect followed.
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
 
-/// One [`UpstreamClient`] per serving thread (see [`crate::serve::run_on_threads`]): each thread's calls take
-/// connections from its own pool, so a connection's task runs on the thread whose handler uses it, and a call
-/// never wakes another thread. Threads that are not serving threads (tests, one multi-threaded runtime) share
-/// the first.
-pub struct UpstreamClients(Box<[UpstreamClient]>);
-
-thread_local! {
-    static THREAD_INDEX: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-impl UpstreamClients {
-    /// One client per serving thread the machine may run.
-    pub fn new() -> UpstreamClients {
-        let n = crate::serve::serving_threads();
-        UpstreamClients((0..n).map(|_| upstream_client()).collect())
-    }
-
-    /// The client of the serving thread this runs on.
-    pub fn here(&self) -> &UpstreamClient {
-        let i = THREAD_INDEX.with(std::cell::Cell::get);
-        &self.0[i % self.0.len()]
-    }
-}
-
-impl Default for UpstreamClients {
-    fn default() -> Self {
-        UpstreamClients::new()
-    }
-}
-
-/// Marks this thread as serving thread `index`, for [`UpstreamClients::here`].
-pub fn enter_serving_thread(index: usize) {
-    THREAD_INDEX.with(|i| i.set(index));
-}
-
 /// Builds the [`UpstreamClient`].
 pub fn upstream_client() -> UpstreamClient {
     let mut http = HttpConnector::new();

@@ -163,7 +163,7 @@ async fn refresh_locked(
     };
     let provider = state.provider.get()?;
     let token::Granted { tokens, dpop_key } = match token::refresh(
-        &state.op_http,
+        state.op_http.here(),
         &provider.metadata,
         &state.config,
         &refresh_token,
@@ -307,7 +307,7 @@ fn revoke_in_background(
         return;
     };
     let (http, config, metadata) = (
-        state.op_http.clone(),
+        state.op_http.here().clone(),
         state.config.clone(),
         metadata.clone(),
     );
