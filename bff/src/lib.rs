@@ -73,12 +73,12 @@ pub fn start_with_store(
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(proxy::client::POOL_IDLE)
+            .pool_idle_timeout(proxy::upstream::POOL_IDLE)
             .build()
             .expect("reqwest client builds with static settings")
     };
     let op_http = Arc::new(per_thread::PerThread::new(op_client));
-    let api_http = Arc::new(per_thread::PerThread::new(proxy::client::upstream_client));
+    let api_http = Arc::new(per_thread::PerThread::new(proxy::upstream::Upstreams::default));
     if !config.secure_cookies() {
         tracing::warn!(origin = %config.public_origin, "plain http: cookies are not Secure (development only)");
     }

@@ -41,7 +41,7 @@ pub struct Shared {
     pub op_http: Arc<PerThread<reqwest::Client>>,
     /// For upstream APIs (no redirects, per-API timeouts kept by the proxy): hyper's pooled client, which
     /// costs less per call than reqwest's layers on top of it, one per serving thread.
-    pub api_http: Arc<PerThread<crate::proxy::client::UpstreamClient>>,
+    pub api_http: Arc<PerThread<crate::proxy::upstream::Upstreams>>,
     pub sessions: Arc<dyn SessionStore>,
     pub cookies: Cookies,
     /// Seals pending logins into their cookies: `session.keys` when configured (so replicas sharing a store

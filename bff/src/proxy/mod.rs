@@ -3,10 +3,10 @@
 
 mod auth;
 pub mod catalog;
-pub mod client;
 mod path;
 pub mod refresh;
 mod retry;
+pub mod upstream;
 
 use crate::current_session::CurrentSession;
 use crate::error::AppError;
@@ -88,22 +88,22 @@ pub async fn forward(
     let started = std::time::Instant::now();
     let mut sent = within(
         &mut deadline,
-        state.api_http.here().request(outgoing(body)?),
+        state.api_http.here().send(outgoing(body)?),
     )
     .await;
     if replayable && matches!(&sent, Some(Err(e)) if retry::on_a_new_connection(e)) {
-        let again = state.api_http.here().request(outgoing(Body::empty())?);
+        let again = state.api_http.here().send(outgoing(Body::empty())?);
         sent = within(&mut deadline, again).await;
     }
     // A DPoP API that demands a nonce has not acted on the call: it is asked once more with the nonce, when
     // there is no body to resend.
-    let nonce_demanded = |answer: &hyper::Response<hyper::body::Incoming>| {
+    let nonce_demanded = |answer: &Response<upstream::UpstreamBody>| {
         credentials
             .as_ref()
             .is_some_and(|c| c.nonce_retry(state, &target, answer))
     };
     if bodyless && matches!(&sent, Some(Ok(answer)) if nonce_demanded(answer)) {
-        let again = state.api_http.here().request(outgoing(Body::empty())?);
+        let again = state.api_http.here().send(outgoing(Body::empty())?);
         sent = within(&mut deadline, again).await;
     }
     let class = match &sent {
@@ -142,7 +142,7 @@ pub async fn forward(
     head.extensions.clear();
     Ok(Response::from_parts(
         head,
-        Body::new(client::Deadline {
+        Body::new(upstream::Deadline {
             body,
             sleep: deadline,
         }),

@@ -5,41 +5,19 @@
 //! before any answer came. A connect error, an answer that does not parse, or a timeout is not retried: those
 //! say the upstream is unwell, and a second try would only double its load.
 
+use super::upstream::SendError;
 use std::error::Error as StdError;
 use std::fmt;
-use std::io::ErrorKind;
 
-/// Whether `error` is a connection that closed before the upstream's answer began (and a fresh connection
-/// might carry the call).
-pub fn on_a_new_connection(error: &hyper_util::client::legacy::Error) -> bool {
-    if error.is_connect() {
-        return false;
-    }
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if let Some(e) = cause.downcast_ref::<hyper::Error>() {
-            if e.is_incomplete_message() || e.is_canceled() {
-                return true;
-            }
-        }
-        if let Some(e) = cause.downcast_ref::<std::io::Error>() {
-            if matches!(
-                e.kind(),
-                ErrorKind::ConnectionReset
-                    | ErrorKind::ConnectionAborted
-                    | ErrorKind::BrokenPipe
-                    | ErrorKind::UnexpectedEof
-            ) {
-                return true;
-            }
-        }
-        source = cause.source();
-    }
-    false
+/// Whether `error` is a pooled connection that closed before the upstream's answer began (and a fresh connection
+/// might carry the call). A connection opened for the call that closes unanswered is not retried: that says the
+/// upstream is unwell.
+pub fn on_a_new_connection(error: &SendError) -> bool {
+    matches!(error, SendError::Closed { reused: true, .. })
 }
 
-/// An error with its causes, for the log line that says why an upstream could not be reached (hyper's own
-/// texts: no header, URL query or token is in them).
+/// An error with its causes, for the log line that says why an upstream could not be reached (the client's and
+/// the system's texts: no header, URL query or token is in them).
 pub struct Chain<'a>(pub &'a (dyn StdError + 'static));
 
 impl fmt::Display for Chain<'_> {
