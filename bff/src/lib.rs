@@ -78,7 +78,9 @@ pub fn start_with_store(
             .expect("reqwest client builds with static settings")
     };
     let op_http = Arc::new(per_thread::PerThread::new(op_client));
-    let api_http = Arc::new(per_thread::PerThread::new(proxy::upstream::Upstreams::default));
+    let api_http = Arc::new(per_thread::PerThread::new(
+        proxy::upstream::Upstreams::default,
+    ));
     if !config.secure_cookies() {
         tracing::warn!(origin = %config.public_origin, "plain http: cookies are not Secure (development only)");
     }

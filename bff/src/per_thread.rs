@@ -1,10 +1,11 @@
-//! One value per serving thread (see [`crate::serve::run_on_threads`]), for the BFF's HTTP clients. A pooled
-//! connection's task runs on the runtime of the thread that opened it, so a client shared by the serving threads
-//! makes a call from one thread wake the other, which then does the connection's I/O. With a client per thread, a
-//! call's connection, its task and its I/O stay on the thread whose handler made the call. Measured on the upstream
-//! proxy's CPU per call (BENCHMARKS.md §3). For the OP's client, a first build of the change (code exchange and
-//! userinfo only) cut the BFF's CPU per login from 0.245 to 0.205 ms in 7 of 8 alternating runs; runs of the
-//! landed change could not resolve a difference (§6).
+//! One value per serving thread (see [`crate::serve::run_on_threads`]), for the BFF's HTTP clients. A connection
+//! belongs to the runtime of the thread that opened it: a reqwest (OP) connection's task runs there, and an
+//! upstream connection (`proxy::upstream`) is registered with that runtime's I/O driver. A client shared by the
+//! serving threads makes a call from one thread wake the other, which then does the connection's I/O. With a
+//! client per thread, a call's connection and its I/O stay on the thread whose handler made the call. Measured on
+//! the upstream proxy's CPU per call (BENCHMARKS.md §3). For the OP's client, a first build of the change (code
+//! exchange and userinfo only) cut the BFF's CPU per login from 0.245 to 0.205 ms in 7 of 8 alternating runs;
+//! runs of the landed change could not resolve a difference (§6).
 
 use std::cell::Cell;
 

@@ -86,11 +86,7 @@ pub async fn forward(
     // One timer per call: the response head and then the whole body must arrive within the API's timeout.
     let mut deadline = Box::pin(tokio::time::sleep(Duration::from_secs(api.timeout_secs)));
     let started = std::time::Instant::now();
-    let mut sent = within(
-        &mut deadline,
-        state.api_http.here().send(outgoing(body)?),
-    )
-    .await;
+    let mut sent = within(&mut deadline, state.api_http.here().send(outgoing(body)?)).await;
     if replayable && matches!(&sent, Some(Err(e)) if retry::on_a_new_connection(e)) {
         let again = state.api_http.here().send(outgoing(Body::empty())?);
         sent = within(&mut deadline, again).await;

@@ -2,7 +2,7 @@
 
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
 use hybrid_e2e::stack::{Stack, StackOptions};
-use hybrid_e2e::upstream::{ClosingUpstream, EchoUpstream, SlowUpstream};
+use hybrid_e2e::upstream::{ClosingUpstream, EchoUpstream, SlowUpstream, WireUpstream};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -213,5 +213,112 @@ async fn a_keep_alive_connection_closed_under_a_call_is_retried_only_when_safe()
     assert_eq!(
         closing.received(),
         ["GET", "GET", "GET", "POST", "DELETE", "DELETE", "DELETE"]
+    );
+}
+
+/// The proxy's own HTTP/1.1 client (bff/src/proxy/upstream/) reads every framing an upstream may answer with
+/// (RFC 9112 6.3) and streams it to the browser, sends bodies of known and unknown length, and uses a connection
+/// again only after an answer that ended cleanly. An answer whose end is in doubt is a 502 before it starts, and a
+/// body cut off upstream cuts the browser's answer off too: never passed on as if it were whole.
+#[tokio::test]
+async fn every_upstream_framing_reaches_the_browser_and_doubt_is_never_passed_on() {
+    let wire = WireUpstream::start().await;
+    let stack = Stack::start(StackOptions {
+        bff_toml: format!(
+            "[apis.wire]\nurl = \"{}\"\ntoken = false\nmethods = [\"GET\", \"HEAD\", \"POST\", \"PUT\"]\n",
+            wire.url()
+        ),
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}/api/wire{path}", stack.origin);
+    let call =
+        |method: reqwest::Method, path: &str| http.request(method, url(path)).header("x-csrf", "1");
+    let get = |path: &str| call(reqwest::Method::GET, path).send();
+
+    let chunked = get("/chunked").await.unwrap();
+    assert_eq!(chunked.status(), 200);
+    assert_eq!(chunked.text().await.unwrap(), "hello, world");
+    let interim = get("/interim").await.unwrap();
+    assert_eq!(
+        interim.status(),
+        201,
+        "the 100 and 103 before it are skipped"
+    );
+    assert_eq!(interim.text().await.unwrap(), "ok");
+    let empty = get("/no-content").await.unwrap();
+    assert_eq!(empty.status(), 204);
+    assert_eq!(empty.headers()["x-seen"], "1");
+    let head = call(reqwest::Method::HEAD, "/head").send().await.unwrap();
+    assert_eq!(
+        head.status(),
+        200,
+        "a HEAD answer's length announces no body"
+    );
+    let sized = call(reqwest::Method::POST, "/echo")
+        .body("with a length")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sized.text().await.unwrap(), "with a length");
+    let pieces = futures_util::stream::iter([Ok::<_, std::io::Error>("str"), Ok("eamed")]);
+    let streamed = call(reqwest::Method::PUT, "/echo")
+        .body(reqwest::Body::wrap_stream(pieces))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.text().await.unwrap(), "streamed");
+    let received = wire.received();
+    let paths: Vec<_> = received
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("GET", "/chunked"),
+            ("GET", "/interim"),
+            ("GET", "/no-content"),
+            ("HEAD", "/head"),
+            ("POST", "/echo"),
+            ("PUT", "/echo")
+        ]
+    );
+    assert_eq!(received[5].body, b"streamed");
+    // Every one of those answers had a clean end: one connection carried them all, one after the other.
+    assert!(received.iter().all(|r| r.connection == 1), "{received:?}");
+
+    let until_close = get("/until-close").await.unwrap();
+    assert_eq!(until_close.text().await.unwrap(), "until close");
+    let doubtful = get("/two-lengths").await.unwrap();
+    assert_eq!(doubtful.status(), 502);
+    assert_eq!(
+        doubtful.json::<Value>().await.unwrap()["error"],
+        "upstream_unavailable"
+    );
+    // The browser's connection is cut: before the head reaches it (hyper may still hold the head with the first
+    // bytes when the body fails) or after, but never with an answer that looks whole.
+    for cut in ["/short", "/bad-chunk"] {
+        if let Ok(answer) = get(cut).await {
+            assert!(
+                answer.bytes().await.is_err(),
+                "{cut}: the body must not end cleanly"
+            );
+        }
+    }
+    // The body that ran until close was still on the first connection; none of those is used again.
+    let after = get("/echo").await.unwrap();
+    assert_eq!(after.status(), 200);
+    let connections: Vec<u32> = wire
+        .received()
+        .iter()
+        .skip(6)
+        .map(|r| r.connection)
+        .collect();
+    assert_eq!(
+        connections,
+        [1, 2, 3, 4, 5],
+        "each answer without a clean end closed its connection"
     );
 }

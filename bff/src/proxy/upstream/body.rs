@@ -120,7 +120,9 @@ impl HttpBody for UpstreamBody {
             match &mut this.reading {
                 Reading::Done => return Poll::Ready(None),
                 Reading::Length(left) if !lease.buf.is_empty() => {
-                    let n = usize::try_from(*left).unwrap_or(usize::MAX).min(lease.buf.len());
+                    let n = usize::try_from(*left)
+                        .unwrap_or(usize::MAX)
+                        .min(lease.buf.len());
                     let data = lease.buf.split_to(n).freeze();
                     *left -= n as u64;
                     if *left == 0 {

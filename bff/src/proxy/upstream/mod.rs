@@ -122,7 +122,13 @@ impl Upstreams {
                 .map_or(RequestBody::Chunked, RequestBody::Length)
         };
         let mut head = Vec::with_capacity(1024);
-        wire::encode_request_head(&mut head, &parts.method, &parts.uri, &parts.headers, framing);
+        wire::encode_request_head(
+            &mut head,
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            framing,
+        );
         let written = write_request(&mut lease.conn, head, body, framing).await;
         let mut reusable = true;
         let head: ResponseHead = match written {
@@ -180,7 +186,9 @@ async fn write_request(
         sent += data.len() as u64;
         if let RequestBody::Length(n) = framing {
             if sent > n {
-                return Err(Written::Body("the body is longer than its Content-Length".into()));
+                return Err(Written::Body(
+                    "the body is longer than its Content-Length".into(),
+                ));
             }
             pending.extend_from_slice(&data);
         } else {
@@ -193,7 +201,9 @@ async fn write_request(
     }
     match framing {
         RequestBody::Length(n) if sent != n => {
-            return Err(Written::Body("the body is shorter than its Content-Length".into()))
+            return Err(Written::Body(
+                "the body is shorter than its Content-Length".into(),
+            ))
         }
         RequestBody::Chunked => pending.extend_from_slice(wire::LAST_CHUNK),
         _ => {}
@@ -272,7 +282,9 @@ struct Idle {
 impl Pool {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Origin, Vec<Idle>)>> {
         // A panic while holding the lock leaves only a list of connections behind: still usable.
-        self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The index of the origin's slot, made on first use.

@@ -57,7 +57,11 @@ pub fn encode_request_head(
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
-    out.extend_from_slice(if target.is_empty() { b"/" } else { target.as_bytes() });
+    out.extend_from_slice(if target.is_empty() {
+        b"/"
+    } else {
+        target.as_bytes()
+    });
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
     if let Some(authority) = uri.authority() {
         out.extend_from_slice(authority.host().as_bytes());
@@ -224,7 +228,8 @@ pub fn parse_response_head(
         };
         // Both a coding and a length: the coding wins, and the connection is not trusted again (RFC 9112 6.3
         // item 3). HTTP/1.0 keep-alive is not worth its rules for an upstream.
-        let reusable = http11 && !close && framing != Framing::UntilClose && !(coded && length.is_some());
+        let reusable =
+            http11 && !close && framing != Framing::UntilClose && !(coded && length.is_some());
         return Ok(Some(ResponseHead {
             status,
             headers,
@@ -299,12 +304,15 @@ impl Chunked {
                         .map_or(line, |i| &line[..i]);
                     // After the size only whitespace or an extension may follow.
                     let rest = line[digits.len()..].trim_ascii_start();
-                    if digits.is_empty() || digits.len() > 15 || !(rest.is_empty() || rest[0] == b';') {
+                    if digits.is_empty()
+                        || digits.len() > 15
+                        || !(rest.is_empty() || rest[0] == b';')
+                    {
                         return Err(WireError::Chunked);
                     }
-                    let size = digits
-                        .iter()
-                        .fold(0u64, |n, &d| n << 4 | u64::from((d as char).to_digit(16).unwrap_or(0)));
+                    let size = digits.iter().fold(0u64, |n, &d| {
+                        n << 4 | u64::from((d as char).to_digit(16).unwrap_or(0))
+                    });
                     buf.advance(end + 2);
                     self.state = if size == 0 {
                         ChunkState::Trailers
@@ -392,22 +400,49 @@ mod tests {
         );
         let mut out = Vec::new();
         let uri: Uri = "https://api.example/".parse().unwrap();
-        encode_request_head(&mut out, &Method::POST, &uri, &HeaderMap::new(), RequestBody::None);
+        encode_request_head(
+            &mut out,
+            &Method::POST,
+            &uri,
+            &HeaderMap::new(),
+            RequestBody::None,
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "POST / HTTP/1.1\r\nhost: api.example\r\ncontent-length: 0\r\n\r\n"
         );
         let mut out = Vec::new();
-        encode_request_head(&mut out, &Method::PUT, &uri, &HeaderMap::new(), RequestBody::Length(12));
-        assert!(String::from_utf8(out).unwrap().ends_with("content-length: 12\r\n\r\n"));
+        encode_request_head(
+            &mut out,
+            &Method::PUT,
+            &uri,
+            &HeaderMap::new(),
+            RequestBody::Length(12),
+        );
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .ends_with("content-length: 12\r\n\r\n"));
         let mut out = Vec::new();
-        encode_request_head(&mut out, &Method::PUT, &uri, &HeaderMap::new(), RequestBody::Chunked);
-        assert!(String::from_utf8(out).unwrap().ends_with("transfer-encoding: chunked\r\n\r\n"));
+        encode_request_head(
+            &mut out,
+            &Method::PUT,
+            &uri,
+            &HeaderMap::new(),
+            RequestBody::Chunked,
+        );
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .ends_with("transfer-encoding: chunked\r\n\r\n"));
     }
 
     #[test]
     fn chunk_sizes_in_hex() {
-        for (len, text) in [(0, "0\r\n"), (10, "a\r\n"), (4096, "1000\r\n"), (usize::MAX, "ffffffffffffffff\r\n")] {
+        for (len, text) in [
+            (0, "0\r\n"),
+            (10, "a\r\n"),
+            (4096, "1000\r\n"),
+            (usize::MAX, "ffffffffffffffff\r\n"),
+        ] {
             let mut out = Vec::new();
             encode_chunk_start(&mut out, len);
             assert_eq!(out, text.as_bytes());
@@ -416,12 +451,18 @@ mod tests {
 
     #[test]
     fn framing_follows_rfc_9112_6_3() {
-        assert_eq!(framing("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"), (Framing::Length(5), true));
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"),
+            (Framing::Length(5), true)
+        );
         assert_eq!(
             framing("HTTP/1.1 200 OK\r\ncontent-length: 5, 5\r\nContent-Length: 5\r\n\r\n"),
             (Framing::Length(5), true)
         );
-        assert_eq!(framing("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"), (Framing::Chunked, true));
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"),
+            (Framing::Chunked, true)
+        );
         assert_eq!(
             framing("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, Chunked\r\n\r\n"),
             (Framing::Chunked, true)
@@ -435,48 +476,108 @@ mod tests {
             framing("HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n"),
             (Framing::Chunked, false)
         );
-        assert_eq!(framing("HTTP/1.1 200 OK\r\n\r\n"), (Framing::UntilClose, false));
-        assert_eq!(framing("HTTP/1.1 204 No Content\r\ncontent-length: 9\r\n\r\n"), (Framing::Empty, true));
-        assert_eq!(framing("HTTP/1.1 304 Not Modified\r\n\r\n"), (Framing::Empty, true));
         assert_eq!(
-            framing("HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: keep-alive, Close\r\n\r\n"),
+            framing("HTTP/1.1 200 OK\r\n\r\n"),
+            (Framing::UntilClose, false)
+        );
+        assert_eq!(
+            framing("HTTP/1.1 204 No Content\r\ncontent-length: 9\r\n\r\n"),
+            (Framing::Empty, true)
+        );
+        assert_eq!(
+            framing("HTTP/1.1 304 Not Modified\r\n\r\n"),
+            (Framing::Empty, true)
+        );
+        assert_eq!(
+            framing(
+                "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: keep-alive, Close\r\n\r\n"
+            ),
             (Framing::Length(5), false)
         );
-        assert_eq!(framing("HTTP/1.0 200 OK\r\ncontent-length: 5\r\n\r\n"), (Framing::Length(5), false));
-        let h = head("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n", Method::HEAD).unwrap().unwrap();
+        assert_eq!(
+            framing("HTTP/1.0 200 OK\r\ncontent-length: 5\r\n\r\n"),
+            (Framing::Length(5), false)
+        );
+        let h = head("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n", Method::HEAD)
+            .unwrap()
+            .unwrap();
         assert_eq!((h.framing, h.reusable), (Framing::Empty, true));
     }
 
     #[test]
     fn doubtful_lengths_are_refused() {
-        for bad in ["5, 6", "-1", "+5", "0x5", "5 5", "", "99999999999999999999", " , "] {
+        for bad in [
+            "5, 6",
+            "-1",
+            "+5",
+            "0x5",
+            "5 5",
+            "",
+            "99999999999999999999",
+            " , ",
+        ] {
             let text = format!("HTTP/1.1 200 OK\r\ncontent-length: {bad}\r\n\r\n");
-            assert_eq!(head(&text, Method::GET).unwrap_err(), WireError::ContentLength, "{bad:?}");
+            assert_eq!(
+                head(&text, Method::GET).unwrap_err(),
+                WireError::ContentLength,
+                "{bad:?}"
+            );
         }
         let two = "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n";
-        assert_eq!(head(two, Method::GET).unwrap_err(), WireError::ContentLength);
+        assert_eq!(
+            head(two, Method::GET).unwrap_err(),
+            WireError::ContentLength
+        );
     }
 
     #[test]
     fn heads_partial_interim_and_bad() {
-        assert!(head("HTTP/1.1 200 OK\r\ncontent-le", Method::GET).unwrap().is_none());
+        assert!(head("HTTP/1.1 200 OK\r\ncontent-le", Method::GET)
+            .unwrap()
+            .is_none());
         let mut buf = BytesMut::from(
             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok",
         );
-        let h = parse_response_head(&mut buf, &Method::POST).unwrap().unwrap();
-        assert_eq!((h.status, h.framing), (StatusCode::CREATED, Framing::Length(2)));
+        let h = parse_response_head(&mut buf, &Method::POST)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (h.status, h.framing),
+            (StatusCode::CREATED, Framing::Length(2))
+        );
         assert_eq!(&buf[..], b"ok");
         assert_eq!(
-            head("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n", Method::GET).unwrap_err(),
+            head(
+                "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n",
+                Method::GET
+            )
+            .unwrap_err(),
             WireError::SwitchingProtocols
         );
-        for bad in ["HTTP/1.1 2000 OK\r\n\r\n", "HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nbad header\r\n\r\n"] {
-            assert_eq!(head(bad, Method::GET).unwrap_err(), WireError::Head, "{bad:?}");
+        for bad in [
+            "HTTP/1.1 2000 OK\r\n\r\n",
+            "HTTP/2 200 OK\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nbad header\r\n\r\n",
+        ] {
+            assert_eq!(
+                head(bad, Method::GET).unwrap_err(),
+                WireError::Head,
+                "{bad:?}"
+            );
         }
         let long = format!("HTTP/1.1 200 OK\r\nx: {}", "a".repeat(MAX_HEAD));
-        assert_eq!(head(&long, Method::GET).unwrap_err(), WireError::HeadTooLarge);
-        let many = format!("HTTP/1.1 200 OK\r\n{}\r\n", "x: 1\r\n".repeat(MAX_HEADERS + 1));
-        assert_eq!(head(&many, Method::GET).unwrap_err(), WireError::HeadTooLarge);
+        assert_eq!(
+            head(&long, Method::GET).unwrap_err(),
+            WireError::HeadTooLarge
+        );
+        let many = format!(
+            "HTTP/1.1 200 OK\r\n{}\r\n",
+            "x: 1\r\n".repeat(MAX_HEADERS + 1)
+        );
+        assert_eq!(
+            head(&many, Method::GET).unwrap_err(),
+            WireError::HeadTooLarge
+        );
     }
 
     /// Decodes `wire` fed to the decoder in pieces of `step` bytes.
@@ -499,7 +600,11 @@ mod tests {
     fn chunked_bodies_in_any_pieces() {
         let wire = b"5;ext=1\r\nhello\r\n1 \r\n,\r\n6\r\n world\r\n0\r\ntrailer: x\r\n\r\n";
         for step in 1..=wire.len() {
-            assert_eq!(dechunk(wire, step).unwrap(), (b"hello, world".to_vec(), true), "step {step}");
+            assert_eq!(
+                dechunk(wire, step).unwrap(),
+                (b"hello, world".to_vec(), true),
+                "step {step}"
+            );
         }
         // Bytes after the body stay in the buffer (the caller does not reuse such a connection).
         let (body, clean) = dechunk(b"0\r\n\r\nHTTP/1.1", 100).unwrap();
@@ -518,7 +623,12 @@ mod tests {
             b"1000000000000000\r\n",
             b"0\r\nbad\rtrailer\r\n\r\n",
         ] {
-            assert_eq!(dechunk(bad, 100), Err(WireError::Chunked), "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                dechunk(bad, 100),
+                Err(WireError::Chunked),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let long = [b"1".repeat(MAX_CHUNK_LINE + 1), b"\r\n".to_vec()].concat();
         assert_eq!(dechunk(&long, long.len()), Err(WireError::Chunked));
