@@ -600,14 +600,18 @@ def fapi_section():
     if num("fapi.logins.secret.per_s") is not None:
         md.append(
             f"**Logins per second**: {fmt(num('fapi.logins.n'))} logins per configuration after 5 warm-up, "
-            f"{fmt(num('fapi.logins.concurrency'))} in flight, through the BFF in the driver process (release) at the "
-            "dev OP (node-oidc-provider, one Node process, a fresh one per configuration). Timed, in batches of 25: "
+            f"{fmt(num('fapi.logins.concurrency'))} in flight, through the deployable BFF binary as its own process "
+            "(`target/release/hybrid-bff CONFIG`, memory store, as in section 6) at the dev OP (node-oidc-provider, "
+            "one Node process; for private_key_jwt it reads the client's public key from the binary's "
+            "`/bff/jwks.json`), both started afresh for each configuration. Timed, in batches of 25: "
             "the login starts (`POST /bff/login`; with PAR the push to the OP with client authentication) and the "
             "sessions (`POST /bff/session`: the code exchange, the token checks, userinfo, the session put); the OP's "
             "redirect chain between them is the browser's and untimed. `logins/s` is logins over the two timed parts "
-            "together.\n")
-        md.append("| configuration | starts/s | sessions/s | logins/s | vs the client secret |")
-        md.append("|---|---:|---:|---:|---:|")
+            "together; CPU per login is each process's user + system time (`/proc/<pid>/stat`, 10 ms ticks) over the "
+            "two timed parts.\n")
+        md.append("| configuration | starts/s | sessions/s | logins/s | vs the client secret | BFF CPU per login (ms) "
+                  "| OP CPU per login (ms) |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|")
         base = num("fapi.logins.secret.per_s")
         for key, label in (("secret", "client_secret_basic, no PAR, no DPoP"),
                            ("par", "client_secret_basic + PAR"),
@@ -615,7 +619,8 @@ def fapi_section():
             k = f"fapi.logins.{key}"
             v = num(k + ".per_s")
             md.append(f"| {label} | {fmt(num(k + '.starts_per_s'), 1)} | {fmt(num(k + '.sessions_per_s'), 1)} | "
-                      f"{fmt(v, 1)} | {'n/a' if not v or not base else f'{v / base:.2f}×'} |")
+                      f"{fmt(v, 1)} | {'n/a' if not v or not base else f'{v / base:.2f}×'} | "
+                      f"{fmt(num(k + '.bff_cpu_ms'), 2)} | {fmt(num(k + '.op_cpu_ms'), 2)} |")
         md.append("")
         md.append(
             "With PAR a login start waits for the OP's pushed-request endpoint instead of answering at once, so the "

@@ -22,8 +22,9 @@
 //!   client assertion with a P-256 key (ES256) and an RSA-2048 key (RS256, PS256).
 //! - `fapi SECONDS LOGINS CONCURRENCY`: what issue 17's options cost. What `sign` measures; `wrk` at
 //!   1/16/64 connections through two BFF binaries alike but for DPoP (Bearer, and `oidc.dpop = "required"` with
-//!   the API marked `dpop = true`: one proof per call); and LOGINS logins per second through the BFF with the
-//!   client secret and no PAR, with PAR, and with PAR + private_key_jwt + DPoP. With
+//!   the API marked `dpop = true`: one proof per call); and LOGINS logins per second through the deployable BFF
+//!   binary as its own process with the client secret and no PAR, with PAR, and with PAR + private_key_jwt +
+//!   DPoP (login starts and sessions timed apart; CPU per login of the OP, the BFF and the driver). With
 //!   `BENCH_FAPI_PERF_DATA=FILE`, a `perf record` of the DPoP BFF under the 64-connection load as well.
 
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
@@ -36,7 +37,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The deployable binary's allocator (bff/src/main.rs), for the BFF this process runs in `fapi`'s logins.
+/// The deployable binary's allocator (bff/src/main.rs), for the BFF code this process runs itself: the memory
+/// store of `memory` (its RSS per session depends on the allocator), `validate`, `sign`, and the stack's BFF that
+/// serves the SPA in `identity`. Every login and proxy benchmark runs the binary as its own process.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -553,7 +556,11 @@ async fn bff_binary(stack: &Stack, extra: &str) -> BffProcess {
 
 /// [`bff_binary`] with `oidc` (`key = value` lines) added to its `[oidc]` table, which `extra` must not repeat.
 async fn bff_binary_with_oidc(stack: &Stack, extra: &str, oidc: &str) -> BffProcess {
-    let port = free_port();
+    bff_binary_on(free_port(), stack, extra, oidc).await
+}
+
+/// [`bff_binary_with_oidc`] on `port`, picked by the caller (e.g. before the stack starts, for the OP to name it).
+async fn bff_binary_on(port: u16, stack: &Stack, extra: &str, oidc: &str) -> BffProcess {
     let config = bff_config_toml(
         port,
         &stack.issuer,
@@ -1292,38 +1299,60 @@ async fn fapi_proxy(secs: u32) {
     }
 }
 
-/// Logins per second through the in-process BFF (release) at the dev OP, per configuration: the login
-/// starts (`POST /bff/login`, with PAR the push) and the sessions (`POST /bff/session`: code exchange, token
-/// checks, userinfo, session put) timed in batches with `concurrency` in flight; the OP's redirect chain
-/// between them is the browser's and untimed.
+/// Logins per second through the deployable BFF binary as its own process ([`bff_binary_on`]:
+/// `target/release/hybrid-bff CONFIG`, memory store, as issue 12 asks of every benchmark) at the dev OP, per
+/// configuration, each with a fresh stack (dev OP, idle in-process BFF) and a fresh binary: the login starts
+/// (`POST /bff/login`, with PAR the push) and the sessions (`POST /bff/session`: code exchange, token checks,
+/// userinfo, session put) timed in batches with `concurrency` in flight; the OP's redirect chain between them is
+/// the browser's and untimed. CPU per login of the OP, the BFF process and the driver over the two timed parts.
+///
+/// For `private_key_jwt` the binary signs with a key made here, and the OP reads the public half from the
+/// binary's own `/bff/jwks.json` (`OP_CLIENT_JWKS_URI` set to the binary's port, picked before the stack starts;
+/// the stack names its in-process BFF's port otherwise).
 async fn fapi_logins(n: usize, concurrency: usize) {
     use hybrid_e2e::client_keys::{p256_pem, private_key_jwt_toml};
-    // Name, whether the request is pushed, the BFF's configuration.
+    let key_jwt = private_key_jwt_toml(&[p256_pem()]);
+    let key_jwt = key_jwt
+        .strip_prefix("[oidc]\n")
+        .expect("private_key_jwt_toml is an [oidc] table");
+    // Name, whether the request is pushed, the binary's `[oidc]` lines.
     let variants = [
         (
             "secret",
             false,
-            "[oidc]\npar = \"off\"\ndpop = \"off\"\n".to_owned(),
+            "par = \"off\"\ndpop = \"off\"\n".to_owned(),
         ),
         (
             "par",
             true,
-            "[oidc]\npar = \"required\"\ndpop = \"off\"\n".to_owned(),
+            "par = \"required\"\ndpop = \"off\"\n".to_owned(),
         ),
         (
             "all3",
             true,
-            private_key_jwt_toml(&[p256_pem()]) + "par = \"required\"\ndpop = \"required\"\n",
+            format!("{key_jwt}par = \"required\"\ndpop = \"required\"\n"),
         ),
     ];
     report("fapi.logins.n", n);
     report("fapi.logins.concurrency", concurrency);
-    for (name, pushed, toml) in variants {
+    for (name, pushed, oidc) in variants {
+        let bff_port = free_port();
         let stack = Stack::start(StackOptions {
-            bff_toml: toml,
+            op_env: vec![(
+                "OP_CLIENT_JWKS_URI",
+                format!("http://127.0.0.1:{bff_port}/bff/jwks.json"),
+            )],
             ..Default::default()
         })
         .await;
+        let bff_process = bff_binary_on(bff_port, &stack, "", &oidc).await;
+        let origin = bff_process.origin.clone();
+        let (op_process, bff_pid) = (op_pid(), bff_process.pid().map(|pid| pid.to_string()));
+        let pids = Pids {
+            op: op_process.as_deref(),
+            bff: bff_pid.as_deref(),
+        };
+        let mut cpu = CpuUse::default();
         let (mut starts, mut sessions) = (Duration::ZERO, Duration::ZERO);
         // A warm-up batch (connection pools, the OP's first grants), then the measured ones.
         let mut left = n + 5;
@@ -1334,7 +1363,7 @@ async fn fapi_logins(n: usize, concurrency: usize) {
             let started = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
             let jobs: Vec<_> = (0..batch)
                 .map(|_| {
-                    let (origin, started) = (stack.origin.clone(), started.clone());
+                    let (origin, started) = (origin.clone(), started.clone());
                     async move {
                         let client = BffClient::new(&origin);
                         let url = client.start_login().await.authorization_url;
@@ -1343,7 +1372,10 @@ async fn fapi_logins(n: usize, concurrency: usize) {
                     }
                 })
                 .collect();
-            let t_start = timed_batch(jobs, concurrency).await;
+            let mut batch_cpu = CpuUse::default();
+            let t_start = batch_cpu
+                .during(&pids, timed_batch(jobs, concurrency))
+                .await;
             let started = std::mem::take(&mut *started.lock().await);
             let mut fragments = Vec::with_capacity(batch);
             for (client, url) in started {
@@ -1355,10 +1387,15 @@ async fn fapi_logins(n: usize, concurrency: usize) {
                     client.create_session(&fragment).await;
                 })
                 .collect();
-            let t_session = timed_batch(jobs, concurrency).await;
+            let t_session = batch_cpu
+                .during(&pids, timed_batch(jobs, concurrency))
+                .await;
             if !warm {
                 starts += t_start;
                 sessions += t_session;
+                cpu.op_ms += batch_cpu.op_ms;
+                cpu.bff_ms += batch_cpu.bff_ms;
+                cpu.driver_ms += batch_cpu.driver_ms;
             }
             warm = false;
         }
@@ -1372,5 +1409,24 @@ async fn fapi_logins(n: usize, concurrency: usize) {
             &format!("fapi.logins.{name}.per_s"),
             rate(starts + sessions),
         );
+        // CPU per login (ms) over the timed starts and sessions: the OP, the BFF process, the driver.
+        let per_login = |ms: f64| format!("{:.3}", ms / n as f64);
+        if op_process.is_some() {
+            report(
+                &format!("fapi.logins.{name}.op_cpu_ms"),
+                per_login(cpu.op_ms),
+            );
+        }
+        if bff_pid.is_some() {
+            report(
+                &format!("fapi.logins.{name}.bff_cpu_ms"),
+                per_login(cpu.bff_ms),
+            );
+        }
+        report(
+            &format!("fapi.logins.{name}.driver_cpu_ms"),
+            per_login(cpu.driver_ms),
+        );
+        report(&format!("fapi.logins.{name}.loadavg"), loadavg());
     }
 }

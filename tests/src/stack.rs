@@ -85,7 +85,8 @@ pub struct StackOptions {
     /// How long the dev OP's access tokens live (`OP_ACCESS_TOKEN_TTL`), when not its 3600 s: short, so that
     /// sessions refresh within a test.
     pub op_access_token_ttl: Option<u64>,
-    /// More environment for the dev OP (its test switches, e.g. `OP_DPOP_NONCE`).
+    /// More environment for the dev OP (its test switches, e.g. `OP_DPOP_NONCE`); set after the stack's own, so a
+    /// name given here wins (e.g. `OP_CLIENT_JWKS_URI` for a BFF outside the stack).
     pub op_env: Vec<(&'static str, String)>,
     /// More environment for the demo API (e.g. `DEMO_API_DPOP_NONCE`).
     pub api_env: Vec<(&'static str, String)>,
