@@ -3,7 +3,9 @@
 //! the script collects into BENCHMARKS.md.
 //!
 //! - `identity N HELLO_DIST`: N logins in headless Chromium against the real stack (dev OP, BFF serving the
-//!   release SPA), reading the SPA's Performance marks; N loads of the Leptos hello world in the same browser;
+//!   release SPA), reading the SPA's Performance marks; N loads of the Leptos hello world of each kind in the
+//!   same browser, alternating with them (directly, from a page of the OP's site, and through the OP's redirect
+//!   as the SPA's callback is: a real authorization request whose redirect URI is the hello world's);
 //!   then the same again in a browser with an emulated network (CDP: 40 ms, 10 Mbit/s down, 5 up, no cache),
 //!   and once more on that network with the HTTP cache on (as a person's browser returns from the OP).
 //!   The last login's boot waterfall of each round (resources, paints, marks) goes to stderr.
@@ -201,12 +203,32 @@ async fn emulate_network(browser: &Browser, cache: bool) {
 }
 
 async fn identity(n: usize, hello_dist: PathBuf) {
+    let hello_port = serve_dir(hello_dist).await;
+    let hello = format!("http://localhost:{hello_port}/");
+    // The hello world's own callback route (index.html, as the SPA's `/callback`), which the dev OP's client must
+    // accept as a redirect URI for the hello world reached through the OP's redirect: for this benchmark only.
+    let hello_callback = format!("http://localhost:{hello_port}/callback");
     let stack = Stack::start(StackOptions {
         serve_spa: true,
+        op_extra_redirect_uris: vec![hello_callback.clone()],
         ..Default::default()
     })
     .await;
-    let hello = format!("http://localhost:{}/", serve_dir(hello_dist).await);
+    let discovery: serde_json::Value =
+        reqwest::get(format!("{}/.well-known/openid-configuration", stack.issuer))
+            .await
+            .expect("discovery reachable")
+            .json()
+            .await
+            .expect("discovery JSON");
+    let via_op = HelloViaOp {
+        authorization_endpoint: discovery["authorization_endpoint"]
+            .as_str()
+            .expect("the dev OP has an authorization endpoint")
+            .to_owned(),
+        redirect_uri: hello_callback,
+    };
+    via_op.assert_like_the_spas(&stack).await;
     let rounds = [
         ("identity", None),
         ("identity_net", Some(false)),
@@ -217,18 +239,127 @@ async fn identity(n: usize, hello_dist: PathBuf) {
         if let Some(cache) = emulated_with_cache {
             emulate_network(&browser, cache).await;
         }
-        identity_round(prefix, n, &stack, &hello, &browser).await;
+        identity_round(prefix, n, &stack, &hello, &via_op, &browser).await;
         browser.close().await;
     }
 }
 
-/// One series: N logins and N hello world loads in one browser, alternating, after one warm-up of each.
-async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, browser: &Browser) {
+/// The hello world reached through the dev OP's redirect, as the SPA's callback page is: a real authorization
+/// request at the OP with the parameters the stack's BFF sends for the SPA (client `hybrid-spa`,
+/// `response_type=code id_token`, `response_mode=fragment`, the same scopes and resource, a fresh state, nonce and
+/// PKCE challenge), but whose redirect URI is the hello world's `/callback`. The code is never redeemed.
+struct HelloViaOp {
+    authorization_endpoint: String,
+    redirect_uri: String,
+}
+
+impl HelloViaOp {
+    fn authorization_url(&self) -> String {
+        let mut url =
+            url::Url::parse(&self.authorization_endpoint).expect("an authorization endpoint URL");
+        let verifier = bff::session::random_token();
+        url.query_pairs_mut().extend_pairs([
+            ("response_type", "code id_token".to_owned()),
+            ("response_mode", "fragment".to_owned()),
+            ("client_id", "hybrid-spa".to_owned()),
+            ("redirect_uri", self.redirect_uri.clone()),
+            (
+                "scope",
+                "openid profile email offline_access api:read".to_owned(),
+            ),
+            ("state", bff::session::random_token()),
+            ("nonce", bff::session::random_token()),
+            ("code_challenge", shared::pkce::s256_challenge(&verifier)),
+            ("code_challenge_method", "S256".to_owned()),
+            ("resource", "urn:demo-api".to_owned()),
+        ]);
+        url.into()
+    }
+
+    /// Panics unless the request has the parameters of the SPA's, with the same values but for the redirect URI and
+    /// the fresh ones (state, nonce, challenge).
+    async fn assert_like_the_spas(&self, stack: &Stack) {
+        let spa = BffClient::new(&stack.origin)
+            .start_login()
+            .await
+            .authorization_url;
+        let params = |url: &str| {
+            let mut pairs: Vec<(String, String)> = url::Url::parse(url)
+                .expect("an authorization URL")
+                .query_pairs()
+                .map(|(k, v)| match k.as_ref() {
+                    "redirect_uri" | "state" | "nonce" | "code_challenge" => {
+                        (k.into_owned(), String::new())
+                    }
+                    _ => (k.into_owned(), v.into_owned()),
+                })
+                .collect();
+            pairs.sort();
+            pairs
+        };
+        assert_eq!(
+            params(&self.authorization_url()),
+            params(&spa),
+            "the hello world's authorization request is the SPA's"
+        );
+    }
+
+    /// From the hello world's own page, the page navigates itself (as the SPA's Log in does) to a fresh
+    /// authorization request; the OP answers with its redirect back (`/callback#code=…&id_token=…&state=…`).
+    /// Answers that page's `hello-mounted`, from its navigation start, which holds the OP's request and redirect
+    /// as the SPA's does. On a fresh OP's first sign-in (the warm-up) it presses Allow on the consent page.
+    async fn mounted(&self, browser: &Browser) -> f64 {
+        let go = format!(
+            "setTimeout(() => location.assign({}), 0);",
+            serde_json::Value::from(self.authorization_url())
+        );
+        browser.eval(&go).await;
+        // The mark once the page is the hello world's callback with a code; the OP's error if it sent one back;
+        // else where the browser is.
+        let script = "if (location.pathname === '/callback' && location.hash.includes('error=')) \
+                          return 'error: ' + location.hash;\
+                      if (location.pathname !== '/callback' || !location.hash.includes('code=')) \
+                          return location.pathname;\
+                      const m = performance.getEntriesByName('hello-mounted')[0];\
+                      return m ? m.startTime : null;";
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // A script may fail while the navigation commits: asked again.
+            let at = browser.client.execute(script, vec![]).await;
+            match at {
+                Ok(serde_json::Value::Number(at)) => return at.as_f64().expect("a time"),
+                Ok(v) if v.as_str().is_some_and(|p| p.starts_with("/interaction")) => {
+                    browser.approve_consent_if_shown().await;
+                }
+                Ok(v) if v.as_str().is_some_and(|p| p.starts_with("error")) => {
+                    panic!("the OP refused the hello world's authorization request: {v}")
+                }
+                _ => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the hello world through the OP's redirect was not mounted within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// One series: N logins and N hello world loads of each kind in one browser, alternating, after one warm-up of
+/// each.
+async fn identity_round(
+    prefix: &str,
+    n: usize,
+    stack: &Stack,
+    hello: &str,
+    via_op: &HelloViaOp,
+    browser: &Browser,
+) {
     let deadline = Instant::now() + Duration::from_secs(300);
     let (mut shown, mut session, mut verified, mut mounted) = (vec![], vec![], vec![], vec![]);
     let (mut parsed, mut fetch, mut wasm, mut hello_wasm) = (vec![], vec![], vec![], vec![]);
     let (mut started, mut shown_painted, mut contentful) = (vec![], vec![], vec![]);
-    let mut mounted_cross_site = vec![];
+    let (mut mounted_cross_site, mut mounted_via_op) = (vec![], vec![]);
     // A page of another site (the OP's origin, 127.0.0.1, where the SPA is at localhost), to load the hello world
     // from as the SPA is loaded on the OP's redirect back: a navigation across sites, which Chromium's site
     // isolation commits in another renderer process than a same-site one.
@@ -256,6 +387,14 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
         }
 
         browser.client.delete_all_cookies().await.expect("cookies");
+        // Through the OP's redirect, right before the login whose callback it is compared with, so both meet the
+        // OP in the same state (its session cookie, on the OP's own site, outlives the deletion above).
+        // The page is the hello world (loaded from the OP's page above), whose origin the deletion concerned.
+        let mo = via_op.mounted(browser).await;
+        if i == n {
+            waterfall(&format!("{prefix}.hello_via_op"), browser).await;
+        }
+
         browser.client.goto(&stack.origin).await.expect("SPA loads");
         browser.wait_session_state("none").await;
         browser.click("login").await;
@@ -271,6 +410,7 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
         if i > 0 {
             mounted.push(m);
             mounted_cross_site.push(mc);
+            mounted_via_op.push(mo);
             shown.push(s);
             session.push(e);
             verified.push(v);
@@ -292,6 +432,7 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
     let key = |name: &str| format!("{prefix}.{name}");
     report_ms(&key("hello_mount"), mounted);
     report_ms(&key("hello_mount_cross_site"), mounted_cross_site);
+    report_ms(&key("hello_mount_via_op"), mounted_via_op);
     report_ms(&key("hello_wasm_loaded"), hello_wasm);
     let in_browser: Vec<f64> = verified.iter().zip(&parsed).map(|(v, f)| v - f).collect();
     report_ms(&key("browser_validation"), in_browser);
