@@ -133,10 +133,11 @@ async fn load_timing(browser: &Browser) -> [f64; 5] {
 }
 
 /// Prints the last login's boot waterfall to stderr (each resource's start, first byte and end, and the page's
-/// marks, from navigation start), to see what waits on what; not part of the report.
+/// marks, from navigation start), to see what waits on what; not part of the report. Names without their
+/// fragment: a callback's holds the code and the ID token.
 async fn waterfall(prefix: &str, browser: &Browser) {
     let script = "return performance.getEntries()\
-                  .map(e => [e.entryType, e.name.split('/').pop().slice(0, 40), e.startTime,\
+                  .map(e => [e.entryType, e.name.split('#')[0].split('/').pop().slice(0, 40), e.startTime,\
                              e.responseStart || 0, e.responseEnd || 0, e.transferSize || 0]);";
     let rows = browser.eval(script).await;
     for row in rows.as_array().into_iter().flatten() {
