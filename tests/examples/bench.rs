@@ -3,7 +3,9 @@
 //! the script collects into BENCHMARKS.md.
 //!
 //! - `identity N HELLO_DIST`: N logins in headless Chromium against the real stack (dev OP, BFF serving the
-//!   release SPA), reading the SPA's Performance marks; N loads of the Leptos hello world in the same browser;
+//!   release SPA), reading the SPA's Performance marks; N loads of the Leptos hello world of each kind in the
+//!   same browser, alternating with them (directly, from a page of the OP's site, and through the OP's redirect
+//!   as the SPA's callback is: a real authorization request whose redirect URI is the hello world's);
 //!   then the same again in a browser with an emulated network (CDP: 40 ms, 10 Mbit/s down, 5 up, no cache),
 //!   and once more on that network with the HTTP cache on (as a person's browser returns from the OP).
 //!   The last login's boot waterfall of each round (resources, paints, marks) goes to stderr.
@@ -22,8 +24,9 @@
 //!   client assertion with a P-256 key (ES256) and an RSA-2048 key (RS256, PS256).
 //! - `fapi SECONDS LOGINS CONCURRENCY`: what issue 17's options cost. What `sign` measures; `wrk` at
 //!   1/16/64 connections through two BFF binaries alike but for DPoP (Bearer, and `oidc.dpop = "required"` with
-//!   the API marked `dpop = true`: one proof per call); and LOGINS logins per second through the BFF with the
-//!   client secret and no PAR, with PAR, and with PAR + private_key_jwt + DPoP. With
+//!   the API marked `dpop = true`: one proof per call); and LOGINS logins per second through the deployable BFF
+//!   binary as its own process with the client secret and no PAR, with PAR, and with PAR + private_key_jwt +
+//!   DPoP (login starts and sessions timed apart; CPU per login of the OP, the BFF and the driver). With
 //!   `BENCH_FAPI_PERF_DATA=FILE`, a `perf record` of the DPoP BFF under the 64-connection load as well.
 
 use hybrid_e2e::authorize::{authorize_at_op, BffClient};
@@ -36,7 +39,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The deployable binary's allocator (bff/src/main.rs), for the BFF this process runs in `fapi`'s logins.
+/// The deployable binary's allocator (bff/src/main.rs), for the BFF code this process runs itself: the memory
+/// store of `memory` (its RSS per session depends on the allocator), `validate`, `sign`, and the stack's BFF that
+/// serves the SPA in `identity`. Every login and proxy benchmark runs the binary as its own process.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -128,10 +133,11 @@ async fn load_timing(browser: &Browser) -> [f64; 5] {
 }
 
 /// Prints the last login's boot waterfall to stderr (each resource's start, first byte and end, and the page's
-/// marks, from navigation start), to see what waits on what; not part of the report.
+/// marks, from navigation start), to see what waits on what; not part of the report. Names without their
+/// fragment: a callback's holds the code and the ID token.
 async fn waterfall(prefix: &str, browser: &Browser) {
     let script = "return performance.getEntries()\
-                  .map(e => [e.entryType, e.name.split('/').pop().slice(0, 40), e.startTime,\
+                  .map(e => [e.entryType, e.name.split('#')[0].split('/').pop().slice(0, 40), e.startTime,\
                              e.responseStart || 0, e.responseEnd || 0, e.transferSize || 0]);";
     let rows = browser.eval(script).await;
     for row in rows.as_array().into_iter().flatten() {
@@ -198,12 +204,32 @@ async fn emulate_network(browser: &Browser, cache: bool) {
 }
 
 async fn identity(n: usize, hello_dist: PathBuf) {
+    let hello_port = serve_dir(hello_dist).await;
+    let hello = format!("http://localhost:{hello_port}/");
+    // The hello world's own callback route (index.html, as the SPA's `/callback`), which the dev OP's client must
+    // accept as a redirect URI for the hello world reached through the OP's redirect: for this benchmark only.
+    let hello_callback = format!("http://localhost:{hello_port}/callback");
     let stack = Stack::start(StackOptions {
         serve_spa: true,
+        op_extra_redirect_uris: vec![hello_callback.clone()],
         ..Default::default()
     })
     .await;
-    let hello = format!("http://localhost:{}/", serve_dir(hello_dist).await);
+    let discovery: serde_json::Value =
+        reqwest::get(format!("{}/.well-known/openid-configuration", stack.issuer))
+            .await
+            .expect("discovery reachable")
+            .json()
+            .await
+            .expect("discovery JSON");
+    let via_op = HelloViaOp {
+        authorization_endpoint: discovery["authorization_endpoint"]
+            .as_str()
+            .expect("the dev OP has an authorization endpoint")
+            .to_owned(),
+        redirect_uri: hello_callback,
+    };
+    via_op.assert_like_the_spas(&stack).await;
     let rounds = [
         ("identity", None),
         ("identity_net", Some(false)),
@@ -214,18 +240,127 @@ async fn identity(n: usize, hello_dist: PathBuf) {
         if let Some(cache) = emulated_with_cache {
             emulate_network(&browser, cache).await;
         }
-        identity_round(prefix, n, &stack, &hello, &browser).await;
+        identity_round(prefix, n, &stack, &hello, &via_op, &browser).await;
         browser.close().await;
     }
 }
 
-/// One series: N logins and N hello world loads in one browser, alternating, after one warm-up of each.
-async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, browser: &Browser) {
+/// The hello world reached through the dev OP's redirect, as the SPA's callback page is: a real authorization
+/// request at the OP with the parameters the stack's BFF sends for the SPA (client `hybrid-spa`,
+/// `response_type=code id_token`, `response_mode=fragment`, the same scopes and resource, a fresh state, nonce and
+/// PKCE challenge), but whose redirect URI is the hello world's `/callback`. The code is never redeemed.
+struct HelloViaOp {
+    authorization_endpoint: String,
+    redirect_uri: String,
+}
+
+impl HelloViaOp {
+    fn authorization_url(&self) -> String {
+        let mut url =
+            url::Url::parse(&self.authorization_endpoint).expect("an authorization endpoint URL");
+        let verifier = bff::session::random_token();
+        url.query_pairs_mut().extend_pairs([
+            ("response_type", "code id_token".to_owned()),
+            ("response_mode", "fragment".to_owned()),
+            ("client_id", "hybrid-spa".to_owned()),
+            ("redirect_uri", self.redirect_uri.clone()),
+            (
+                "scope",
+                "openid profile email offline_access api:read".to_owned(),
+            ),
+            ("state", bff::session::random_token()),
+            ("nonce", bff::session::random_token()),
+            ("code_challenge", shared::pkce::s256_challenge(&verifier)),
+            ("code_challenge_method", "S256".to_owned()),
+            ("resource", "urn:demo-api".to_owned()),
+        ]);
+        url.into()
+    }
+
+    /// Panics unless the request has the parameters of the SPA's, with the same values but for the redirect URI and
+    /// the fresh ones (state, nonce, challenge).
+    async fn assert_like_the_spas(&self, stack: &Stack) {
+        let spa = BffClient::new(&stack.origin)
+            .start_login()
+            .await
+            .authorization_url;
+        let params = |url: &str| {
+            let mut pairs: Vec<(String, String)> = url::Url::parse(url)
+                .expect("an authorization URL")
+                .query_pairs()
+                .map(|(k, v)| match k.as_ref() {
+                    "redirect_uri" | "state" | "nonce" | "code_challenge" => {
+                        (k.into_owned(), String::new())
+                    }
+                    _ => (k.into_owned(), v.into_owned()),
+                })
+                .collect();
+            pairs.sort();
+            pairs
+        };
+        assert_eq!(
+            params(&self.authorization_url()),
+            params(&spa),
+            "the hello world's authorization request is the SPA's"
+        );
+    }
+
+    /// From the hello world's own page, the page navigates itself (as the SPA's Log in does) to a fresh
+    /// authorization request; the OP answers with its redirect back (`/callback#code=…&id_token=…&state=…`).
+    /// Answers that page's `hello-mounted`, from its navigation start, which holds the OP's request and redirect
+    /// as the SPA's does. On a fresh OP's first sign-in (the warm-up) it presses Allow on the consent page.
+    async fn mounted(&self, browser: &Browser) -> f64 {
+        let go = format!(
+            "setTimeout(() => location.assign({}), 0);",
+            serde_json::Value::from(self.authorization_url())
+        );
+        browser.eval(&go).await;
+        // The mark once the page is the hello world's callback with a code; the OP's error if it sent one back;
+        // else where the browser is.
+        let script = "if (location.pathname === '/callback' && location.hash.includes('error=')) \
+                          return 'error: ' + location.hash;\
+                      if (location.pathname !== '/callback' || !location.hash.includes('code=')) \
+                          return location.pathname;\
+                      const m = performance.getEntriesByName('hello-mounted')[0];\
+                      return m ? m.startTime : null;";
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // A script may fail while the navigation commits: asked again.
+            let at = browser.client.execute(script, vec![]).await;
+            match at {
+                Ok(serde_json::Value::Number(at)) => return at.as_f64().expect("a time"),
+                Ok(v) if v.as_str().is_some_and(|p| p.starts_with("/interaction")) => {
+                    browser.approve_consent_if_shown().await;
+                }
+                Ok(v) if v.as_str().is_some_and(|p| p.starts_with("error")) => {
+                    panic!("the OP refused the hello world's authorization request: {v}")
+                }
+                _ => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the hello world through the OP's redirect was not mounted within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// One series: N logins and N hello world loads of each kind in one browser, alternating, after one warm-up of
+/// each.
+async fn identity_round(
+    prefix: &str,
+    n: usize,
+    stack: &Stack,
+    hello: &str,
+    via_op: &HelloViaOp,
+    browser: &Browser,
+) {
     let deadline = Instant::now() + Duration::from_secs(300);
     let (mut shown, mut session, mut verified, mut mounted) = (vec![], vec![], vec![], vec![]);
     let (mut parsed, mut fetch, mut wasm, mut hello_wasm) = (vec![], vec![], vec![], vec![]);
     let (mut started, mut shown_painted, mut contentful) = (vec![], vec![], vec![]);
-    let mut mounted_cross_site = vec![];
+    let (mut mounted_cross_site, mut mounted_via_op) = (vec![], vec![]);
     // A page of another site (the OP's origin, 127.0.0.1, where the SPA is at localhost), to load the hello world
     // from as the SPA is loaded on the OP's redirect back: a navigation across sites, which Chromium's site
     // isolation commits in another renderer process than a same-site one.
@@ -253,6 +388,14 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
         }
 
         browser.client.delete_all_cookies().await.expect("cookies");
+        // Through the OP's redirect, right before the login whose callback it is compared with, so both meet the
+        // OP in the same state (its session cookie, on the OP's own site, outlives the deletion above).
+        // The page is the hello world (loaded from the OP's page above), whose origin the deletion concerned.
+        let mo = via_op.mounted(browser).await;
+        if i == n {
+            waterfall(&format!("{prefix}.hello_via_op"), browser).await;
+        }
+
         browser.client.goto(&stack.origin).await.expect("SPA loads");
         browser.wait_session_state("none").await;
         browser.click("login").await;
@@ -268,6 +411,7 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
         if i > 0 {
             mounted.push(m);
             mounted_cross_site.push(mc);
+            mounted_via_op.push(mo);
             shown.push(s);
             session.push(e);
             verified.push(v);
@@ -289,6 +433,7 @@ async fn identity_round(prefix: &str, n: usize, stack: &Stack, hello: &str, brow
     let key = |name: &str| format!("{prefix}.{name}");
     report_ms(&key("hello_mount"), mounted);
     report_ms(&key("hello_mount_cross_site"), mounted_cross_site);
+    report_ms(&key("hello_mount_via_op"), mounted_via_op);
     report_ms(&key("hello_wasm_loaded"), hello_wasm);
     let in_browser: Vec<f64> = verified.iter().zip(&parsed).map(|(v, f)| v - f).collect();
     report_ms(&key("browser_validation"), in_browser);
@@ -553,7 +698,11 @@ async fn bff_binary(stack: &Stack, extra: &str) -> BffProcess {
 
 /// [`bff_binary`] with `oidc` (`key = value` lines) added to its `[oidc]` table, which `extra` must not repeat.
 async fn bff_binary_with_oidc(stack: &Stack, extra: &str, oidc: &str) -> BffProcess {
-    let port = free_port();
+    bff_binary_on(free_port(), stack, extra, oidc).await
+}
+
+/// [`bff_binary_with_oidc`] on `port`, picked by the caller (e.g. before the stack starts, for the OP to name it).
+async fn bff_binary_on(port: u16, stack: &Stack, extra: &str, oidc: &str) -> BffProcess {
     let config = bff_config_toml(
         port,
         &stack.issuer,
@@ -1292,38 +1441,60 @@ async fn fapi_proxy(secs: u32) {
     }
 }
 
-/// Logins per second through the in-process BFF (release) at the dev OP, per configuration: the login
-/// starts (`POST /bff/login`, with PAR the push) and the sessions (`POST /bff/session`: code exchange, token
-/// checks, userinfo, session put) timed in batches with `concurrency` in flight; the OP's redirect chain
-/// between them is the browser's and untimed.
+/// Logins per second through the deployable BFF binary as its own process ([`bff_binary_on`]:
+/// `target/release/hybrid-bff CONFIG`, memory store, as issue 12 asks of every benchmark) at the dev OP, per
+/// configuration, each with a fresh stack (dev OP, idle in-process BFF) and a fresh binary: the login starts
+/// (`POST /bff/login`, with PAR the push) and the sessions (`POST /bff/session`: code exchange, token checks,
+/// userinfo, session put) timed in batches with `concurrency` in flight; the OP's redirect chain between them is
+/// the browser's and untimed. CPU per login of the OP, the BFF process and the driver over the two timed parts.
+///
+/// For `private_key_jwt` the binary signs with a key made here, and the OP reads the public half from the
+/// binary's own `/bff/jwks.json` (`OP_CLIENT_JWKS_URI` set to the binary's port, picked before the stack starts;
+/// the stack names its in-process BFF's port otherwise).
 async fn fapi_logins(n: usize, concurrency: usize) {
     use hybrid_e2e::client_keys::{p256_pem, private_key_jwt_toml};
-    // Name, whether the request is pushed, the BFF's configuration.
+    let key_jwt = private_key_jwt_toml(&[p256_pem()]);
+    let key_jwt = key_jwt
+        .strip_prefix("[oidc]\n")
+        .expect("private_key_jwt_toml is an [oidc] table");
+    // Name, whether the request is pushed, the binary's `[oidc]` lines.
     let variants = [
         (
             "secret",
             false,
-            "[oidc]\npar = \"off\"\ndpop = \"off\"\n".to_owned(),
+            "par = \"off\"\ndpop = \"off\"\n".to_owned(),
         ),
         (
             "par",
             true,
-            "[oidc]\npar = \"required\"\ndpop = \"off\"\n".to_owned(),
+            "par = \"required\"\ndpop = \"off\"\n".to_owned(),
         ),
         (
             "all3",
             true,
-            private_key_jwt_toml(&[p256_pem()]) + "par = \"required\"\ndpop = \"required\"\n",
+            format!("{key_jwt}par = \"required\"\ndpop = \"required\"\n"),
         ),
     ];
     report("fapi.logins.n", n);
     report("fapi.logins.concurrency", concurrency);
-    for (name, pushed, toml) in variants {
+    for (name, pushed, oidc) in variants {
+        let bff_port = free_port();
         let stack = Stack::start(StackOptions {
-            bff_toml: toml,
+            op_env: vec![(
+                "OP_CLIENT_JWKS_URI",
+                format!("http://127.0.0.1:{bff_port}/bff/jwks.json"),
+            )],
             ..Default::default()
         })
         .await;
+        let bff_process = bff_binary_on(bff_port, &stack, "", &oidc).await;
+        let origin = bff_process.origin.clone();
+        let (op_process, bff_pid) = (op_pid(), bff_process.pid().map(|pid| pid.to_string()));
+        let pids = Pids {
+            op: op_process.as_deref(),
+            bff: bff_pid.as_deref(),
+        };
+        let mut cpu = CpuUse::default();
         let (mut starts, mut sessions) = (Duration::ZERO, Duration::ZERO);
         // A warm-up batch (connection pools, the OP's first grants), then the measured ones.
         let mut left = n + 5;
@@ -1334,7 +1505,7 @@ async fn fapi_logins(n: usize, concurrency: usize) {
             let started = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
             let jobs: Vec<_> = (0..batch)
                 .map(|_| {
-                    let (origin, started) = (stack.origin.clone(), started.clone());
+                    let (origin, started) = (origin.clone(), started.clone());
                     async move {
                         let client = BffClient::new(&origin);
                         let url = client.start_login().await.authorization_url;
@@ -1343,7 +1514,10 @@ async fn fapi_logins(n: usize, concurrency: usize) {
                     }
                 })
                 .collect();
-            let t_start = timed_batch(jobs, concurrency).await;
+            let mut batch_cpu = CpuUse::default();
+            let t_start = batch_cpu
+                .during(&pids, timed_batch(jobs, concurrency))
+                .await;
             let started = std::mem::take(&mut *started.lock().await);
             let mut fragments = Vec::with_capacity(batch);
             for (client, url) in started {
@@ -1355,10 +1529,15 @@ async fn fapi_logins(n: usize, concurrency: usize) {
                     client.create_session(&fragment).await;
                 })
                 .collect();
-            let t_session = timed_batch(jobs, concurrency).await;
+            let t_session = batch_cpu
+                .during(&pids, timed_batch(jobs, concurrency))
+                .await;
             if !warm {
                 starts += t_start;
                 sessions += t_session;
+                cpu.op_ms += batch_cpu.op_ms;
+                cpu.bff_ms += batch_cpu.bff_ms;
+                cpu.driver_ms += batch_cpu.driver_ms;
             }
             warm = false;
         }
@@ -1372,5 +1551,24 @@ async fn fapi_logins(n: usize, concurrency: usize) {
             &format!("fapi.logins.{name}.per_s"),
             rate(starts + sessions),
         );
+        // CPU per login (ms) over the timed starts and sessions: the OP, the BFF process, the driver.
+        let per_login = |ms: f64| format!("{:.3}", ms / n as f64);
+        if op_process.is_some() {
+            report(
+                &format!("fapi.logins.{name}.op_cpu_ms"),
+                per_login(cpu.op_ms),
+            );
+        }
+        if bff_pid.is_some() {
+            report(
+                &format!("fapi.logins.{name}.bff_cpu_ms"),
+                per_login(cpu.bff_ms),
+            );
+        }
+        report(
+            &format!("fapi.logins.{name}.driver_cpu_ms"),
+            per_login(cpu.driver_ms),
+        );
+        report(&format!("fapi.logins.{name}.loadavg"), loadavg());
     }
 }

@@ -85,12 +85,16 @@ pub struct StackOptions {
     /// How long the dev OP's access tokens live (`OP_ACCESS_TOKEN_TTL`), when not its 3600 s: short, so that
     /// sessions refresh within a test.
     pub op_access_token_ttl: Option<u64>,
-    /// More environment for the dev OP (its test switches, e.g. `OP_DPOP_NONCE`).
+    /// More environment for the dev OP (its test switches, e.g. `OP_DPOP_NONCE`); set after the stack's own, so a
+    /// name given here wins (e.g. `OP_CLIENT_JWKS_URI` for a BFF outside the stack).
     pub op_env: Vec<(&'static str, String)>,
     /// More environment for the demo API (e.g. `DEMO_API_DPOP_NONCE`).
     pub api_env: Vec<(&'static str, String)>,
     /// The dev OP requires pushed authorization requests (`OP_REQUIRE_PAR`).
     pub op_requires_par: bool,
+    /// More redirect URIs the dev OP's clients accept besides the stack's own (`OP_REDIRECT_URIS`). For the
+    /// benchmark only: its hello world reached through the OP's redirect as the SPA's callback is.
+    pub op_extra_redirect_uris: Vec<String>,
 }
 
 /// An OP behind a proxy: its process listens on `op_port`, but its issuer, and so every URL it hands out and
@@ -114,6 +118,7 @@ impl Default for StackOptions {
             op_env: Vec::new(),
             api_env: Vec::new(),
             op_requires_par: false,
+            op_extra_redirect_uris: Vec::new(),
         }
     }
 }
@@ -151,7 +156,14 @@ impl Stack {
             ("OP_PORT", op_port.to_string()),
             ("OP_ISSUER", issuer.clone()),
             ("OP_AUTO_LOGIN", "1".into()),
-            ("OP_REDIRECT_URIS", redirect_uri.clone()),
+            (
+                "OP_REDIRECT_URIS",
+                std::iter::once(&redirect_uri)
+                    .chain(&options.op_extra_redirect_uris)
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             ("OP_POST_LOGOUT_URIS", format!("{origin}/")),
             (
                 "OP_BACKCHANNEL_URI",
