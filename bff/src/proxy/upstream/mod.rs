@@ -92,6 +92,7 @@ impl Upstreams {
         };
         let authority = parts.uri.authority().ok_or(SendError::Url)?;
         let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        self.pool.sweep_every_second();
         let slot = self.pool.slot(tls, authority.host(), port);
         let (conn, buf, reused) = match self.pool.take(slot) {
             Some(idle) => (idle.conn, idle.buf, true),
@@ -270,6 +271,8 @@ fn closed_or_io(e: io::Error, reused: bool, began: bool) -> SendError {
 pub(crate) struct Pool {
     // Uncontended: each serving thread has its own pool (threads that are not serving threads share the first).
     slots: Mutex<Vec<(Origin, Vec<Idle>)>>,
+    /// Whether [`Pool::sweep_every_second`] has started.
+    sweeping: std::sync::atomic::AtomicBool,
 }
 
 /// A connection waiting for its next call.
@@ -319,13 +322,19 @@ impl Pool {
         None
     }
 
-    /// Puts a connection whose exchange is complete back for the next call, and closes the connections, of any
-    /// origin, idle too long to be used again: an origin that is no longer called would otherwise keep its
-    /// connections (closed by the upstream at its own timeout, still open here) until the process ends.
+    /// Puts a connection whose exchange is complete back for the next call.
     fn put(&self, slot: usize, conn: Conn, buf: BytesMut) {
+        self.lock()[slot].1.push(Idle {
+            conn,
+            buf,
+            since: Instant::now(),
+        });
+    }
+
+    /// Closes the connections, of every origin, idle too long to be used again.
+    fn sweep(&self) {
         let now = Instant::now();
-        let mut slots = self.lock();
-        for (_, idle) in slots.iter_mut() {
+        for (_, idle) in self.lock().iter_mut() {
             // Oldest first: the expired ones are a prefix.
             let expired = idle
                 .iter()
@@ -333,10 +342,31 @@ impl Pool {
                 .count();
             idle.drain(..expired);
         }
-        slots[slot].1.push(Idle {
-            conn,
-            buf,
-            since: now,
+    }
+
+    /// Starts [`Pool::sweep`] once a second on the calling runtime, the first time this is called; it ends with
+    /// the pool. Without it, an origin no longer called would keep its idle connections (closed by the upstream at
+    /// its own timeout, still open here) until the process ends. The tick also keeps the runtime's timer wheel
+    /// from being empty between calls: with no timer left after a call's deadline, re-arming hyper's header-read
+    /// timeout for the browser's next request made the timer driver wake its thread through the eventfd after
+    /// every call (one `write` and one more `epoll_wait` per call, counted with `scripts/bench-proxy-ab -c`);
+    /// hyper-util's pooled client, which this replaced, had an idle timer of its own too.
+    fn sweep_every_second(self: &Arc<Pool>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.sweeping.load(Relaxed) || self.sweeping.swap(true, Relaxed) {
+            return;
+        }
+        let pool = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match pool.upgrade() {
+                    Some(pool) => pool.sweep(),
+                    None => return,
+                }
+            }
         });
     }
 }
