@@ -110,7 +110,7 @@ pub struct ClosingUpstream {
 
 impl ClosingUpstream {
     pub async fn start() -> ClosingUpstream {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", crate::free_port()))
             .await
             .expect("closing upstream port");
@@ -125,33 +125,10 @@ impl ClosingUpstream {
                 let log = log.clone();
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
                     for request in 1.. {
-                        // Reads one request head (and its Content-Length body) from `buf` and the socket.
-                        let head_end = loop {
-                            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                                break i + 4;
-                            }
-                            match stream.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
+                        let Some((method, _, _)) = read_request(&mut stream, &mut buf).await else {
+                            return;
                         };
-                        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                        let length = head
-                            .lines()
-                            .filter_map(|l| l.split_once(':'))
-                            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-                            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        while buf.len() < head_end + length {
-                            match stream.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                        }
-                        buf.drain(..head_end + length);
-                        let method = head.split(' ').next().unwrap_or_default().to_owned();
                         log.lock().unwrap().push(method);
                         if request > 1 {
                             return;

@@ -166,7 +166,7 @@ enum Written {
 /// Writes the request head, then the body as it arrives, framed as `framing` says.
 async fn write_request(
     conn: &mut Conn,
-    mut head: Vec<u8>,
+    head: Vec<u8>,
     mut body: Body,
     framing: RequestBody,
 ) -> Result<(), Written> {
@@ -175,7 +175,8 @@ async fn write_request(
         return conn.flush().await.map_err(Written::Io);
     }
     let mut sent = 0u64;
-    let mut pending = std::mem::take(&mut head);
+    // The head goes out with the first piece of the body.
+    let mut pending = head;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| Written::Body(e.into()))?;
         let Ok(data) = frame.into_data() else {

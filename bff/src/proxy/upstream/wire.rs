@@ -451,53 +451,59 @@ mod tests {
 
     #[test]
     fn framing_follows_rfc_9112_6_3() {
-        assert_eq!(
-            framing("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"),
-            (Framing::Length(5), true)
-        );
-        assert_eq!(
-            framing("HTTP/1.1 200 OK\r\ncontent-length: 5, 5\r\nContent-Length: 5\r\n\r\n"),
-            (Framing::Length(5), true)
-        );
-        assert_eq!(
-            framing("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"),
-            (Framing::Chunked, true)
-        );
-        assert_eq!(
-            framing("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, Chunked\r\n\r\n"),
-            (Framing::Chunked, true)
-        );
-        assert_eq!(
-            framing("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\n"),
-            (Framing::UntilClose, false)
-        );
-        // Both: the coding wins and the connection is not used again.
-        assert_eq!(
-            framing("HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n"),
-            (Framing::Chunked, false)
-        );
-        assert_eq!(
-            framing("HTTP/1.1 200 OK\r\n\r\n"),
-            (Framing::UntilClose, false)
-        );
-        assert_eq!(
-            framing("HTTP/1.1 204 No Content\r\ncontent-length: 9\r\n\r\n"),
-            (Framing::Empty, true)
-        );
-        assert_eq!(
-            framing("HTTP/1.1 304 Not Modified\r\n\r\n"),
-            (Framing::Empty, true)
-        );
-        assert_eq!(
-            framing(
-                "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: keep-alive, Close\r\n\r\n"
+        let cases = [
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n",
+                Framing::Length(5),
+                true,
             ),
-            (Framing::Length(5), false)
-        );
-        assert_eq!(
-            framing("HTTP/1.0 200 OK\r\ncontent-length: 5\r\n\r\n"),
-            (Framing::Length(5), false)
-        );
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: 5, 5\r\nContent-Length: 5\r\n\r\n",
+                Framing::Length(5),
+                true,
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+                Framing::Chunked,
+                true,
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, Chunked\r\n\r\n",
+                Framing::Chunked,
+                true,
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\n",
+                Framing::UntilClose,
+                false,
+            ),
+            // Both: the coding wins and the connection is not used again.
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n",
+                Framing::Chunked,
+                false,
+            ),
+            ("HTTP/1.1 200 OK\r\n\r\n", Framing::UntilClose, false),
+            (
+                "HTTP/1.1 204 No Content\r\ncontent-length: 9\r\n\r\n",
+                Framing::Empty,
+                true,
+            ),
+            ("HTTP/1.1 304 Not Modified\r\n\r\n", Framing::Empty, true),
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: keep-alive, Close\r\n\r\n",
+                Framing::Length(5),
+                false,
+            ),
+            (
+                "HTTP/1.0 200 OK\r\ncontent-length: 5\r\n\r\n",
+                Framing::Length(5),
+                false,
+            ),
+        ];
+        for (text, framed, reusable) in cases {
+            assert_eq!(framing(text), (framed, reusable), "{text:?}");
+        }
         let h = head("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n", Method::HEAD)
             .unwrap()
             .unwrap();
