@@ -184,7 +184,8 @@ pub struct Received {
 /// `/until-close` (no length: the body ends when the connection does), `/interim` (100 and 103 before the
 /// answer), `/no-content` (204), `/head` (a HEAD answer with a length and no body), `/two-lengths` (conflicting
 /// `Content-Length`s), `/short` (closes 3 bytes into a 10-byte body), `/bad-chunk` (a chunk size that is not
-/// hex), and any other path: 200 with the request's body echoed. Keeps each connection alive unless the script
+/// hex), `/early` (413 as soon as the head is read; the body is never read and the connection is held open,
+/// as a server may answer early: RFC 9112 9.6), and any other path: 200 with the request's body echoed. Keeps each connection alive unless the script
 /// says otherwise. Stops when dropped.
 pub struct WireUpstream {
     pub port: u16,
@@ -268,6 +269,13 @@ async fn wire_connection(
                 false,
             ),
             "/short" => (vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc".to_vec()], false),
+            "/early" => {
+                let answer = b"HTTP/1.1 413 Content Too Large\r\ncontent-length: 8\r\n\r\ntoo big!";
+                if stream.write_all(answer).await.is_ok() {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                return;
+            }
             "/bad-chunk" => (
                 vec![b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n".to_vec()],
                 false,
@@ -306,6 +314,9 @@ async fn read_request(
     buf.drain(..head_end);
     let mut words = head.split(' ');
     let (method, path) = (words.next()?.to_owned(), words.next()?.to_owned());
+    if path == "/early" {
+        return Some((method, path, Vec::new()));
+    }
     let header = |name: &str| {
         head.lines()
             .filter_map(|l| l.split_once(':'))

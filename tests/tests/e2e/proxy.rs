@@ -322,3 +322,33 @@ async fn every_upstream_framing_reaches_the_browser_and_doubt_is_never_passed_on
         "each answer without a clean end closed its connection"
     );
 }
+
+/// An upstream may answer before it has read the request's body, and then neither read the rest nor close
+/// (RFC 9112 9.6). A body larger than the sockets' buffers then fills them, and a proxy that only reads the
+/// answer after sending the whole body waits for the API's timeout (504); the BFF watches for the answer while
+/// it sends, and passes the upstream's 413 on at once (a 504 here is the stall).
+#[tokio::test]
+async fn an_upstream_answering_before_it_reads_the_body_is_answered_at_once() {
+    let wire = WireUpstream::start().await;
+    let stack = Stack::start(StackOptions {
+        bff_toml: format!(
+            "[apis.wire]\nurl = \"{}\"\ntoken = false\nmethods = [\"POST\"]\n\
+             timeout_secs = 20\nmax_body_bytes = 67108864\n",
+            wire.url()
+        ),
+        ..Default::default()
+    })
+    .await;
+    // Larger than the loopback sockets' buffers on both sides of the BFF's upstream connection together.
+    let body = vec![b'x'; 32 << 20];
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/wire/early", stack.origin))
+        .header("x-csrf", "1")
+        .body(body)
+        .send()
+        .await
+        .expect("an answer, not a connection error");
+    assert_eq!(answer.status(), 413, "the upstream's own answer");
+    assert_eq!(answer.text().await.unwrap(), "too big!");
+    assert_eq!(wire.received().len(), 1);
+}

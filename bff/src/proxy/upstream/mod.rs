@@ -29,7 +29,7 @@ use http_body_util::BodyExt;
 use std::io::{self, ErrorKind};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use wire::{RequestBody, ResponseHead};
 
 /// The connect timeout for upstreams (each API's `timeout_secs` bounds the whole call).
@@ -130,20 +130,17 @@ impl Upstreams {
             &parts.headers,
             framing,
         );
-        let written = write_request(&mut lease.conn, head, body, framing).await;
-        let mut reusable = true;
-        let head: ResponseHead = match written {
-            Ok(()) => read_head(&mut lease, &parts.method, reused).await?,
-            Err(Written::Body(e)) => return Err(SendError::Body(e)),
-            // An upstream may answer (413, say) and close before it has read the whole body: its answer is
-            // worth more to the browser than the write error.
-            Err(Written::Io(e)) if framing != RequestBody::None => {
-                reusable = false;
-                read_head(&mut lease, &parts.method, reused)
-                    .await
-                    .map_err(|_| closed_or_io(e, reused, false))?
-            }
-            Err(Written::Io(e)) => return Err(closed_or_io(e, reused, false)),
+        let (head, reusable) = if framing == RequestBody::None {
+            write_request(&mut lease.conn, head, body, framing)
+                .await
+                .map_err(|e| match e {
+                    Written::Body(e) => SendError::Body(e),
+                    Written::Io(e) => closed_or_io(e, reused, false),
+                })?;
+            let (conn, buf) = (&mut lease.conn, &mut lease.buf);
+            (read_head(conn, buf, &parts.method, reused).await?, true)
+        } else {
+            send_body(&mut lease, head, body, framing, &parts.method, reused).await?
         };
         let mut response = Response::new(UpstreamBody::new(
             head.framing,
@@ -163,9 +160,43 @@ enum Written {
     Io(io::Error),
 }
 
+/// Sends a request with a body and reads the answer's head, watching for the answer while the body goes out:
+/// an upstream may answer before it has read the whole body (413, 401, a redirect) and then neither read the
+/// rest nor close, as RFC 9112 9.6 lets a server do. The answer then goes to the browser at once and the rest of
+/// the body is not sent, instead of the call stalling until the API's timeout with both sides' buffers full. The
+/// second value says whether the connection may be reused: not when the whole request did not go out.
+async fn send_body(
+    lease: &mut Lease,
+    head: Vec<u8>,
+    body: Body,
+    framing: RequestBody,
+    method: &axum::http::Method,
+    reused: bool,
+) -> Result<(ResponseHead, bool), SendError> {
+    let (mut reader, mut writer) = tokio::io::split(&mut lease.conn);
+    let buf = &mut lease.buf;
+    let write = write_request(&mut writer, head, body, framing);
+    let read = read_head(&mut reader, buf, method, reused);
+    tokio::pin!(write, read);
+    tokio::select! {
+        biased;
+        written = &mut write => match written {
+            Ok(()) => Ok((read.await?, true)),
+            Err(Written::Body(e)) => Err(SendError::Body(e)),
+            // An upstream may answer (413, say) and close before it has read the whole body: its answer is
+            // worth more to the browser than the write error.
+            Err(Written::Io(e)) => {
+                let answered = read.await.map_err(|_| closed_or_io(e, reused, false))?;
+                Ok((answered, false))
+            }
+        },
+        answered = &mut read => Ok((answered?, false)),
+    }
+}
+
 /// Writes the request head, then the body as it arrives, framed as `framing` says.
 async fn write_request(
-    conn: &mut Conn,
+    conn: &mut (impl AsyncWrite + Unpin),
     head: Vec<u8>,
     mut body: Body,
     framing: RequestBody,
@@ -214,21 +245,22 @@ async fn write_request(
     conn.flush().await.map_err(Written::Io)
 }
 
-/// Reads until the answer's head is complete and parses it; the body's first bytes stay in `lease.buf`.
+/// Reads until the answer's head is complete and parses it; the body's first bytes stay in `buf`.
 async fn read_head(
-    lease: &mut Lease,
+    conn: &mut (impl AsyncRead + Unpin),
+    buf: &mut BytesMut,
     method: &axum::http::Method,
     reused: bool,
 ) -> Result<ResponseHead, SendError> {
-    let mut began = !lease.buf.is_empty();
+    let mut began = !buf.is_empty();
     loop {
-        if !lease.buf.is_empty() {
-            if let Some(head) = wire::parse_response_head(&mut lease.buf, method)? {
+        if !buf.is_empty() {
+            if let Some(head) = wire::parse_response_head(buf, method)? {
                 return Ok(head);
             }
         }
-        lease.buf.reserve(body::READ_AHEAD);
-        match lease.conn.read_buf(&mut lease.buf).await {
+        buf.reserve(body::READ_AHEAD);
+        match conn.read_buf(buf).await {
             Ok(0) if began => {
                 return Err(SendError::Io(io::Error::new(
                     ErrorKind::UnexpectedEof,
