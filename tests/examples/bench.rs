@@ -13,6 +13,10 @@
 //!   through nginx and through the deployable BFF binary as its own process (`target/release/hybrid-bff CONFIG`,
 //!   memory store and Redis store, with a real session from a login at the dev OP). With `BENCH_PERF_DATA=FILE`,
 //!   then a `perf record` of the memory-store BFF under the 64-connection load.
+//! - `proxy-ab SECONDS ROUNDS NAME=BINARY[:ENV=VALUE,...]...`: `scripts/bench-proxy-ab`'s measure (CPU time of
+//!   the process under test per proxied call, user and kernel, nginx and the binaries alternating cell by cell,
+//!   medians of ROUNDS), but each binary with a real session from a login at the dev OP and the token added, as
+//!   users call APIs. Run by `scripts/bench-proxy-ab -l`.
 //! - `memory N [ID_TOKEN_LEN ACCESS_TOKEN_LEN]`: RSS growth per session over N sessions put into the memory
 //!   store, with token-sized strings.
 //! - `validate N`: native ID token validation (signature + every claim rule), as the BFF does it.
@@ -52,6 +56,14 @@ async fn main() {
     match arg(0, "").as_str() {
         "identity" => identity(arg(1, "20").parse().unwrap(), PathBuf::from(arg(2, ""))).await,
         "proxy" => proxy(arg(1, "5").parse().unwrap()).await,
+        "proxy-ab" => {
+            proxy_ab(
+                arg(1, "3").parse().unwrap(),
+                arg(2, "3").parse().unwrap(),
+                &args[3.min(args.len())..],
+            )
+            .await
+        }
         "memory" => {
             let sizes = (
                 arg(2, "1000").parse().unwrap(),
@@ -72,7 +84,7 @@ async fn main() {
         }
         other => {
             panic!(
-                "unknown benchmark {other:?}: identity | proxy | memory | validate | logins | sign | fapi"
+                "unknown benchmark {other:?}: identity | proxy | proxy-ab | memory | validate | logins | sign | fapi"
             )
         }
     }
@@ -801,6 +813,141 @@ async fn proxy(secs: u32) {
         tokio::task::spawn_blocking(move || profile(pid, &out, &url, 5, Some(&memory_cookie)))
             .await
             .unwrap();
+    }
+}
+
+/// User and kernel CPU time (clock ticks) of the processes `pids`, from `/proc/<pid>/stat`.
+fn cpu_ticks(pids: &[u32]) -> (u64, u64) {
+    pids.iter().fold((0, 0), |(user, kernel), pid| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let fields: Vec<u64> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .map(|f| f.parse().unwrap_or(0))
+            .collect();
+        let field = |i: usize| fields.get(i).copied().unwrap_or(0);
+        (user + field(11), kernel + field(12))
+    })
+}
+
+/// The worker processes of the nginx whose master wrote `pid_file`.
+fn nginx_workers(pid_file: &std::path::Path) -> Vec<u32> {
+    let master = std::fs::read_to_string(pid_file).expect("nginx's pid file");
+    let master = master.trim();
+    std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// One wrk run of `proxy-ab`: req/s, and user and kernel µs per call of the processes under test.
+type Sample = (f64, f64, f64);
+
+async fn proxy_ab(secs: u32, rounds: u32, binaries: &[String]) {
+    assert!(
+        !binaries.is_empty(),
+        "usage: proxy-ab SECONDS ROUNDS NAME=BINARY[:ENV=VALUE,...]..."
+    );
+    let upstream_port = free_port();
+    let _upstream = trivial_upstream(upstream_port);
+    let nginx_port = free_port();
+    let nginx = nginx_proxy(nginx_port, upstream_port);
+    let stack = Stack::start(StackOptions::default()).await;
+    let path = "/bench/item?id=1";
+    let apis = format!(
+        "[apis.trivial]\nurl = \"http://127.0.0.1:{upstream_port}\"\nmethods = [\"GET\"]\n"
+    );
+    // (name, url, cookie, the processes whose CPU is counted); the BFFs are kept alive until the end.
+    let mut targets = vec![(
+        "nginx".to_owned(),
+        format!("http://127.0.0.1:{nginx_port}{path}"),
+        None,
+        Vec::new(),
+    )];
+    let mut bffs = Vec::new();
+    for arg in binaries {
+        let (name, rest) = arg.split_once('=').expect("NAME=BINARY");
+        let (binary, envs) = rest.split_once(':').unwrap_or((rest, ""));
+        let envs: Vec<(String, String)> = envs
+            .split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let port = free_port();
+        let config = bff_config_toml(
+            port,
+            &stack.issuer,
+            shared::ResponseType::CodeIdToken,
+            &format!(
+                "{apis}\n[oidc]\nredirect_uri = \"{}\"\nresource = \"urn:demo-api\"\n",
+                stack.redirect_uri
+            ),
+        );
+        let bff = BffProcess::start_program(PathBuf::from(binary), &envs, port, &config).await;
+        let cookie = session_cookie(&bff.origin, &stack.redirect_uri).await;
+        let pid = bff.pid().expect("the BFF process runs");
+        targets.push((
+            name.to_owned(),
+            format!("http://127.0.0.1:{port}/api/trivial{path}"),
+            Some(cookie),
+            vec![pid],
+        ));
+        bffs.push(bff);
+    }
+    targets[0].3 = nginx_workers(&nginx.pid_file);
+    let hz = 100.0; // CLK_TCK on Linux
+    let mut cells: std::collections::BTreeMap<(usize, u32), Vec<Sample>> = Default::default();
+    for round in 1..=rounds {
+        for conns in [1, 16, 64] {
+            for (i, (name, url, cookie, pids)) in targets.iter().enumerate() {
+                let (user0, kernel0) = cpu_ticks(pids);
+                let mut wrk = wrk_command(url, conns, secs, cookie.as_deref());
+                let out = tokio::task::spawn_blocking(move || wrk.output().expect("wrk runs"))
+                    .await
+                    .unwrap();
+                let (user1, kernel1) = cpu_ticks(pids);
+                let text = String::from_utf8_lossy(&out.stdout);
+                if text.contains("Non-2xx") || text.contains("Socket errors") {
+                    eprintln!("errors in {name}: {text}");
+                }
+                let number = |marker: &str, at: usize| {
+                    text.lines()
+                        .find(|l| l.contains(marker))
+                        .and_then(|l| l.split_whitespace().nth(at)?.parse::<f64>().ok())
+                        .unwrap_or(f64::NAN)
+                };
+                let (served, rps) = (number("requests in", 0), number("Requests/sec", 1));
+                let us = |ticks: u64| ticks as f64 / hz * 1e6 / served;
+                let (user, kernel) = (us(user1 - user0), us(kernel1 - kernel0));
+                println!("{round} {conns} {name} {rps:.0} {user:.1} {kernel:.1}");
+                cells
+                    .entry((i, conns))
+                    .or_default()
+                    .push((rps, user, kernel));
+            }
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("\nmedians: CPU µs per call of the process under test (user + kernel) | req/s; load average {}", loadavg());
+    println!("| target | 1 conn | 16 conns | 64 conns |\n|---|---:|---:|---:|");
+    for (i, (name, ..)) in targets.iter().enumerate() {
+        let row: Vec<String> = [1, 16, 64]
+            .iter()
+            .map(|conns| {
+                let runs = &cells[&(i, *conns)];
+                let total = median(runs.iter().map(|(_, u, k)| u + k).collect());
+                let user = median(runs.iter().map(|(_, u, _)| *u).collect());
+                let kernel = median(runs.iter().map(|(_, _, k)| *k).collect());
+                let rps = median(runs.iter().map(|(r, ..)| *r).collect());
+                format!("{total:.1} µs ({user:.1} + {kernel:.1}) · {rps:.0}")
+            })
+            .collect();
+        println!("| {name} | {} |", row.join(" | "));
     }
 }
 

@@ -18,6 +18,8 @@ pub struct BffProcess {
     pub origin: String,
     pub port: u16,
     config: PathBuf,
+    program: PathBuf,
+    envs: Vec<(String, String)>,
     process: Option<Process>,
     runs: u32,
 }
@@ -26,6 +28,17 @@ impl BffProcess {
     /// Writes `config_toml` (a whole configuration, e.g. [`crate::stack::Stack::bff_config`]) to a file under
     /// `target/e2e-logs/`, starts the binary with it and waits until `/readyz` answers 200.
     pub async fn start(port: u16, config_toml: &str) -> BffProcess {
+        BffProcess::start_program(binary(), &[], port, config_toml).await
+    }
+
+    /// As [`BffProcess::start`], but runs `program` (another build of the binary, for a benchmark's A/B) with
+    /// `envs` added to its environment.
+    pub async fn start_program(
+        program: PathBuf,
+        envs: &[(String, String)],
+        port: u16,
+        config_toml: &str,
+    ) -> BffProcess {
         let dir = repo_root().join("target/e2e-logs");
         std::fs::create_dir_all(&dir).expect("log dir");
         let config = dir.join(format!("bff-process-{port}.toml"));
@@ -34,6 +47,8 @@ impl BffProcess {
             origin: format!("http://localhost:{port}"),
             port,
             config,
+            program,
+            envs: envs.to_vec(),
             process: None,
             runs: 0,
         };
@@ -58,8 +73,13 @@ impl BffProcess {
         self.runs += 1;
         let log = format!("bff-process-{}-run{}", self.port, self.runs);
         let config = self.config.display().to_string();
-        let program = binary().display().to_string();
-        let mut process = Process::spawn(&log, &program, &[&config], &[]);
+        let program = self.program.display().to_string();
+        let envs: Vec<(&str, String)> = self
+            .envs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let mut process = Process::spawn(&log, &program, &[&config], &envs);
         let http = reqwest::Client::new();
         let ready = format!("http://127.0.0.1:{}/readyz", self.port);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
