@@ -1,7 +1,7 @@
 //! The BFF's HTTP surface: routes in flow order, cross-cutting concerns (CSRF, tracing, request ids) as layers,
-//! and `/api` calls past the router (see [`crate::dispatch`]).
+//! and `/api` calls past the router and its layers (see [`crate::dispatch`]).
 
-use crate::dispatch::Dispatch;
+use crate::dispatch::{Front, Routes};
 use crate::state::AppState;
 use crate::{csrf, flow, proxy};
 use axum::extract::{Request, State};
@@ -10,19 +10,18 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use std::convert::Infallible;
-use tower::util::{BoxCloneSyncService, MapResponseLayer};
+use tower::util::MapResponseLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
 
 /// The whole HTTP surface of the BFF as one service (see [`router`]), for the server and for tests.
-pub type App = BoxCloneSyncService<Request, Response, Infallible>;
+pub type App = Front;
 
-/// Builds the whole HTTP surface of the BFF: the cross-cutting layers (request id, the request span, the panic
-/// answer, and in single-binary mode the headers of every answer) over [`Dispatch`], which sends `/api` calls
-/// to the proxy and everything else to the routes.
+/// Builds the whole HTTP surface of the BFF: [`Front`] sends `/api` calls to the proxy and everything else to
+/// the routes, under the cross-cutting layers (request id, the request span, the panic answer, and in
+/// single-binary mode the headers of every answer), which `Front` applies to `/api` calls itself.
 pub fn router(state: AppState) -> App {
     let state_changes = middleware::from_fn_with_state(state.clone(), csrf::state_changes);
     let browser = Router::new()
@@ -74,7 +73,7 @@ pub fn router(state: AppState) -> App {
     let every_answer = state.config.static_dir.is_some().then(|| {
         MapResponseLayer::new(crate::security_headers::every_answer as fn(Response) -> Response)
     });
-    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    let request_id = crate::dispatch::REQUEST_ID.clone();
     let service = tower::ServiceBuilder::new()
         .map_response(IntoResponse::into_response)
         .layer(SetRequestIdLayer::new(request_id.clone(), FastRequestUuid))
@@ -86,8 +85,8 @@ pub fn router(state: AppState) -> App {
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(crate::panic::layer())
         .option_layer(every_answer)
-        .service(Dispatch::new(state, routes));
-    App::new(service)
+        .service(routes);
+    Front::new(state, Routes::new(service))
 }
 
 /// Every `/bff` answer is `Cache-Control: no-store`, errors included: they carry login state, the user's data
@@ -129,18 +128,13 @@ async fn main_metrics(State(state): State<AppState>) -> axum::response::Response
     metrics(State(state)).await.into_response()
 }
 
-/// Request ids as UUID v4 strings from the thread-local CSPRNG: tower-http's `MakeRequestUuid` asks the kernel
-/// for 16 random bytes (a `getrandom` system call) on every request. An id needs to be unique, not secret.
+/// Request ids as [`crate::dispatch::new_request_id`] makes them, for the requests that are not `/api` calls.
 #[derive(Clone, Copy)]
 struct FastRequestUuid;
 
 impl MakeRequestId for FastRequestUuid {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
-        let mut buf = uuid::Uuid::encode_buffer();
-        axum::http::HeaderValue::from_str(id.hyphenated().encode_lower(&mut buf))
-            .ok()
-            .map(RequestId::new)
+        crate::dispatch::new_request_id().map(RequestId::new)
     }
 }
 

@@ -1,58 +1,150 @@
-//! The first stop of every request under the cross-cutting layers: `/api/<name>/<path>` goes straight to the
-//! proxy, everything else to the axum router.
+//! The front door of every request: `/api/<name>/<path>` goes straight to the proxy, everything else to the
+//! axum router under its layers ([`crate::app::router`]).
 //!
-//! Nearly all of a BFF's traffic is API calls, and the proxy needs nothing of the router: one route, its two
-//! parameters and one rule before it (CSRF). Through axum that cost per call a route match, two `String`s for
-//! the parameters, and a boxed future plus a clone of the inner service for each `from_fn` layer on the way;
-//! here it is a prefix test, a split at the next `/`, and a percent-decoding that borrows unless the path has
-//! escapes. [`ApiPath`] matches exactly the paths the route `/api/{name}/{*path}` matched and decodes them as
-//! axum's `Path` did, so no answer changes (`app::tests` holds the two together).
+//! Nearly all of a BFF's traffic is API calls, and the proxy needs nothing of the router or of tower's layers:
+//! one route, its two parameters and one rule before it (CSRF). Through them a call cost a route match, two
+//! `String`s for the parameters, a boxed future, a clone of the whole layer stack per request, and a wrapper
+//! per layer around the answer's body, each polled for every frame. Here the same cross-cutting rules are plain
+//! calls around the proxy ([`api`]): the request id, the request span, a panic answered as 500, the headers of
+//! every answer; the path is a prefix test, a split at the next `/`, and a percent-decoding that borrows unless
+//! it has escapes. [`ApiPath`] matches exactly the paths the route `/api/{name}/{*path}` matched and decodes
+//! them as axum's `Path` did, so no answer changes (`app::tests` holds the two together).
 
 use crate::error::AppError;
 use crate::state::AppState;
+use axum::body::Body;
 use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::future::RouteFuture;
-use axum::Router;
 use futures_util::future::{BoxFuture, Either};
+use futures_util::FutureExt;
 use std::borrow::Cow;
 use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use tower::util::{BoxCloneSyncService, Oneshot};
+use tower::ServiceExt;
+use tracing::Instrument;
 
-/// The service under the cross-cutting layers (see the module doc).
+/// The router under its layers: everything that is not an `/api` call.
+pub type Routes = BoxCloneSyncService<Request, Response, Infallible>;
+
+/// The whole HTTP surface of the BFF (see the module doc): a tower service for tests and embedders, a hyper
+/// service for the server. Cloned per connection, so it is one reference count.
 #[derive(Clone)]
-pub struct Dispatch {
+pub struct Front(Arc<Inner>);
+
+struct Inner {
     state: AppState,
-    routes: Router,
+    routes: Routes,
+    /// Whether every answer gets the SPA's headers (single-binary mode, [`crate::security_headers::every_answer`]).
+    every_answer: bool,
 }
 
-impl Dispatch {
+/// What [`Front`] answers with: the `/api` call's boxed future, or the router's.
+pub type FrontFuture =
+    Either<BoxFuture<'static, Result<Response, Infallible>>, Oneshot<Routes, Request>>;
+
+/// The request header that carries the request id, set by the BFF when the request has none.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+impl Front {
     /// `/api` calls to the proxy with `state`, everything else to `routes`.
-    pub fn new(state: AppState, routes: Router) -> Dispatch {
-        Dispatch { state, routes }
+    pub fn new(state: AppState, routes: Routes) -> Front {
+        let every_answer = state.config.static_dir.is_some();
+        Front(Arc::new(Inner {
+            state,
+            routes,
+            every_answer,
+        }))
+    }
+
+    fn dispatch(&self, request: Request) -> FrontFuture {
+        if ApiPath::split(request.uri().path()).is_none() {
+            return Either::Right(self.0.routes.clone().oneshot(request));
+        }
+        Either::Left(Box::pin(api(self.0.clone(), request)))
     }
 }
 
-impl tower::Service<Request> for Dispatch {
+impl tower::Service<Request> for Front {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<BoxFuture<'static, Result<Response, Infallible>>, RouteFuture<Infallible>>;
+    type Future = FrontFuture;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
-        if ApiPath::split(request.uri().path()).is_none() {
-            return Either::Right(self.routes.call(request));
-        }
-        let state = self.state.clone();
-        Either::Left(Box::pin(async move {
-            Ok(api_call(&state, request)
-                .await
-                .unwrap_or_else(IntoResponse::into_response))
-        }))
+    fn call(&mut self, request: Request) -> FrontFuture {
+        self.dispatch(request)
     }
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Front {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = FrontFuture;
+
+    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> FrontFuture {
+        // hyper's body as axum's, as axum's `Router` converts it.
+        self.dispatch(request.map(Body::new))
+    }
+}
+
+/// One `/api` call with what the router's layers do for the other requests: a request id (the browser's, or a
+/// new one) on the request, which the upstream gets, and on the answer; the request span, so that every log
+/// line of the call names it; a panic answered as the panic layer does ([`crate::panic`]); the answer's
+/// every-answer headers; a 5xx logged as tower-http's trace layer logs it.
+async fn api(front: Arc<Inner>, mut request: Request) -> Result<Response, Infallible> {
+    let id = match request.headers().get(&REQUEST_ID) {
+        Some(id) => Some(id.clone()),
+        None => new_request_id().inspect(|id| {
+            request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
+        }),
+    };
+    // Method, path and request id only: queries and headers may carry secrets.
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id.as_ref().and_then(|id| id.to_str().ok()).unwrap_or("-"),
+    );
+    let started = std::time::Instant::now();
+    let call = async {
+        let answered = AssertUnwindSafe(api_call(&front.state, request))
+            .catch_unwind()
+            .await;
+        let response = match answered {
+            Ok(answer) => answer.unwrap_or_else(IntoResponse::into_response),
+            Err(payload) => crate::panic::answer(payload),
+        };
+        if response.status().is_server_error() {
+            tracing::error!(
+                status = response.status().as_u16(),
+                latency_ms = started.elapsed().as_millis() as u64,
+                "response failed"
+            );
+        }
+        response
+    };
+    let mut response = call.instrument(span).await;
+    if let Some(id) = id {
+        response.headers_mut().entry(&REQUEST_ID).or_insert(id);
+    }
+    if front.every_answer {
+        response = crate::security_headers::every_answer(response);
+    }
+    Ok(response)
+}
+
+/// A request id: a UUID v4 from the thread-local CSPRNG (tower-http's `MakeRequestUuid` asks the kernel for 16
+/// random bytes, a `getrandom` system call, per request). An id needs to be unique, not secret.
+pub fn new_request_id() -> Option<HeaderValue> {
+    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    let mut buf = uuid::Uuid::encode_buffer();
+    HeaderValue::from_str(id.hyphenated().encode_lower(&mut buf)).ok()
 }
 
 /// One `/api` call: the CSRF rule first (as the route's layer ran before its handler), then the proxy.
@@ -60,7 +152,7 @@ async fn api_call(state: &AppState, request: Request) -> Result<Response, AppErr
     crate::csrf::check(state, &request)?;
     // The path is borrowed from a copy of the URI (a reference count), as the proxy consumes the request.
     let uri = request.uri().clone();
-    // `Dispatch` sends only paths of this shape here; `NotFound` is for a caller that does not.
+    // `Front` sends only paths of this shape here; `NotFound` is for a caller that does not.
     let raw = ApiPath::split(uri.path()).ok_or(AppError::NotFound)?;
     let name = decoded(raw.name)
         .ok_or_else(|| AppError::BadRequest("the API name is not valid UTF-8".into()))?;

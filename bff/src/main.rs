@@ -73,11 +73,15 @@ fn development_config() -> PathBuf {
 }
 
 /// Log lines as text or one JSON object per line (`log_format`); `RUST_LOG` filters either way. The request
-/// id is a field of each request's span, so it appears in both formats.
+/// id is a field of each request's span, so it appears in both formats. Text is coloured only on a terminal:
+/// in a file or a journal, escape codes around every field name are noise for whoever greps it (and cost a
+/// little formatting per request span).
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,hyper=warn,reqwest=warn".into());
-    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     match format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),

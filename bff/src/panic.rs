@@ -24,8 +24,9 @@ pub fn layer() -> CatchPanicLayer<fn(Box<dyn Any + Send + 'static>) -> Response>
     CatchPanicLayer::custom(answer as fn(Box<dyn Any + Send + 'static>) -> Response)
 }
 
-/// The 500 answer; the payload is dropped unread (the hook has logged where the panic happened).
-fn answer(_payload: Box<dyn Any + Send + 'static>) -> Response {
+/// The 500 answer; the payload is dropped unread (the hook has logged where the panic happened). Also what
+/// [`crate::dispatch`] answers for a panicking `/api` call.
+pub(crate) fn answer(_payload: Box<dyn Any + Send + 'static>) -> Response {
     let body = ErrorBody {
         error: CODE.to_owned(),
         message: "Something went wrong on our side. Please try again.".to_owned(),

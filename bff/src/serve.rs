@@ -8,7 +8,6 @@
 //! those speak HTTP/1.1 to their upstream. Cleartext HTTP/2 would reach no user, and hyper-util's HTTP/1-or-2
 //! detection reads the first bytes without any time limit, which would reopen the hole this module closes.
 
-use crate::app::App;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -20,6 +19,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -193,13 +193,12 @@ async fn serve_ops(state: AppState, listener: Option<TcpListener>, stop: Stop) -
         return Ok(());
     };
     let header_read_timeout = header_read_timeout(&state);
-    serve(
-        listener,
-        App::new(crate::app::ops_router(state)),
-        header_read_timeout,
-        stop.wait(),
-    )
-    .await
+    // hyper's body as axum's, as axum's `Router` converts it.
+    let ops = TowerToHyperService::new(
+        crate::app::ops_router(state)
+            .map_request(|request: hyper::Request<Incoming>| request.map(Body::new)),
+    );
+    serve(listener, ops, header_read_timeout, stop.wait()).await
 }
 
 /// `server.header_read_timeout_secs`, for every listener alike.
@@ -230,12 +229,19 @@ impl Stop {
 
 /// Serves `app` on `listener` with the header-read timeout until `shutdown`, then waits for open connections
 /// to finish their in-flight request (idle ones are closed at once).
-pub async fn serve(
+pub async fn serve<S>(
     listener: TcpListener,
-    app: App,
+    app: S,
     header_read_timeout: Duration,
     shutdown: impl Future<Output = ()>,
-) -> io::Result<()> {
+) -> io::Result<()>
+where
+    S: hyper::service::Service<hyper::Request<Incoming>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout);
@@ -254,12 +260,7 @@ pub async fn serve(
         };
         // Small JSON answers: sent at once rather than held back for more data to batch.
         let _ = stream.set_nodelay(true);
-        // hyper's body as axum's, as axum's `Router` converts it.
-        let service = TowerToHyperService::new(
-            app.clone()
-                .map_request(|request: hyper::Request<Incoming>| request.map(Body::new)),
-        );
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), app.clone()));
         tokio::spawn(async move {
             // Client gone, header timeout, malformed request: the connection's own business, not the server's.
             if let Err(e) = connection.await {

@@ -39,8 +39,8 @@ pub struct Shared {
     /// For the OP (short timeouts, no redirects), one per serving thread ([`PerThread`]). Behind an `Arc`
     /// because axum clones the state for every request.
     pub op_http: Arc<PerThread<reqwest::Client>>,
-    /// For upstream APIs (no redirects, per-API timeouts kept by the proxy): hyper's pooled client, which
-    /// costs less per call than reqwest's layers on top of it, one per serving thread.
+    /// For upstream APIs (no redirects, per-API timeouts kept by the proxy): the proxy's own HTTP/1.1 client
+    /// ([`crate::proxy::upstream`]), a pool per serving thread.
     pub api_http: Arc<PerThread<crate::proxy::upstream::Upstreams>>,
     pub sessions: Arc<dyn SessionStore>,
     pub cookies: Cookies,
