@@ -227,18 +227,8 @@ async fn identity(n: usize, hello_dist: PathBuf) {
         ..Default::default()
     })
     .await;
-    let discovery: serde_json::Value =
-        reqwest::get(format!("{}/.well-known/openid-configuration", stack.issuer))
-            .await
-            .expect("discovery reachable")
-            .json()
-            .await
-            .expect("discovery JSON");
     let via_op = HelloViaOp {
-        authorization_endpoint: discovery["authorization_endpoint"]
-            .as_str()
-            .expect("the dev OP has an authorization endpoint")
-            .to_owned(),
+        authorization_endpoint: op_endpoint(&stack.issuer, "authorization_endpoint").await,
         redirect_uri: hello_callback,
     };
     via_op.assert_like_the_spas(&stack).await;
@@ -612,6 +602,21 @@ async fn session_cookie(bff_origin: &str, redirect_uri: &str) -> String {
         .filter(|kv| !kv.ends_with('='))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The endpoint `name` (e.g. `userinfo_endpoint`) of the OP at `issuer`, from its discovery document.
+async fn op_endpoint(issuer: &str, name: &str) -> String {
+    let discovery: serde_json::Value =
+        reqwest::get(format!("{issuer}/.well-known/openid-configuration"))
+            .await
+            .expect("discovery reachable")
+            .json()
+            .await
+            .expect("discovery JSON");
+    discovery[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("the OP's discovery names no {name}"))
+        .to_owned()
 }
 
 /// The wrk command for one cell.
@@ -1321,18 +1326,7 @@ async fn logins(n: usize, concurrency: usize) {
     let http = reqwest::Client::new();
     // A login through the BFF also reads userinfo with the new access token (`oidc.userinfo = "auto"`, the
     // default): the OP alone does the same two requests, so the ratio compares like with like.
-    let discovery: serde_json::Value = http
-        .get(format!("{}/.well-known/openid-configuration", stack.issuer))
-        .send()
-        .await
-        .expect("discovery reachable")
-        .json()
-        .await
-        .expect("discovery JSON");
-    let userinfo_endpoint = discovery["userinfo_endpoint"]
-        .as_str()
-        .expect("the dev OP has a userinfo endpoint")
-        .to_owned();
+    let userinfo_endpoint = op_endpoint(&stack.issuer, "userinfo_endpoint").await;
     let direct = DirectLogin {
         http,
         token_endpoint,
