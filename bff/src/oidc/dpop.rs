@@ -453,6 +453,54 @@ mod tests {
         jsonwebtoken::decode::<ProofClaims>(proof, &decoding, &validation).is_ok()
     }
 
+    /// The values an encoder that trims leading zero bytes gets wrong once in 256: a coordinate (RFC 7518
+    /// 6.2.1.2-3) or a signature half (RFC 7518 3.4, R and S) whose first byte is zero keeps its full 32 bytes,
+    /// and the proof verifies (jsonwebtoken's RustCrypto backend, not ring, which signed) with its header's key.
+    /// Keys and proofs are made until each of the four has been seen with a leading zero.
+    #[test]
+    fn coordinates_and_signature_halves_with_a_leading_zero_keep_their_width() {
+        const TRIES: usize = 20_000;
+        let url = "http://127.0.0.1:4001/userinfo";
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        let full_width = |b64: &str, what: &str| {
+            let bytes = b64url_decode(b64).unwrap_or_else(|| panic!("{what}: {b64}"));
+            assert_eq!((b64.len(), bytes.len()), (43, 32), "{what}: {b64}");
+            bytes
+        };
+        // x, y, R, S.
+        let mut leading_zero = [false; 4];
+        let mut key = DpopKey::generate();
+        for _ in 0..TRIES {
+            let proof = key.proof("GET", url, Some("tok"), None).unwrap();
+            let parts: Vec<&str> = proof.split('.').collect();
+            let header: ProofHeader =
+                serde_json::from_slice(&b64url_decode(parts[0]).unwrap()).unwrap();
+            let x = full_width(&header.jwk.x, "x");
+            let y = full_width(&header.jwk.y, "y");
+            let signature = b64url_decode(parts[2]).unwrap();
+            assert_eq!((parts[2].len(), signature.len()), (86, 64), "{proof}");
+            let decoding = DecodingKey::from_ec_components(&header.jwk.x, &header.jwk.y).unwrap();
+            jsonwebtoken::decode::<ProofClaims>(&proof, &decoding, &validation)
+                .unwrap_or_else(|e| panic!("{e}: {proof}"));
+            for (seen, first) in
+                leading_zero
+                    .iter_mut()
+                    .zip([x[0], y[0], signature[0], signature[32]])
+            {
+                *seen |= first == 0;
+            }
+            if leading_zero.iter().all(|seen| *seen) {
+                return;
+            }
+            if !(leading_zero[0] && leading_zero[1]) {
+                key = DpopKey::generate();
+            }
+        }
+        panic!("no leading zero in {TRIES} tries for x, y, R, S: {leading_zero:?}");
+    }
+
     /// However many sessions sign, the parsed keys kept stay within the bound, and a key evicted or kept
     /// signs as itself: the cache never hands one session's key pair to another.
     #[test]
