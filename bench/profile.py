@@ -53,12 +53,13 @@ def task_of(stack):
     """Which of the BFF's tasks a sample (folded stack, root first) was taken in."""
     if "bff::proxy::forward" in stack:
         return "the proxy handler (session, token, building and sending the upstream request, the response head)"
-    if re.search(r"axum::serve|hyper::server|hyper_util::server", stack):
-        return "the browser-side connection, outside the handler (HTTP/1 read, parse, write; router, layers, span)"
-    # The client connection's future is often inlined into the task's poll, leaving only hyper's HTTP/1
-    # dispatcher on the stack; every server-side one was claimed above.
-    if re.search(r"hyper::client::conn|hyper_util::client::legacy|Connection<|hyper::proto::h1", stack):
+    # hyper-util's pooled client (before the own upstream client) ran each connection as a task of its own.
+    if re.search(r"hyper::client::conn|hyper_util::client::legacy", stack):
         return "the upstream connection task (hyper client: write the request, read the response)"
+    # The server connection's future is often inlined into the task's poll, leaving only hyper's HTTP/1
+    # dispatcher on the stack: with the own upstream client, every HTTP/1 connection of hyper's is the browser's.
+    if re.search(r"axum::serve|hyper::server|hyper_util::server|bff::serve::serve|hyper::proto::h1|Connection<", stack):
+        return "the browser-side connection, outside the handler (HTTP/1 read, parse, write; router, layers, span)"
     return "the runtime itself (park, epoll, timers) and the rest"
 
 
