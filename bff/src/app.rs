@@ -77,11 +77,7 @@ pub fn router(state: AppState) -> App {
     let service = tower::ServiceBuilder::new()
         .map_response(IntoResponse::into_response)
         .layer(SetRequestIdLayer::new(request_id.clone(), FastRequestUuid))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            // Method, path and request id only: queries and headers may carry secrets.
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(crate::dispatch::request_span))
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(crate::panic::layer())
         .option_layer(every_answer)

@@ -38,8 +38,6 @@ pub struct Front(Arc<Inner>);
 struct Inner {
     state: AppState,
     routes: Routes,
-    /// Whether every answer gets the SPA's headers (single-binary mode, [`crate::security_headers::every_answer`]).
-    every_answer: bool,
 }
 
 /// What [`Front`] answers with: the `/api` call's boxed future, or the router's.
@@ -52,12 +50,7 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 impl Front {
     /// `/api` calls to the proxy with `state`, everything else to `routes`.
     pub fn new(state: AppState, routes: Routes) -> Front {
-        let every_answer = state.config.static_dir.is_some();
-        Front(Arc::new(Inner {
-            state,
-            routes,
-            every_answer,
-        }))
+        Front(Arc::new(Inner { state, routes }))
     }
 
     fn dispatch(&self, request: Request) -> FrontFuture {
@@ -104,13 +97,7 @@ async fn api(front: Arc<Inner>, mut request: Request) -> Result<Response, Infall
             request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
         }),
     };
-    // Method, path and request id only: queries and headers may carry secrets.
-    let span = tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        request_id = %id.as_ref().and_then(|id| id.to_str().ok()).unwrap_or("-"),
-    );
+    let span = request_span(&request);
     let started = std::time::Instant::now();
     let call = async {
         let answered = AssertUnwindSafe(api_call(&front.state, request))
@@ -133,10 +120,26 @@ async fn api(front: Arc<Inner>, mut request: Request) -> Result<Response, Infall
     if let Some(id) = id {
         response.headers_mut().entry(&REQUEST_ID).or_insert(id);
     }
-    if front.every_answer {
+    // Single-binary mode: the SPA's headers on every answer, as the router's layer adds them to the others.
+    if front.state.config.static_dir.is_some() {
         response = crate::security_headers::every_answer(response);
     }
     Ok(response)
+}
+
+/// The span every request runs in, `/api` calls and the router's alike, so that each log line of a request
+/// names it. Method, path and request id only: queries and headers may carry secrets.
+pub fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok());
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id.unwrap_or("-"),
+    )
 }
 
 /// A request id: a UUID v4 from the thread-local CSPRNG (tower-http's `MakeRequestUuid` asks the kernel for 16
