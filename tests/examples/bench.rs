@@ -720,7 +720,13 @@ async fn bff_binary_with_oidc(stack: &Stack, extra: &str, oidc: &str) -> BffProc
 
 /// [`bff_binary_with_oidc`] on `port`, picked by the caller (e.g. before the stack starts, for the OP to name it).
 async fn bff_binary_on(port: u16, stack: &Stack, extra: &str, oidc: &str) -> BffProcess {
-    let config = bff_config_toml(
+    BffProcess::start(port, &bench_bff_config(port, stack, extra, oidc)).await
+}
+
+/// The configuration of a benchmarked BFF binary on `port`: the stack's (dev OP, `code id_token`) with the demo
+/// API's resource, plus `extra` TOML and `oidc` lines in its `[oidc]` table.
+fn bench_bff_config(port: u16, stack: &Stack, extra: &str, oidc: &str) -> String {
+    bff_config_toml(
         port,
         &stack.issuer,
         shared::ResponseType::CodeIdToken,
@@ -728,8 +734,7 @@ async fn bff_binary_on(port: u16, stack: &Stack, extra: &str, oidc: &str) -> Bff
             "{extra}\n[oidc]\nredirect_uri = \"{}\"\nresource = \"urn:demo-api\"\n{oidc}",
             stack.redirect_uri
         ),
-    );
-    BffProcess::start(port, &config).await
+    )
 }
 
 async fn proxy(secs: u32) {
@@ -881,15 +886,7 @@ async fn proxy_ab(secs: u32, rounds: u32, binaries: &[String]) {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         let port = free_port();
-        let config = bff_config_toml(
-            port,
-            &stack.issuer,
-            shared::ResponseType::CodeIdToken,
-            &format!(
-                "{apis}\n[oidc]\nredirect_uri = \"{}\"\nresource = \"urn:demo-api\"\n",
-                stack.redirect_uri
-            ),
-        );
+        let config = bench_bff_config(port, &stack, &apis, "");
         let bff = BffProcess::start_program(PathBuf::from(binary), &envs, port, &config).await;
         let cookie = session_cookie(&bff.origin, &stack.redirect_uri).await;
         let pid = bff.pid().expect("the BFF process runs");

@@ -111,40 +111,32 @@ pub struct ClosingUpstream {
 impl ClosingUpstream {
     pub async fn start() -> ClosingUpstream {
         use tokio::io::AsyncWriteExt;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", crate::free_port()))
-            .await
-            .expect("closing upstream port");
-        let port = listener.local_addr().expect("local address").port();
         let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let log = received.clone();
-        let server = tokio::spawn(async move {
-            let mut connections = 0u32;
-            while let Ok((mut stream, _)) = listener.accept().await {
-                connections += 1;
-                let connection = connections;
-                let log = log.clone();
-                tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    for request in 1.. {
-                        let Some((method, _, _)) = read_request(&mut stream, &mut buf).await else {
-                            return;
-                        };
-                        log.lock().unwrap().push(method);
-                        if request > 1 {
-                            return;
-                        }
-                        let body = format!("{{\"connection\":{connection}}}");
-                        let answer = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                            body.len()
-                        );
-                        if stream.write_all(answer.as_bytes()).await.is_err() {
-                            return;
-                        }
+        let (port, server) = accept_numbered("closing upstream", move |mut stream, connection| {
+            let log = log.clone();
+            async move {
+                let mut buf = Vec::new();
+                for request in 1.. {
+                    let Some((method, _, _)) = read_request(&mut stream, &mut buf).await else {
+                        return;
+                    };
+                    log.lock().unwrap().push(method);
+                    if request > 1 {
+                        return;
                     }
-                });
+                    let body = format!("{{\"connection\":{connection}}}");
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
             }
-        });
+        })
+        .await;
         ClosingUpstream {
             port,
             received,
@@ -195,19 +187,12 @@ pub struct WireUpstream {
 
 impl WireUpstream {
     pub async fn start() -> WireUpstream {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", crate::free_port()))
-            .await
-            .expect("wire upstream port");
-        let port = listener.local_addr().expect("local address").port();
         let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let log = received.clone();
-        let server = tokio::spawn(async move {
-            let mut connections = 0u32;
-            while let Ok((stream, _)) = listener.accept().await {
-                connections += 1;
-                tokio::spawn(wire_connection(stream, connections, log.clone()));
-            }
-        });
+        let (port, server) = accept_numbered("wire upstream", move |stream, connection| {
+            wire_connection(stream, connection, log.clone())
+        })
+        .await;
         WireUpstream {
             port,
             received,
@@ -230,6 +215,27 @@ impl Drop for WireUpstream {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+/// Listens on a free port of 127.0.0.1 and runs `serve` on each accepted connection, numbered from 1, in a task
+/// of its own; the port and the accepting task (abort it to stop listening).
+async fn accept_numbered<F, Fut>(what: &str, serve: F) -> (u16, tokio::task::JoinHandle<()>)
+where
+    F: Fn(tokio::net::TcpStream, u32) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", crate::free_port()))
+        .await
+        .unwrap_or_else(|e| panic!("{what} port: {e}"));
+    let port = listener.local_addr().expect("local address").port();
+    let server = tokio::spawn(async move {
+        let mut connections = 0u32;
+        while let Ok((stream, _)) = listener.accept().await {
+            connections += 1;
+            tokio::spawn(serve(stream, connections));
+        }
+    });
+    (port, server)
 }
 
 async fn wire_connection(
