@@ -178,9 +178,7 @@ async fn refresh_locked(
         Ok(tokens) => tokens,
         Err(AppError::TokenEndpoint(TokenEndpointError::OAuth { error, .. })) => {
             tracing::info!(%error, "refresh refused by the OP; ending the session");
-            state.metrics.refresh("refused");
-            state.sessions.remove(id).await?;
-            return Err(AppError::SessionExpired);
+            return end_refused(state, id).await;
         }
         Err(other) => {
             state.metrics.refresh("error");
@@ -203,9 +201,7 @@ async fn refresh_locked(
                 rule = e.rule(),
                 "refreshed ID token refused; ending the session"
             );
-            state.metrics.refresh("refused");
-            state.sessions.remove(id).await?;
-            return Err(AppError::SessionExpired);
+            return end_refused(state, id).await;
         }
         renewed.id_token = raw.to_owned();
     }
@@ -232,9 +228,7 @@ async fn refresh_locked(
                 error = e.code(),
                 "userinfo refused after a refresh; ending the session"
             );
-            state.metrics.refresh("refused");
-            state.sessions.remove(id).await?;
-            return Err(AppError::SessionExpired);
+            return end_refused(state, id).await;
         }
     }
     // Rotation: a new refresh token replaces the old one, which the OP no longer accepts.
@@ -255,6 +249,15 @@ async fn refresh_locked(
         Which::Upstream(api, _) => tracing::info!(api, "upstream access token obtained"),
     }
     Ok(renewed)
+}
+
+/// Ends a session whose refresh was refused, by the OP or by the checks of what it answered: it cannot get a
+/// good token again, so its next call is a 401 that signs in anew rather than the same refusal. One place, so
+/// every kind of refusal is counted and ended alike.
+async fn end_refused(state: &AppState, id: &str) -> Result<Session, AppError> {
+    state.metrics.refresh("refused");
+    state.sessions.remove(id).await?;
+    Err(AppError::SessionExpired)
 }
 
 /// `oidc.userinfo_refresh`: reads userinfo again with the refreshed access token, so a profile changed at the OP
