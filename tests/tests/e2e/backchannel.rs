@@ -8,14 +8,14 @@
 use async_trait::async_trait;
 use bff::session::model::Session;
 use bff::session::storage::{SessionStore, StoreError};
-use hybrid_e2e::authorize::BffClient;
+use hybrid_e2e::authorize::{authorize_at_op, BffClient};
 use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{start_bff, start_bff_with_store, BffHandle, Stack, StackOptions};
 use hybrid_e2e::test_op::{LogoutSigning, TestOp};
 use hybrid_e2e::{free_port, sqlite_path, wait_for};
 use jsonwebtoken::Algorithm;
-use reqwest::header::{CACHE_CONTROL, LOCATION};
+use reqwest::header::CACHE_CONTROL;
 use serde_json::{json, Value};
 use shared::fragment::parse_fragment;
 use shared::ResponseType;
@@ -102,21 +102,7 @@ async fn setup() -> Setup {
 async fn signed_in(s: &Setup) -> BffClient {
     let bff = BffClient::new(&s.bff.origin);
     let started = bff.start_login().await;
-    let no_redirect = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = no_redirect
-        .get(&started.authorization_url)
-        .send()
-        .await
-        .expect("test OP reachable");
-    let location = r.headers()[LOCATION].to_str().unwrap().to_owned();
-    let fragment = Url::parse(&location)
-        .unwrap()
-        .fragment()
-        .unwrap()
-        .to_owned();
+    let fragment = authorize_at_op(&started.authorization_url, &s.bff.redirect_uri).await;
     create_session(&bff, &fragment, "alice").await;
     assert_eq!(user_status(&bff).await, 200);
     bff

@@ -10,7 +10,6 @@ use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{bff_config_toml, Stack, StackOptions};
 use hybrid_e2e::test_op::{LogoutSigning, TestOp};
 use hybrid_e2e::{free_port, wait_for};
-use reqwest::header::LOCATION;
 use shared::ResponseType;
 use std::time::Duration;
 
@@ -140,21 +139,8 @@ async fn a_back_channel_logout_through_one_replica_ends_the_session_cached_on_th
     .await;
     let on_a = BffClient::new(&a.origin);
     let started = on_a.start_login().await;
-    let no_redirect = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = no_redirect
-        .get(&started.authorization_url)
-        .send()
-        .await
-        .expect("test OP reachable");
-    let location = r.headers()[LOCATION].to_str().unwrap().to_owned();
-    let fragment = url::Url::parse(&location)
-        .unwrap()
-        .fragment()
-        .unwrap()
-        .to_owned();
+    let redirect_uri = format!("{}/callback", a.origin);
+    let fragment = authorize_at_op(&started.authorization_url, &redirect_uri).await;
     assert_eq!(on_a.create_session(&fragment).await["user"]["sub"], "alice");
     cached(&on_a, &redis, "/bff/user").await;
 
