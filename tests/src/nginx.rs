@@ -2,10 +2,11 @@
 //! `security-headers.conf`) with its EDIT lines rewritten for this machine: serving `dist/` and proxying /bff
 //! and /api to one or more BFFs.
 
-use crate::repo_root;
 use crate::stack::Process;
-use std::path::Path;
+use crate::{repo_root, wait_for};
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// Replaces the one line of `conf` (not a comment) that contains `marker` with `line`.
 fn rewrite(conf: &str, marker: &str, line: &str) -> String {
@@ -30,7 +31,9 @@ fn nginx_bin() -> &'static str {
     }
 }
 
-fn csp_hashes(args: &[&str]) -> String {
+/// What `deploy/nginx/csp-hashes.sh ARGS` prints: the hashes the deployment's CSP allows, which the BFF's own
+/// headers must match for the same build (single-binary mode), so tests of both take them from the script.
+pub fn csp_hashes(args: &[&str]) -> String {
     let out = Command::new(repo_root().join("deploy/nginx/csp-hashes.sh"))
         .args(args)
         .output()
@@ -39,12 +42,19 @@ fn csp_hashes(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// Writes the nginx configuration under `prefix` and starts nginx in the foreground.
+/// The folder of nginx on `port` (its configuration, logs and temporary files): one per port, so tests that run
+/// at once never share one, and a test can read the access log of the nginx it started.
+pub fn prefix(port: u16) -> PathBuf {
+    repo_root().join(format!("target/nginx-test/{port}"))
+}
+
+/// Writes the nginx configuration under [`prefix`]`(port)` and starts nginx in the foreground.
 ///
 /// The upstream `hybrid_bff` gets one `server` line per BFF port (nginx balances them round robin). The access
 /// log (`{prefix}/access.log`) has one line per request: `URI STATUS UPSTREAM_ADDR`, so a test can see which
 /// replica answered.
-pub fn start_nginx(prefix: &Path, port: u16, bff_ports: &[u16], op_origin: &str) -> Process {
+pub fn start_nginx(port: u16, bff_ports: &[u16], op_origin: &str) -> Process {
+    let prefix = &prefix(port);
     let root = repo_root();
     let dist = root.join("dist");
     let index = dist.join("index.html");
@@ -148,4 +158,20 @@ http {{
         ],
         &[],
     )
+}
+
+/// Waits until nginx on `port` hands `/bff/user` to a BFF (the BFF's 401, no session), asked through `client`
+/// (whose local address nginx sees), then checks that nginx still runs: listening alone does not show that
+/// nginx reaches the BFF, and a test's first request should find the whole path up.
+pub async fn wait_until_it_reaches_a_bff(nginx: &mut Process, port: u16, client: &reqwest::Client) {
+    wait_for("nginx to listen", Duration::from_secs(20), || async {
+        let r = client
+            .get(format!("http://127.0.0.1:{port}/bff/user"))
+            .send()
+            .await
+            .ok()?;
+        (r.status() == 401).then_some(())
+    })
+    .await;
+    nginx.assert_running();
 }

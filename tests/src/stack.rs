@@ -276,15 +276,28 @@ impl Stack {
         self.bff.take().expect("the stack has a BFF").stop().await;
     }
 
-    /// Starts a BFF with the same configuration on the stack's port, after [`Stack::stop_bff`].
-    pub async fn start_bff_again(&mut self) {
-        assert!(self.bff.is_none(), "the BFF is still running");
-        let port: u16 = self
-            .origin
+    /// The BFF's port, from its origin: for what reaches it by address rather than by origin (nginx's upstream).
+    pub fn bff_port(&self) -> u16 {
+        self.origin
             .rsplit(':')
             .next()
             .and_then(|p| p.parse().ok())
-            .expect("the origin has a port");
+            .expect("the origin has a port")
+    }
+
+    /// The dev OP's origin, which the SPA fetches the OP's keys from (it verifies the ID token in the browser):
+    /// what the deployment's CSP must allow besides the site's own.
+    pub fn op_origin(&self) -> String {
+        url::Url::parse(&self.issuer)
+            .expect("the issuer is a URL")
+            .origin()
+            .ascii_serialization()
+    }
+
+    /// Starts a BFF with the same configuration on the stack's port, after [`Stack::stop_bff`].
+    pub async fn start_bff_again(&mut self) {
+        assert!(self.bff.is_none(), "the BFF is still running");
+        let port = self.bff_port();
         self.bff = Some(start_bff_on(port, &self.issuer, self.response_type, &self.bff_toml).await);
     }
 

@@ -5,7 +5,7 @@
 
 use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::browser::Browser;
-use hybrid_e2e::nginx::start_nginx;
+use hybrid_e2e::nginx::{start_nginx, wait_until_it_reaches_a_bff};
 use hybrid_e2e::stack::{Stack, StackOptions};
 use hybrid_e2e::upstream::EchoUpstream;
 use hybrid_e2e::{free_port, repo_root, wait_for};
@@ -23,13 +23,8 @@ async fn spa_and_bff_behind_nginx_login_end_to_end() {
         ..Default::default()
     })
     .await;
-    let bff_port: u16 = stack.origin.rsplit(':').next().unwrap().parse().unwrap();
-    let op_origin = url::Url::parse(&stack.issuer)
-        .unwrap()
-        .origin()
-        .ascii_serialization();
-    let prefix = repo_root().join(format!("target/nginx-test/{nginx_port}"));
-    let mut nginx = start_nginx(&prefix, nginx_port, &[bff_port], &op_origin);
+    let op_origin = stack.op_origin();
+    let mut nginx = start_nginx(nginx_port, &[stack.bff_port()], &op_origin);
 
     let http = reqwest::Client::new();
     let index = format!("http://127.0.0.1:{nginx_port}/");
@@ -127,8 +122,7 @@ async fn spa_and_bff_behind_nginx_login_end_to_end() {
 async fn nginx_sets_forwarding_headers_and_refuses_unknown_hosts() {
     let echo = EchoUpstream::start().await;
     let nginx_port = free_port();
-    let prefix = repo_root().join(format!("target/nginx-test/{nginx_port}"));
-    let mut nginx = start_nginx(&prefix, nginx_port, &[echo.port], "http://127.0.0.1:9");
+    let mut nginx = start_nginx(nginx_port, &[echo.port], "http://127.0.0.1:9");
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{nginx_port}");
     wait_for("nginx to listen", Duration::from_secs(20), || async {
@@ -181,28 +175,13 @@ async fn login_starts_are_rate_limited_per_client_address_behind_nginx() {
         ..Default::default()
     })
     .await;
-    let bff_port: u16 = stack.origin.rsplit(':').next().unwrap().parse().unwrap();
-    let op_origin = url::Url::parse(&stack.issuer)
-        .unwrap()
-        .origin()
-        .ascii_serialization();
-    let prefix = repo_root().join(format!("target/nginx-test/{nginx_port}"));
-    let mut nginx = start_nginx(&prefix, nginx_port, &[bff_port], &op_origin);
+    let mut nginx = start_nginx(nginx_port, &[stack.bff_port()], &stack.op_origin());
     let direct = format!("http://127.0.0.1:{nginx_port}");
     let flooder = reqwest::Client::builder()
         .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
         .build()
         .unwrap();
-    wait_for("nginx to listen", Duration::from_secs(20), || async {
-        let r = flooder
-            .get(format!("{direct}/bff/user"))
-            .send()
-            .await
-            .ok()?;
-        (r.status() == 401).then_some(())
-    })
-    .await;
-    nginx.assert_running();
+    wait_until_it_reaches_a_bff(&mut nginx, nginx_port, &flooder).await;
 
     let (mut started, mut limited) = (0, 0);
     for _ in 0..60 {

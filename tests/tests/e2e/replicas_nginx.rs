@@ -6,10 +6,10 @@
 //! nginx ends the session for every later call, whichever replica answers it.
 
 use hybrid_e2e::authorize::{parallel_gets, BffClient};
-use hybrid_e2e::nginx::start_nginx;
+use hybrid_e2e::nginx::{self, start_nginx, wait_until_it_reaches_a_bff};
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{Stack, StackOptions};
-use hybrid_e2e::{free_port, repo_root, wait_for};
+use hybrid_e2e::{free_port, wait_for};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -86,25 +86,10 @@ pub(crate) async fn behind_nginx(store_lines: &str) {
     })
     .await;
     let replica = stack.start_replica().await;
-    let a_port: u16 = stack.origin.rsplit(':').next().unwrap().parse().unwrap();
-    let b_port = replica.port;
-    let op_origin = url::Url::parse(&stack.issuer)
-        .unwrap()
-        .origin()
-        .ascii_serialization();
-    let prefix = repo_root().join(format!("target/nginx-test/{nginx_port}"));
-    let mut nginx = start_nginx(&prefix, nginx_port, &[a_port, b_port], &op_origin);
-    let http = reqwest::Client::new();
-    wait_for("nginx to listen", Duration::from_secs(20), || async {
-        let r = http
-            .get(format!("http://127.0.0.1:{nginx_port}/bff/user"))
-            .send()
-            .await
-            .ok()?;
-        (r.status() == 401).then_some(())
-    })
-    .await;
-    nginx.assert_running();
+    let (a_port, b_port) = (stack.bff_port(), replica.port);
+    let prefix = nginx::prefix(nginx_port);
+    let mut nginx = start_nginx(nginx_port, &[a_port, b_port], &stack.op_origin());
+    wait_until_it_reaches_a_bff(&mut nginx, nginx_port, &reqwest::Client::new()).await;
     let both: BTreeSet<String> = [a_port, b_port]
         .iter()
         .map(|p| format!("127.0.0.1:{p}"))

@@ -3,16 +3,24 @@
 //! page cannot be framed or run foreign scripts; its metrics are not on the public port.
 
 use hybrid_e2e::browser::Browser;
+use hybrid_e2e::nginx::csp_hashes;
 use hybrid_e2e::stack::{Stack, StackOptions};
 use hybrid_e2e::{free_port, repo_root};
 
-#[tokio::test]
-async fn the_spa_is_served_with_cache_rules_and_its_routes_fall_back_to_index() {
-    let stack = Stack::start(StackOptions {
+/// The stack with its BFF serving the built SPA as well, configured further by `bff_toml`: the deployment every
+/// test here is about.
+async fn single_binary(bff_toml: &str) -> Stack {
+    Stack::start(StackOptions {
         serve_spa: true,
+        bff_toml: bff_toml.to_owned(),
         ..Default::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn the_spa_is_served_with_cache_rules_and_its_routes_fall_back_to_index() {
+    let stack = single_binary("").await;
     let http = reqwest::Client::new();
     let get = |path: &str| http.get(format!("{}{path}", stack.origin)).send();
 
@@ -59,11 +67,7 @@ async fn the_spa_is_served_with_cache_rules_and_its_routes_fall_back_to_index() 
 /// that did not ask for it. The bodies are the built files byte for byte: nothing is compressed per request.
 #[tokio::test]
 async fn the_spa_files_are_sent_precompressed_as_the_browser_accepts() {
-    let stack = Stack::start(StackOptions {
-        serve_spa: true,
-        ..Default::default()
-    })
-    .await;
+    let stack = single_binary("").await;
     let dist = repo_root().join("dist");
     let wasm = std::fs::read_dir(&dist)
         .unwrap()
@@ -119,21 +123,14 @@ async fn the_spa_files_are_sent_precompressed_as_the_browser_accepts() {
 /// the port browsers reach.
 #[tokio::test]
 async fn the_spa_runs_under_the_nginx_security_headers_and_metrics_stay_off_the_public_port() {
-    let stack = Stack::start(StackOptions {
-        serve_spa: true,
-        ..Default::default()
-    })
-    .await;
+    let stack = single_binary("").await;
     let http = reqwest::Client::new();
     let get = |path: &str| http.get(format!("{}{path}", stack.origin)).send();
-    let op_origin = url::Url::parse(&stack.issuer)
-        .unwrap()
-        .origin()
-        .ascii_serialization();
+    let op_origin = stack.op_origin();
     // The hashes the nginx deployment's script computes for the same build: one source, no drift.
     let index = repo_root().join("dist/index.html").display().to_string();
-    let style_hashes = nginx_csp_hashes(&["--style", &index]);
-    let script_hashes = nginx_csp_hashes(&[&index]);
+    let style_hashes = csp_hashes(&["--style", &index]);
+    let script_hashes = csp_hashes(&[&index]);
 
     for path in ["/", "/callback", "/index.html"] {
         let r = get(path).await.unwrap();
@@ -204,17 +201,13 @@ async fn the_spa_runs_under_the_nginx_security_headers_and_metrics_stay_off_the_
 #[tokio::test]
 async fn metrics_are_served_only_on_their_own_listener() {
     let metrics_port = free_port();
-    let stack = Stack::start(StackOptions {
-        serve_spa: true,
-        bff_toml: format!("metrics_listen = \"127.0.0.1:{metrics_port}\"\n"),
-        ..Default::default()
-    })
-    .await;
+    let stack = single_binary(&format!("metrics_listen = \"127.0.0.1:{metrics_port}\"\n")).await;
     let http = reqwest::Client::new();
     let ops = |path: &str| {
         http.get(format!("http://127.0.0.1:{metrics_port}{path}"))
             .send()
     };
+    let public = |path: &str| http.get(format!("{}{path}", stack.origin)).send();
 
     let r = ops("/metrics").await.unwrap();
     assert_eq!(r.status(), 200);
@@ -237,29 +230,10 @@ async fn metrics_are_served_only_on_their_own_listener() {
         assert_eq!(body["error"], "not_found", "{path}: {body}");
     }
 
-    let r = http
-        .get(format!("{}/metrics", stack.origin))
-        .send()
-        .await
-        .unwrap();
+    let r = public("/metrics").await.unwrap();
     assert_eq!(r.status(), 404);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "not_found", "{body}");
     // Health stays on the public port too (load balancers probe it there).
-    let r = http
-        .get(format!("{}/readyz", stack.origin))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-}
-
-/// What `deploy/nginx/csp-hashes.sh ARGS` prints.
-fn nginx_csp_hashes(args: &[&str]) -> String {
-    let out = std::process::Command::new(repo_root().join("deploy/nginx/csp-hashes.sh"))
-        .args(args)
-        .output()
-        .expect("csp-hashes.sh runs");
-    assert!(out.status.success(), "csp-hashes.sh {args:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    assert_eq!(public("/readyz").await.unwrap().status(), 200);
 }
