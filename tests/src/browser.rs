@@ -221,6 +221,15 @@ impl Browser {
             .expect("script runs")
     }
 
+    /// [`Browser::eval`] for a script that answers later (a fetch): it calls its last argument with its result,
+    /// which WebDriver waits for.
+    pub async fn eval_async(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute_async(script, vec![])
+            .await
+            .expect("script runs")
+    }
+
     /// Ends the browser session.
     pub async fn close(self) {
         let _ = self.client.close().await;
