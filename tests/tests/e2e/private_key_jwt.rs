@@ -3,7 +3,7 @@
 //! each carry a fresh assertion (iss = sub = client_id, aud = the issuer as one string, a new jti, at most 60 s),
 //! which the OP verifies; the published keys and the BFF's log never show a private member.
 
-use hybrid_e2e::authorize::{authorize_at_op, BffClient};
+use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::bff_process::{run_until_refused, BffProcess};
 use hybrid_e2e::client_keys::{p256_pem, private_key_jwt_toml, rsa_pem};
 use hybrid_e2e::stack::{Stack, StackOptions};
@@ -40,9 +40,7 @@ async fn exchange_refresh_and_revocation_each_sign_a_fresh_assertion() {
     // Two keys: both are published (a rotation), the first (RSA) signs.
     let stack = stack_with_keys(&[rsa_pem(), p256_pem()]).await;
     let bff = BffClient::new(&stack.origin);
-    let started = bff.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    bff.create_session(&fragment).await;
+    bff.log_in_at_op(&stack.redirect_uri).await;
     let api = bff.get("/api/demo/hello").await;
     assert_eq!(api.status(), 200, "the refreshed token reaches the API");
     let out = bff.post("/bff/logout", None).await;
@@ -106,9 +104,7 @@ async fn a_p256_key_signs_es256_and_no_private_member_reaches_the_log() {
     let port = free_port();
     let process = BffProcess::start(port, &stack.bff_config(port)).await;
     let bff = BffClient::new(&process.origin);
-    let started = bff.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    bff.create_session(&fragment).await;
+    bff.log_in_at_op(&stack.redirect_uri).await;
     assert_eq!(bff.get("/api/demo/hello").await.status(), 200);
     assert_eq!(bff.post("/bff/logout", None).await.status(), 200);
     let stats = wait_for("the revocation", Duration::from_secs(10), || async {

@@ -1,6 +1,6 @@
 //! The API proxy's allowlist and failure answers, through the real BFF and demo API (dev OP session).
 
-use hybrid_e2e::authorize::{authorize_at_op, BffClient};
+use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::stack::{Stack, StackOptions};
 use hybrid_e2e::upstream::{ClosingUpstream, EchoUpstream, SlowUpstream, WireUpstream};
 use serde_json::Value;
@@ -30,9 +30,7 @@ async fn allowlist_limits_and_upstream_failures_are_json() {
     })
     .await;
     let bff = BffClient::new(&stack.origin);
-    let started = bff.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    bff.create_session(&fragment).await;
+    bff.log_in_at_op(&stack.redirect_uri).await;
 
     let ok = bff.get("/api/demo/hello/there").await;
     assert_eq!(ok.status(), 200);

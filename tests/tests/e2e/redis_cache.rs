@@ -4,7 +4,7 @@
 //! is ended through replica B, by a BFF logout or by a back-channel logout, and A's very next call is 401.
 //! Redis killed and started again (empty) while A holds a cached session: A serves it no more.
 
-use hybrid_e2e::authorize::{authorize_at_op, BffClient};
+use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::bff_process::BffProcess;
 use hybrid_e2e::redis_server::RedisServer;
 use hybrid_e2e::stack::{bff_config_toml, Stack, StackOptions};
@@ -72,9 +72,7 @@ async fn a_logout_through_one_replica_ends_the_session_cached_on_the_other_at_on
 
     for round in 0..2 {
         let on_a = BffClient::new(&a.origin);
-        let started = on_a.start_login().await;
-        let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-        on_a.create_session(&fragment).await;
+        on_a.log_in_at_op(&stack.redirect_uri).await;
         let on_b = on_a.at(&b.origin);
         cached(&on_a, &redis, "/api/demo/hello").await;
         cached(&on_a, &redis, "/bff/user").await;
@@ -101,9 +99,7 @@ async fn a_logout_through_one_replica_ends_the_session_cached_on_the_other_at_on
     // session is cached on A: A must not go on serving it. While Redis is down calls turn 503 (the cache is
     // dropped when its subscription drops, and unused once its heartbeat goes unheard); once it is back, 401.
     let on_a = BffClient::new(&a.origin);
-    let started = on_a.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    on_a.create_session(&fragment).await;
+    on_a.log_in_at_op(&stack.redirect_uri).await;
     cached(&on_a, &redis, "/api/demo/hello").await;
     redis.kill();
     wait_for(
@@ -138,10 +134,11 @@ async fn a_back_channel_logout_through_one_replica_ends_the_session_cached_on_th
     })
     .await;
     let on_a = BffClient::new(&a.origin);
-    let started = on_a.start_login().await;
     let redirect_uri = format!("{}/callback", a.origin);
-    let fragment = authorize_at_op(&started.authorization_url, &redirect_uri).await;
-    assert_eq!(on_a.create_session(&fragment).await["user"]["sub"], "alice");
+    assert_eq!(
+        on_a.log_in_at_op(&redirect_uri).await["user"]["sub"],
+        "alice"
+    );
     cached(&on_a, &redis, "/bff/user").await;
 
     // The OP's logout token reaches replica B only (the OP knows one URL).

@@ -9,7 +9,7 @@ use crate::session_stores::{
     back_channel_logout_ends_the_session_on_both, cluster_toml,
     replicas_share_sessions_refresh_once_and_log_out_together, suite,
 };
-use hybrid_e2e::authorize::{authorize_at_op, BffClient};
+use hybrid_e2e::authorize::BffClient;
 use hybrid_e2e::redis_cluster::RedisCluster;
 use hybrid_e2e::stack::{Stack, StackOptions};
 use hybrid_e2e::wait_for;
@@ -106,9 +106,7 @@ async fn a_failed_master_is_replaced_and_the_bff_keeps_serving() {
     .await;
     let replica = stack.start_replica().await;
     let a = BffClient::new(&stack.origin);
-    let started = a.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    a.create_session(&fragment).await;
+    a.log_in_at_op(&stack.redirect_uri).await;
     let b = a.at(&replica.origin);
     assert_eq!(b.get("/bff/user").await.status(), 200);
     cached(&a, &cluster).await;
@@ -143,9 +141,7 @@ async fn a_failed_master_is_replaced_and_the_bff_keeps_serving() {
     }
     // A new login on the new master, and the cache's invalidations flow there: cached on A, logged out
     // through B, A's next call is 401.
-    let started = a.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    a.create_session(&fragment).await;
+    a.log_in_at_op(&stack.redirect_uri).await;
     let r = b.get("/api/demo/hello").await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     cached(&a, &cluster).await;

@@ -4,7 +4,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};
+use hybrid_e2e::authorize::{parallel_gets, BffClient};
 use hybrid_e2e::fault_proxy::{Answer, FaultProxy};
 use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_server::RedisServer;
@@ -32,9 +32,7 @@ async fn logged_in_stack() -> (Stack, BffClient, Instant) {
     })
     .await;
     let bff = BffClient::new(&stack.origin);
-    let started = bff.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    bff.create_session(&fragment).await;
+    bff.log_in_at_op(&stack.redirect_uri).await;
     // Tokens fall due DUE_AFTER after the exchange (expires_in is counted from there), so the clock starts then.
     let issued = Instant::now();
     (stack, bff, issued)
@@ -81,9 +79,7 @@ async fn a_refused_or_foreign_refresh_ends_the_session_with_401_json() {
         );
         let bff_handle = start_bff(&op.issuer, ResponseType::CodeIdToken, &toml).await;
         let bff = BffClient::new(&bff_handle.origin);
-        let started = bff.start_login().await;
-        let fragment = authorize_at_op(&started.authorization_url, &bff_handle.redirect_uri).await;
-        bff.create_session(&fragment).await;
+        bff.log_in_at_op(&bff_handle.redirect_uri).await;
         let issued = Instant::now();
 
         op.set_scenario(Scenario::token(answer));

@@ -11,7 +11,7 @@ use bff::session::redis_conn::RedisTarget;
 use bff::session::redis_store::RedisStore;
 use bff::session::sqlite::SqliteStore;
 use bff::session::storage::SessionStore;
-use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};
+use hybrid_e2e::authorize::{parallel_gets, BffClient};
 use hybrid_e2e::op_session::OpBrowser;
 use hybrid_e2e::redis_cluster::RedisCluster;
 use hybrid_e2e::redis_server::RedisServer;
@@ -492,9 +492,7 @@ async fn a_store_that_is_down_is_an_error_not_an_empty_store() {
 // ---- The BFF with persistent stores ----------------------------------------------------------------------
 
 async fn login(stack: &Stack, bff: &BffClient) {
-    let started = bff.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    bff.create_session(&fragment).await;
+    bff.log_in_at_op(&stack.redirect_uri).await;
 }
 
 fn sqlite_toml(name: &str) -> String {

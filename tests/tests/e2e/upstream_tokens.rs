@@ -2,7 +2,7 @@
 //! that audience, obtained once with a refresh-token grant, cached in the session and refreshed when due; the
 //! refresh-token rotation it causes does not break the session's main token.
 
-use hybrid_e2e::authorize::{authorize_at_op, parallel_gets, BffClient};
+use hybrid_e2e::authorize::{parallel_gets, BffClient};
 use hybrid_e2e::stack::{Process, Stack, StackOptions};
 use hybrid_e2e::{free_port, wait_for};
 use serde_json::Value;
@@ -56,9 +56,7 @@ async fn each_upstream_gets_a_token_for_its_own_audience_cached_and_refreshed() 
     .await;
 
     let bff = BffClient::new(&stack.origin);
-    let started = bff.start_login().await;
-    let fragment = authorize_at_op(&started.authorization_url, &stack.redirect_uri).await;
-    bff.create_session(&fragment).await;
+    bff.log_in_at_op(&stack.redirect_uri).await;
     assert_eq!(stack.token_requests().await, 1, "the code exchange");
 
     let (status, body) = get(&bff, "/api/demo/hello").await;
