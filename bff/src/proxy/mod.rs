@@ -10,7 +10,7 @@ pub mod upstream;
 
 use crate::current_session::CurrentSession;
 use crate::error::AppError;
-use crate::forward_headers::{DEFAULT_FORWARD_HEADERS, HOP_BY_HOP};
+use crate::forward_headers::DEFAULT_FORWARD_HEADERS;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::Request;
@@ -122,18 +122,10 @@ pub async fn forward(
         }
     };
 
-    // The upstream's head, minus what is for one hop only, its cookies (the browser's cookies are the BFF's)
-    // and its length (the body's own length goes on, checked by hyper on both sides).
+    // The upstream's head without its cookies: the browser's cookies are the BFF's. What was for one hop only,
+    // and the length (the body's own length goes on, checked by hyper on both sides), the client has left out.
     let (mut head, body) = upstream.into_parts();
-    let named = connection_named(&head.headers);
-    for name in HOP_BY_HOP {
-        head.headers.remove(name);
-    }
     head.headers.remove(header::SET_COOKIE);
-    head.headers.remove(header::CONTENT_LENGTH);
-    for name in &named {
-        head.headers.remove(name.as_str());
-    }
     // Nothing of the upstream's connection (hyper's reason phrase and the like) reaches the browser's.
     head.extensions.clear();
     Ok(Response::from_parts(

@@ -6,6 +6,7 @@
 //! of response smuggling): lines end in CRLF, a `Content-Length` is one decimal number (repeats must agree), and
 //! a connection whose answer was framed in any doubtful way is never used again.
 
+use crate::forward_headers::HOP_BY_HOP;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -146,6 +147,8 @@ pub enum Framing {
 #[derive(Debug)]
 pub struct ResponseHead {
     pub status: StatusCode,
+    /// The end-to-end headers: what describes the connection (hop-by-hop headers, those `Connection` names, and
+    /// the length, which [`Framing`] carries) was read and left out.
     pub headers: HeaderMap,
     pub framing: Framing,
     /// Whether the connection may carry another request once this body is read.
@@ -187,6 +190,11 @@ pub fn parse_response_head(
         let mut headers = HeaderMap::with_capacity(response.headers.len());
         let (mut close, mut chunked, mut coded, mut length) = (false, false, false, None::<u64>);
         for h in response.headers.iter() {
+            if h.name.eq_ignore_ascii_case("content-length") {
+                // The body's framing states its length again; the header itself is not passed on.
+                length = content_length(h.value, length)?;
+                continue;
+            }
             let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| WireError::Head)?;
             let value = HeaderValue::from_bytes(h.value).map_err(|_| WireError::Head)?;
             if name == axum::http::header::CONNECTION {
@@ -197,19 +205,10 @@ pub fn parse_response_head(
                 chunked = tokens(h.value)
                     .last()
                     .is_some_and(|t| t.eq_ignore_ascii_case(b"chunked"));
-            } else if name == axum::http::header::CONTENT_LENGTH {
-                if tokens(h.value).next().is_none() {
-                    return Err(WireError::ContentLength);
-                }
-                for t in tokens(h.value) {
-                    let n = decimal(t).ok_or(WireError::ContentLength)?;
-                    if length.is_some_and(|seen| seen != n) {
-                        return Err(WireError::ContentLength);
-                    }
-                    length = Some(n);
-                }
             }
-            headers.append(name, value);
+            if !connection_specific(h.name, response.headers) {
+                headers.append(name, value);
+            }
         }
         buf.advance(consumed);
         let no_body = *request_method == Method::HEAD
@@ -237,6 +236,35 @@ pub fn parse_response_head(
             reusable,
         }));
     }
+}
+
+/// The length `value` states, checked against the one `seen` before (a list of equal lengths is one length,
+/// RFC 9110 8.6; anything else makes the answer's end unknowable).
+fn content_length(value: &[u8], seen: Option<u64>) -> Result<Option<u64>, WireError> {
+    if tokens(value).next().is_none() {
+        return Err(WireError::ContentLength);
+    }
+    let mut length = seen;
+    for t in tokens(value) {
+        let n = decimal(t).ok_or(WireError::ContentLength)?;
+        if length.is_some_and(|seen| seen != n) {
+            return Err(WireError::ContentLength);
+        }
+        length = Some(n);
+    }
+    Ok(length)
+}
+
+/// Whether the answer's header `name` describes this connection only, so that a proxy must not pass it on (RFC
+/// 9110 7.6.1): a hop-by-hop header, or one that the answer's `Connection` names. Dropped as the head is parsed,
+/// rather than parsed into the answer's header map and then looked up and removed by name.
+fn connection_specific(name: &str, all: &[httparse::Header<'_>]) -> bool {
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+        || all
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+            .flat_map(|h| tokens(h.value))
+            .any(|token| token.eq_ignore_ascii_case(name.as_bytes()))
 }
 
 /// The comma-separated tokens of a header value, trimmed, empty ones skipped.
@@ -584,6 +612,26 @@ mod tests {
             head(&many, Method::GET).unwrap_err(),
             WireError::HeadTooLarge
         );
+    }
+
+    /// What describes the connection is read for the framing and left out of the answer's headers; the rest,
+    /// `Set-Cookie` included (the proxy's own rule removes it), stays in order.
+    #[test]
+    fn connection_specific_headers_are_read_and_left_out() {
+        let text =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive, X-Hop\r\n\
+                    Keep-Alive: timeout=5\r\nX-Hop: 1\r\nContent-Length: 2\r\nSet-Cookie: a=b\r\n\
+                    Upgrade: h2c\r\nTrailer: x\r\nProxy-Authenticate: Basic\r\nX-End: 1\r\n\r\nok";
+        let h = head(text, Method::GET).unwrap().unwrap();
+        assert_eq!((h.framing, h.reusable), (Framing::Length(2), true));
+        let names: Vec<_> = h.headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["content-type", "set-cookie", "x-end"]);
+        let closing = head(
+            "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+            Method::GET,
+        );
+        let closing = closing.unwrap().unwrap();
+        assert!(!closing.reusable && closing.headers.is_empty());
     }
 
     /// Decodes `wire` fed to the decoder in pieces of `step` bytes.
