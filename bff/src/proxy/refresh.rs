@@ -95,7 +95,10 @@ pub async fn ensure_fresh(
     if let Some(shared) = last_failure.since(queued_at) {
         return Err(shared);
     }
-    let result = refresh_across_replicas(state, id, which, margin).await;
+    // Boxed: the refresh (token endpoint, ID token checks, userinfo, store) is the large part of a proxied call's
+    // state machine and runs once per token lifetime; inline, every call's future carried its space and was
+    // copied with it (into the call's box, and back out of the functions that build it).
+    let result = Box::pin(refresh_across_replicas(state, id, which, margin)).await;
     last_failure.record(&result);
     result
 }
