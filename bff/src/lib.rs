@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod error;
 pub mod flow;
 pub mod forward_headers;
+pub mod logs;
 pub mod metrics;
 pub mod oidc;
 pub mod panic;
