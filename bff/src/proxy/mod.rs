@@ -195,29 +195,25 @@ fn upstream_body(body: Body, max: usize) -> (Body, Option<Arc<AtomicBool>>) {
 }
 
 /// The browser's request headers an upstream gets: the default allowlist plus the API's own `forward_headers`,
-/// minus any header the request's `Connection` names (RFC 9110 7.6.1: those are for this hop only).
+/// minus any header the request's `Connection` names (RFC 9110 7.6.1: those are for this hop only; the rule is
+/// the one the upstream client applies to the answer, [`upstream::wire::connection_specific`]).
 fn forwardable<'a>(
     headers: &'a HeaderMap,
     extra: &'a [String],
 ) -> impl Iterator<Item = (&'a HeaderName, &'a axum::http::HeaderValue)> {
-    let named = connection_named(headers);
+    // `Connection` values that are not visible ASCII name nothing here, as before.
+    let connection = || {
+        headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::as_bytes)
+    };
     headers.iter().filter(move |(name, _)| {
         let allowed = DEFAULT_FORWARD_HEADERS.contains(&name.as_str())
             || extra.iter().any(|e| e.eq_ignore_ascii_case(name.as_str()));
-        allowed && !named.contains(name.as_str())
+        allowed && !upstream::wire::connection_specific(name.as_str(), connection())
     })
-}
-
-/// The header names listed in `Connection` (every such header, comma-separated), in lower case.
-fn connection_named(headers: &HeaderMap) -> std::collections::HashSet<String> {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|token| token.trim().to_ascii_lowercase())
-        .filter(|token| !token.is_empty())
-        .collect()
 }
 
 fn printable(name: &str) -> String {

@@ -206,7 +206,11 @@ pub fn parse_response_head(
                     .last()
                     .is_some_and(|t| t.eq_ignore_ascii_case(b"chunked"));
             }
-            if !connection_specific(h.name, response.headers) {
+            let connection = response
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("connection"));
+            if !connection_specific(h.name, connection.map(|h| h.value)) {
                 headers.append(name, value);
             }
         }
@@ -255,15 +259,15 @@ fn content_length(value: &[u8], seen: Option<u64>) -> Result<Option<u64>, WireEr
     Ok(length)
 }
 
-/// Whether the answer's header `name` describes this connection only, so that a proxy must not pass it on (RFC
-/// 9110 7.6.1): a hop-by-hop header, or one that the answer's `Connection` names. Dropped as the head is parsed,
-/// rather than parsed into the answer's header map and then looked up and removed by name.
-fn connection_specific(name: &str, all: &[httparse::Header<'_>]) -> bool {
+/// Whether the header `name` describes one connection only, so that a proxy must not pass it on (RFC 9110
+/// 7.6.1): a hop-by-hop header, or one that a `Connection` value of the same message names. The answer's head
+/// drops these as it is parsed (rather than parsing them into its header map and removing each by name), and
+/// the proxy applies the same rule to the browser's request.
+pub fn connection_specific<'a>(name: &str, connection: impl IntoIterator<Item = &'a [u8]>) -> bool {
     HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
-        || all
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case("connection"))
-            .flat_map(|h| tokens(h.value))
+        || connection
+            .into_iter()
+            .flat_map(tokens)
             .any(|token| token.eq_ignore_ascii_case(name.as_bytes()))
 }
 
